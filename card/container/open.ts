@@ -1,0 +1,250 @@
+// Opening and keyless verification (docs/FORMAT.md §5-6). Order matters: nothing is
+// judged on bytes that are not yet authenticated, so a changed byte is always reported
+// as TAMPERED, never as a policy refusal.
+import { Reader } from '../bytes.js';
+import { decodeCert, verifyCert, type Cert } from '../certs.js';
+import { SealError, malformed, tampered } from '../errors.js';
+import type { Party } from '../party.js';
+import { certify, type Verdict } from '../policy.js';
+import type { StatusList } from '../status.js';
+import { verify as edVerify } from '../keys.js';
+import { TAG_LEN, chunkNonce, type ChunkCipher } from './aead.js';
+import {
+  MAC_LEN,
+  PREFIX_LEN,
+  SIGN_ONLY_FILE_KEY,
+  SIG_LEN,
+  checkHeaderMac,
+  decodeHeader,
+  parsePrefix,
+  payloadKey,
+  signedDigest,
+  type Header,
+} from './header.js';
+import { MAX_META, decodeMeta, type FileMeta } from './meta.js';
+import { webPrimitives, type Primitives } from './primitives.js';
+import { SourceReader, type ByteSource } from './source.js';
+
+export interface OpenOptions {
+  issuerPub: Uint8Array;
+  now?: number;
+  status?: StatusList;
+  primitives?: Primitives;
+}
+
+export async function readHeader(r: SourceReader): Promise<Header> {
+  const prefix = await r.readExactly(PREFIX_LEN, 'header');
+  const bodyLen = parsePrefix(prefix);
+  const rest = await r.readExactly(bodyLen + MAC_LEN, 'header');
+  const bytes = new Uint8Array(PREFIX_LEN + bodyLen + MAC_LEN);
+  bytes.set(prefix);
+  bytes.set(rest, PREFIX_LEN);
+  return decodeHeader(bytes);
+}
+
+/** Raw payload chunks with the trailer held back; onSig gets it before the last chunk is yielded. */
+async function* payloadChunks(r: SourceReader, h: Header, onSig: (sig: Uint8Array) => void): AsyncGenerator<{ data: Uint8Array; last: boolean }> {
+  const full = (1 << h.chunkLog2) + (h.signOnly ? 0 : TAG_LEN);
+  const min = h.signOnly ? 1 : TAG_LEN + 1;
+  for (;;) {
+    await r.fill(full + SIG_LEN + 1);
+    if (r.available > full + SIG_LEN) {
+      yield { data: r.take(full), last: false };
+      continue;
+    }
+    const n = r.available - SIG_LEN;
+    if (n < min) throw tampered('truncated payload');
+    const data = r.take(n);
+    onSig(r.take(SIG_LEN));
+    yield { data, last: true };
+    return;
+  }
+}
+
+function checkSignature(origin: Cert, headerHash: Uint8Array, payloadHash: Uint8Array, sig: Uint8Array): void {
+  if (!edVerify(origin.signPub, signedDigest(headerHash, payloadHash), sig))
+    throw tampered("the sender's signature does not verify");
+}
+
+const hashOf = (p: Primitives, b: Uint8Array): Uint8Array => {
+  const h = p.sha256();
+  h.update(b);
+  return h.digest();
+};
+
+const decodeAddressees = (h: Header): Cert[] => h.addressees.map((a) => decodeCert(a));
+
+export interface VerifyResult {
+  header: Header;
+  verdict: Verdict;
+  addressees: Cert[];
+}
+
+/**
+ * Keyless certification, as a gateway does it: certificate chain, the signature over
+ * the whole container, then the policy against the addressed parties.
+ */
+export async function verifySealed(input: ByteSource, o: OpenOptions): Promise<VerifyResult> {
+  const prim = o.primitives ?? webPrimitives;
+  const r = new SourceReader(input);
+  try {
+    const header = await readHeader(r);
+    const origin = verifyCert(header.originCert, o.issuerPub).cert;
+    const addressees = decodeAddressees(header);
+    const ph = prim.sha256();
+    let sig: Uint8Array | undefined;
+    for await (const c of payloadChunks(r, header, (s) => (sig = s))) ph.update(c.data);
+    checkSignature(origin, hashOf(prim, header.bytes), ph.digest(), sig!);
+    const verdict = certify({
+      origin,
+      originKind: header.origin,
+      stanzas: header.stanzas,
+      created: header.created,
+      now: o.now ?? Date.now(),
+      addressees,
+      status: o.status,
+    });
+    return { header, verdict, addressees };
+  } finally {
+    await r.close();
+  }
+}
+
+export interface Opened {
+  header: Header;
+  verdict: Verdict;
+  meta: FileMeta;
+  /**
+   * The plaintext, chunk by chunk. Each chunk is authenticated, but the whole is
+   * certified only when the iterator finishes without throwing: callers must hold the
+   * output back (temporary file, memory) and discard it on an error.
+   */
+  content: AsyncGenerator<Uint8Array>;
+}
+
+export interface OpenAsOptions extends OpenOptions {
+  receiver: Party;
+}
+
+function refusal(v: Verdict): SealError {
+  return new SealError(v.code ?? 'REFUSED', `not certified: ${v.reason} (sealed by ${v.sealedBy})`);
+}
+
+/** Opens a container as `receiver`: certify first, then decrypt. */
+export async function openSealed(input: ByteSource, o: OpenAsOptions): Promise<Opened> {
+  const prim = o.primitives ?? webPrimitives;
+  const now = o.now ?? Date.now();
+  const r = new SourceReader(input);
+  let handedOff = false;
+  try {
+    const header = await readHeader(r);
+    let fileKey: Uint8Array;
+    if (header.signOnly) fileKey = SIGN_ONLY_FILE_KEY;
+    else {
+      const got = await o.receiver.unwrap(header.stanzas);
+      if (!got) {
+        // Only claim "not for us" about an authentic container; a changed byte in a
+        // stanza also makes it unopenable, and that must read as tampering.
+        const origin = verifyCert(header.originCert, o.issuerPub).cert;
+        const ph = prim.sha256();
+        let sig: Uint8Array | undefined;
+        for await (const c of payloadChunks(r, header, (s) => (sig = s))) ph.update(c.data);
+        checkSignature(origin, hashOf(prim, header.bytes), ph.digest(), sig!);
+        throw new SealError('NOT_FOR_US', 'this container was not sealed for this card or build');
+      }
+      fileKey = got.fileKey;
+    }
+    checkHeaderMac(header, fileKey);
+    const origin = verifyCert(header.originCert, o.issuerPub).cert;
+    const self = decodeCert(o.receiver.certificate);
+    const verdict = certify({
+      origin,
+      originKind: header.origin,
+      stanzas: header.stanzas,
+      created: header.created,
+      now,
+      receiver: self,
+      status: o.status,
+    });
+    if (!verdict.certified) throw refusal(verdict);
+    const cipher = header.signOnly ? null : await prim.cipher(payloadKey(fileKey, header.payloadSalt));
+    const chunks = decryptChunks(r, header, cipher, prim, origin);
+    const meta = await readMeta(chunks);
+    handedOff = true;
+    return { header, verdict, meta: meta.meta, content: contentOf(chunks, meta.rest, meta.meta.size, r) };
+  } finally {
+    if (!handedOff) await r.close();
+  }
+}
+
+async function* decryptChunks(
+  r: SourceReader,
+  h: Header,
+  cipher: ChunkCipher | null,
+  prim: Primitives,
+  origin: Cert,
+): AsyncGenerator<Uint8Array> {
+  const ph = prim.sha256();
+  let sig: Uint8Array | undefined;
+  let counter = 0;
+  for await (const c of payloadChunks(r, h, (s) => (sig = s))) {
+    ph.update(c.data);
+    let pt: Uint8Array;
+    if (!cipher) pt = c.data;
+    else {
+      try {
+        pt = await cipher.open(chunkNonce(counter, c.last), c.data);
+      } catch {
+        throw tampered(`payload chunk ${counter} does not authenticate (changed, truncated or reordered)`);
+      }
+    }
+    counter++;
+    if (c.last) checkSignature(origin, hashOf(prim, h.bytes), ph.digest(), sig!);
+    yield pt;
+  }
+}
+
+/** Pulls chunks until the length-prefixed metadata block is complete. */
+async function readMeta(chunks: AsyncGenerator<Uint8Array>): Promise<{ meta: FileMeta; rest: Uint8Array[] }> {
+  const got: Uint8Array[] = [];
+  let n = 0;
+  let need = 2;
+  for (;;) {
+    if (n >= need) {
+      const all = new Uint8Array(n);
+      let o = 0;
+      for (const g of got) {
+        all.set(g, o);
+        o += g.length;
+      }
+      if (need === 2) {
+        need = 2 + new Reader(all).u16();
+        if (need - 2 > MAX_META) throw malformed('metadata block too large');
+        continue;
+      }
+      return { meta: decodeMeta(all.subarray(2, need)), rest: [all.subarray(need)] };
+    }
+    const c = await chunks.next();
+    if (c.done) throw malformed('payload ends inside the metadata block');
+    got.push(c.value);
+    n += c.value.length;
+  }
+}
+
+async function* contentOf(chunks: AsyncGenerator<Uint8Array>, rest: Uint8Array[], size: number, r: SourceReader): AsyncGenerator<Uint8Array> {
+  let seen = 0;
+  try {
+    for (const b of rest) {
+      seen += b.length;
+      if (b.length) yield b;
+    }
+    for await (const c of chunks) {
+      seen += c.length;
+      if (seen > size) throw malformed('payload is longer than its stated size');
+      yield c;
+    }
+    if (seen !== size) throw malformed('payload is shorter than its stated size');
+  } finally {
+    await r.close();
+  }
+}

@@ -1,0 +1,23 @@
+// The two bulk primitives the container needs, injectable so each platform uses its
+// fastest audited implementation: node:crypto in Node (primitives-node.ts), WebCrypto
+// and @noble/hashes elsewhere (Thunderbird has no incremental native SHA-256).
+import { sha256 } from '@noble/hashes/sha2.js';
+import { webCryptoCipher, type ChunkCipherFactory } from './aead.js';
+
+export interface IncrementalHash {
+  update(data: Uint8Array): void;
+  digest(): Uint8Array;
+}
+
+export interface Primitives {
+  cipher: ChunkCipherFactory;
+  sha256(): IncrementalHash;
+}
+
+export const webPrimitives: Primitives = {
+  cipher: webCryptoCipher,
+  sha256: () => {
+    const h = sha256.create();
+    return { update: (d) => void h.update(d), digest: () => h.digest() };
+  },
+};

@@ -1,0 +1,53 @@
+// Key derivation and key pairs (docs/FORMAT.md §3). The PRF is HMAC-SHA256 keyed
+// with the group key Ka; each use has its own label so that keys never collide.
+import { hmac } from '@noble/hashes/hmac.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { hkdf } from '@noble/hashes/hkdf.js';
+import { randomBytes } from '@noble/hashes/utils.js';
+import { ed25519, x25519 } from '@noble/curves/ed25519.js';
+import { concat, utf8 } from './bytes.js';
+
+export const KEY_LEN = 32;
+
+const prf = (key: Uint8Array, label: string, input: string): Uint8Array =>
+  hmac(sha256, key, concat(utf8(label), Uint8Array.of(0), utf8(input)));
+
+/** K(serial): the patent's "secret key made by encrypting the code with the key for making a secret key". */
+export const codeKey = (groupKey: Uint8Array, serial: string): Uint8Array => prf(groupKey, 'sealcode code key', serial);
+/** ID mode (claim 17): the same rule with a purchaser-chosen ID. */
+export const idKey = (groupKey: Uint8Array, id: string): Uint8Array => prf(groupKey, 'sealcode id key', id);
+/** Card-to-card within one group. */
+export const groupStanzaKey = (groupKey: Uint8Array, groupId: string): Uint8Array =>
+  prf(groupKey, 'sealcode group key', groupId);
+
+export const hkdf32 = (ikm: Uint8Array, salt: Uint8Array, info: string): Uint8Array =>
+  hkdf(sha256, ikm, salt, utf8(info), 32);
+
+export const randomKey = (): Uint8Array => randomBytes(KEY_LEN);
+export { randomBytes };
+
+export interface SigningKeyPair {
+  secretKey: Uint8Array;
+  publicKey: Uint8Array;
+}
+
+export function newSigningKey(): SigningKeyPair {
+  const secretKey = ed25519.utils.randomSecretKey();
+  return { secretKey, publicKey: ed25519.getPublicKey(secretKey) };
+}
+export const signingPublicKey = (secretKey: Uint8Array): Uint8Array => ed25519.getPublicKey(secretKey);
+
+export function newAgreementKey(): SigningKeyPair {
+  const secretKey = x25519.utils.randomSecretKey();
+  return { secretKey, publicKey: x25519.getPublicKey(secretKey) };
+}
+
+export const sign = (secretKey: Uint8Array, msg: Uint8Array): Uint8Array => ed25519.sign(msg, secretKey);
+export function verify(publicKey: Uint8Array, msg: Uint8Array, sig: Uint8Array): boolean {
+  try {
+    return ed25519.verify(sig, msg, publicKey);
+  } catch {
+    return false;
+  }
+}
+export { sha256 };

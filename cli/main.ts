@@ -1,0 +1,12 @@
+// Entry point of bin/sealcode.js.
+import { CommanderError } from 'commander';
+import { EXIT } from './errors.js';
+import { buildProgram } from './program.js';
+
+try {
+  await buildProgram().parseAsync(process.argv);
+} catch (err) {
+  if (!(err instanceof CommanderError)) throw err;
+  // --help and --version exit 0; anything else commander rejects is bad usage.
+  process.exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+}

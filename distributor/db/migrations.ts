@@ -1,0 +1,103 @@
+// Versioned schema. Append a migration; never edit one that has shipped.
+export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
+  {
+    version: 1,
+    name: 'seller core',
+    sql: `
+CREATE TABLE issuer_keys (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  public_key BLOB NOT NULL,
+  sealed_secret BLOB NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE purchasers (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  email TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX purchasers_email ON purchasers (email);
+CREATE TABLE groups (
+  id TEXT PRIMARY KEY,
+  sealed_key BLOB NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE cards (
+  id TEXT PRIMARY KEY,
+  purchaser_id TEXT NOT NULL REFERENCES purchasers (id),
+  group_id TEXT NOT NULL REFERENCES groups (id),
+  module_kind TEXT NOT NULL,
+  sign_pub BLOB NOT NULL,
+  kx_pub BLOB NOT NULL,
+  cert BLOB NOT NULL,
+  max_codes INTEGER NOT NULL,
+  issued_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  revoked_at INTEGER
+);
+CREATE TABLE codes (
+  serial TEXT PRIMARY KEY,
+  secret_hash BLOB NOT NULL,
+  card_id TEXT NOT NULL REFERENCES cards (id),
+  group_id TEXT NOT NULL REFERENCES groups (id),
+  kind TEXT NOT NULL DEFAULT 'code' CHECK (kind IN ('code', 'copy')),
+  state TEXT NOT NULL DEFAULT 'unused' CHECK (state IN ('unused', 'in_use', 'already_used', 'revoked')),
+  copies_allowed INTEGER NOT NULL DEFAULT 1,
+  parent_build_id TEXT,
+  key_kind TEXT NOT NULL DEFAULT 'code' CHECK (key_kind IN ('code', 'id')),
+  key_label TEXT,
+  build_valid_days INTEGER NOT NULL DEFAULT 365,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  state_changed_at INTEGER NOT NULL
+);
+CREATE INDEX codes_card ON codes (card_id, state);
+CREATE TABLE redemptions (
+  id TEXT PRIMARY KEY,
+  serial TEXT NOT NULL REFERENCES codes (serial),
+  build_id TEXT NOT NULL UNIQUE,
+  redeemer_email TEXT NOT NULL,
+  build_cert BLOB NOT NULL,
+  copy_of TEXT,
+  build_expires_at INTEGER NOT NULL,
+  -- The build's secrets, sealed under the master key, kept only while the download
+  -- may still be resumed; wiped when it completes or the window closes.
+  sealed_profile BLOB,
+  token_hash BLOB,
+  token_expires_at INTEGER,
+  granted_at INTEGER NOT NULL,
+  completed_at INTEGER,
+  revoked_at INTEGER
+);
+CREATE INDEX redemptions_serial ON redemptions (serial);
+CREATE INDEX redemptions_email ON redemptions (redeemer_email);
+CREATE TABLE payments (
+  id TEXT PRIMARY KEY,
+  purchaser_id TEXT NOT NULL REFERENCES purchasers (id),
+  card_id TEXT REFERENCES cards (id),
+  kind TEXT NOT NULL CHECK (kind IN ('card', 'codes')),
+  quantity INTEGER NOT NULL,
+  amount_cents INTEGER NOT NULL,
+  currency TEXT NOT NULL,
+  reference TEXT,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE pairs (
+  id TEXT PRIMARY KEY,
+  card_a TEXT NOT NULL REFERENCES cards (id),
+  card_b TEXT NOT NULL REFERENCES cards (id),
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE paybacks (
+  id TEXT PRIMARY KEY,
+  purchaser_id TEXT NOT NULL REFERENCES purchasers (id),
+  rule TEXT NOT NULL,
+  source TEXT NOT NULL,
+  amount_cents INTEGER NOT NULL,
+  points INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  UNIQUE (rule, source)
+);
+`,
+  },
+];

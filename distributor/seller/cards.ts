@@ -1,0 +1,185 @@
+// Issuing cards and selling codes (patent [0046]-[0047], Fig. 11, 14).
+import {
+  DAY_MS,
+  SealError,
+  fromBase64,
+  generateCode,
+  makeCard,
+  newGroupKey,
+  newId,
+  secretHash,
+  sealToCard,
+  utf8,
+  type CardData,
+  type Code,
+} from '../../card/index.js';
+import type { Seller } from './seller.js';
+
+export interface IssueCardInput {
+  name: string;
+  email: string;
+  purchaserId?: string;
+  group?: 'new' | string;
+  codes?: number;
+  maxCodes?: number;
+  moduleKind?: string;
+  validDays?: number;
+  codeValidDays?: number;
+  payment?: PaymentInput;
+  now?: number;
+}
+
+export interface PaymentInput {
+  amountCents: number;
+  currency?: string;
+  reference?: string;
+}
+
+export interface IssuedCard {
+  cardId: string;
+  groupId: string;
+  purchaserId: string;
+  data: CardData;
+}
+
+export const DEFAULT_CODES = 10;
+export const DEFAULT_MAX_CODES = 1000;
+export const DEFAULT_CODE_VALID_DAYS = 365;
+
+function insertCodes(seller: Seller, cardId: string, groupId: string, n: number, validDays: number, now: number): Code[] {
+  const ins = seller.db.prepare(
+    `INSERT INTO codes (serial, secret_hash, card_id, group_id, created_at, expires_at, state_changed_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const codes: Code[] = [];
+  for (let i = 0; i < n; i++) {
+    const c = generateCode(now);
+    ins.run(c.serial, secretHash(c.serial, c.secret), cardId, groupId, now, now + validDays * DAY_MS, now);
+    codes.push(c);
+  }
+  return codes;
+}
+
+function recordPayment(seller: Seller, purchaserId: string, cardId: string, kind: 'card' | 'codes', quantity: number, p: PaymentInput | undefined, now: number): string {
+  const id = newId('pay');
+  seller.db
+    .prepare(
+      'INSERT INTO payments (id, purchaser_id, card_id, kind, quantity, amount_cents, currency, reference, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    )
+    .run(id, purchaserId, cardId, kind, quantity, p?.amountCents ?? 0, p?.currency ?? 'EUR', p?.reference ?? null, now);
+  return id;
+}
+
+export function issueCard(seller: Seller, input: IssueCardInput): IssuedCard {
+  const now = input.now ?? Date.now();
+  const n = input.codes ?? DEFAULT_CODES;
+  const max = input.maxCodes ?? DEFAULT_MAX_CODES;
+  if (!Number.isInteger(n) || n < 0 || n > max) throw new SealError('USAGE', `codes must be between 0 and the card's maximum (${max})`);
+  return seller.db
+    .transaction((): IssuedCard => {
+      let groupId: string;
+      let groupKey: Uint8Array;
+      if (!input.group || input.group === 'new') {
+        groupId = newId('grp');
+        groupKey = newGroupKey();
+        seller.db.prepare('INSERT INTO groups (id, sealed_key, created_at) VALUES (?, ?, ?)').run(groupId, seller.seal(`group:${groupId}`, groupKey), now);
+      } else {
+        groupId = input.group;
+        groupKey = seller.groupKey(groupId);
+      }
+      const purchaserId = input.purchaserId ?? newId('pur');
+      if (!seller.db.prepare('SELECT 1 FROM purchasers WHERE id = ?').get(purchaserId))
+        seller.db.prepare('INSERT INTO purchasers (id, name, email, created_at) VALUES (?, ?, ?, ?)').run(purchaserId, input.name, input.email, now);
+      const card = makeCard(seller.issuerSecret(), seller.issuerPub, {
+        purchaser: { id: purchaserId, name: input.name, email: input.email },
+        groupId,
+        groupKey,
+        moduleKind: input.moduleKind ?? 'keyfile',
+        validDays: input.validDays,
+        now,
+      });
+      seller.db
+        .prepare(
+          `INSERT INTO cards (id, purchaser_id, group_id, module_kind, sign_pub, kx_pub, cert, max_codes, issued_at, expires_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(card.cert.cardId, purchaserId, groupId, card.cert.moduleKind, card.cert.signPub, card.kxPub, card.certBytes, max, now, card.cert.notAfter);
+      const codes = insertCodes(seller, card.cert.cardId, groupId, n, input.codeValidDays ?? DEFAULT_CODE_VALID_DAYS, now);
+      card.data.codes = codes.map((c) => ({ serial: c.serial, code: c.text, state: 'unused', expires: now + (input.codeValidDays ?? DEFAULT_CODE_VALID_DAYS) * DAY_MS }));
+      recordPayment(seller, purchaserId, card.cert.cardId, 'card', 1, input.payment, now);
+      return { cardId: card.cert.cardId, groupId, purchaserId, data: card.data };
+    })
+    .immediate();
+}
+
+export interface CardRow {
+  id: string;
+  purchaser_id: string;
+  group_id: string;
+  module_kind: string;
+  kx_pub: Uint8Array;
+  sign_pub: Uint8Array;
+  cert: Uint8Array;
+  max_codes: number;
+  issued_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+}
+
+export function getCard(seller: Seller, cardId: string): CardRow {
+  const row = seller.db.prepare('SELECT * FROM cards WHERE id = ?').get(cardId) as CardRow | undefined;
+  if (!row) throw new SealError('USAGE', `unknown card ${cardId}`);
+  return row;
+}
+
+/** Codes sold to a card travel sealed to its individual X25519 key (Fig. 14). */
+export const CODE_BUNDLE_CONTEXT = 'code bundle';
+
+export interface CodeBundle {
+  sealcode: 'code-bundle';
+  v: 1;
+  cardId: string;
+  codes: { serial: string; code: string; expires: number }[];
+  issuedAt: number;
+}
+
+export interface SellCodesInput {
+  cardId: string;
+  count: number;
+  payment?: PaymentInput;
+  codeValidDays?: number;
+  now?: number;
+}
+
+/** Records the sale and returns the new codes as a bundle sealed to the card. */
+export function sellCodes(seller: Seller, input: SellCodesInput): { bundle: Uint8Array; serials: string[]; paymentId: string } {
+  const now = input.now ?? Date.now();
+  if (!Number.isInteger(input.count) || input.count < 1) throw new SealError('USAGE', 'count must be a positive whole number');
+  return seller.db
+    .transaction(() => {
+      const card = getCard(seller, input.cardId);
+      if (card.revoked_at) throw new SealError('REVOKED', `card ${card.id} is revoked`);
+      if (card.expires_at < now) throw new SealError('EXPIRED', `card ${card.id} has expired`);
+      const have = seller.db.prepare('SELECT COUNT(*) FROM codes WHERE card_id = ? AND kind = ?').pluck().get(card.id, 'code') as number;
+      if (have + input.count > card.max_codes)
+        throw new SealError('REFUSED', `card ${card.id} may hold at most ${card.max_codes} codes (has ${have})`);
+      const validDays = input.codeValidDays ?? DEFAULT_CODE_VALID_DAYS;
+      const codes = insertCodes(seller, card.id, card.group_id, input.count, validDays, now);
+      const paymentId = recordPayment(seller, card.purchaser_id, card.id, 'codes', input.count, input.payment, now);
+      const bundle: CodeBundle = {
+        sealcode: 'code-bundle',
+        v: 1,
+        cardId: card.id,
+        codes: codes.map((c) => ({ serial: c.serial, code: c.text, expires: now + validDays * DAY_MS })),
+        issuedAt: now,
+      };
+      return {
+        bundle: sealToCard(new Uint8Array(card.kx_pub), CODE_BUNDLE_CONTEXT, utf8(JSON.stringify(bundle))),
+        serials: codes.map((c) => c.serial),
+        paymentId,
+      };
+    })
+    .immediate();
+}
+
+export { fromBase64 };

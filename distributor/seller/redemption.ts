@@ -1,0 +1,212 @@
+// Redemption (patent Fig. 26, [0047]-[0048]): a code moves unused → in_use when a
+// download is granted and in_use → already_used when it completes or its resume
+// window closes. Every transition runs in one IMMEDIATE transaction, so the code is
+// granted exactly once even with several processes on one database file.
+import { sha256 } from '@noble/hashes/sha2.js';
+import { randomBytes } from '@noble/hashes/utils.js';
+import {
+  DAY_MS,
+  SealError,
+  equalBytes,
+  fromUtf8,
+  makeBuild,
+  newId,
+  parseCode,
+  parseProfile,
+  secretHash,
+  utf8,
+  decodeCert,
+  type CardCert,
+  type DedicatedProfile,
+} from '../../card/index.js';
+import type { Seller } from './seller.js';
+
+export const DEFAULT_RESUME_WINDOW_MS = 15 * 60 * 1000;
+
+interface CodeRow {
+  serial: string;
+  secret_hash: Uint8Array;
+  card_id: string;
+  group_id: string;
+  kind: 'code' | 'copy';
+  state: 'unused' | 'in_use' | 'already_used' | 'revoked';
+  copies_allowed: number;
+  parent_build_id: string | null;
+  key_kind: 'code' | 'id';
+  key_label: string | null;
+  build_valid_days: number;
+  expires_at: number;
+}
+
+// One message for unknown serials and wrong secrets, so a guesser learns nothing.
+const INVALID = 'this code is not valid: check it and type it again';
+
+/** The code row for a typed code, after checking its secret in constant time. */
+export function checkCode(seller: Seller, codeText: string): CodeRow {
+  const code = parseCode(codeText);
+  const row = seller.db.prepare('SELECT * FROM codes WHERE serial = ?').get(code.serial) as CodeRow | undefined;
+  const expect = secretHash(code.serial, code.secret);
+  // Compare against a dummy when the serial is unknown, so both paths cost the same.
+  const ok = equalBytes(row ? new Uint8Array(row.secret_hash) : new Uint8Array(32), expect);
+  if (!row || !ok) throw new SealError('BAD_CODE', INVALID);
+  return row;
+}
+
+const tokenHash = (token: string): Uint8Array => sha256(utf8('sealcode download token\0' + token));
+
+export interface Grant {
+  redemptionId: string;
+  buildId: string;
+  serial: string;
+  token: string;
+  tokenExpiresAt: number;
+  profile: DedicatedProfile;
+}
+
+export interface GrantInput {
+  code: string;
+  email: string;
+  now?: number;
+  resumeWindowMs?: number;
+  distributorUrl?: string;
+}
+
+/** Closes resume windows that have run out: their codes become already_used. */
+export function sweepExpiredGrants(seller: Seller, now = Date.now()): number {
+  return seller.db
+    .transaction(() => {
+      const stale = seller.db
+        .prepare('SELECT id, serial FROM redemptions WHERE completed_at IS NULL AND sealed_profile IS NOT NULL AND token_expires_at < ?')
+        .all(now) as { id: string; serial: string }[];
+      for (const r of stale) {
+        seller.db.prepare('UPDATE redemptions SET sealed_profile = NULL, token_hash = NULL WHERE id = ?').run(r.id);
+        settleCode(seller, r.serial, now);
+      }
+      return stale.length;
+    })
+    .immediate();
+}
+
+/** A code is used up once as many redemptions as it allows are done or abandoned. */
+function settleCode(seller: Seller, serial: string, now: number): void {
+  const c = seller.db.prepare('SELECT copies_allowed, state FROM codes WHERE serial = ?').get(serial) as { copies_allowed: number; state: string };
+  const closed = seller.db
+    .prepare('SELECT COUNT(*) FROM redemptions WHERE serial = ? AND (completed_at IS NOT NULL OR sealed_profile IS NULL)')
+    .pluck()
+    .get(serial) as number;
+  if (closed >= c.copies_allowed && c.state !== 'revoked')
+    seller.db.prepare("UPDATE codes SET state = 'already_used', state_changed_at = ? WHERE serial = ?").run(now, serial);
+}
+
+export function grantRedemption(seller: Seller, input: GrantInput): Grant {
+  const now = input.now ?? Date.now();
+  const email = input.email.trim();
+  if (!/^[^\s@]+@[^\s@]+$/.test(email) || email.length > 254) throw new SealError('USAGE', 'a valid email address is required');
+  sweepExpiredGrants(seller, now);
+  return seller.db
+    .transaction((): Grant => {
+      const row = checkCode(seller, input.code);
+      if (row.state === 'revoked') throw new SealError('REVOKED', 'this code has been revoked by its purchaser');
+      if (row.expires_at < now) throw new SealError('EXPIRED', 'this code has expired');
+      const taken = seller.db.prepare('SELECT COUNT(*) FROM redemptions WHERE serial = ?').pluck().get(row.serial) as number;
+      if (row.state === 'already_used' || taken >= row.copies_allowed)
+        throw new SealError('REFUSED', 'this code has already been used');
+      const card = seller.db.prepare('SELECT cert, revoked_at FROM cards WHERE id = ?').get(row.card_id) as { cert: Uint8Array; revoked_at: number | null };
+      if (card.revoked_at) throw new SealError('REVOKED', "the purchaser's card has been revoked");
+      const purchaserCertBytes = new Uint8Array(card.cert);
+      const purchaserCert = decodeCert(purchaserCertBytes) as CardCert;
+      // A copy code's builds hold the parent's key, so parent and copies can talk.
+      let keyKind = row.key_kind;
+      let keyLabel = row.key_label ?? row.serial;
+      if (row.kind === 'copy' && row.parent_build_id) {
+        const parent = seller.db.prepare('SELECT build_cert FROM redemptions WHERE build_id = ?').pluck().get(row.parent_build_id) as Uint8Array;
+        const pc = decodeCert(new Uint8Array(parent));
+        if (pc.type !== 'build') throw new SealError('MALFORMED', 'parent build certificate is not a build');
+        keyKind = pc.keyKind;
+        keyLabel = pc.keyLabel;
+      }
+      const profile = makeBuild(seller.issuerSecret(), seller.issuerPub, {
+        serial: row.serial,
+        keyKind,
+        keyLabel,
+        purchaserCert,
+        purchaserCertBytes,
+        groupKey: seller.groupKey(row.group_id),
+        redeemerEmail: email,
+        expires: now + row.build_valid_days * DAY_MS,
+        copyOf: row.parent_build_id ?? '',
+        distributorUrl: input.distributorUrl,
+        now,
+      });
+      const redemptionId = newId('red');
+      const token = Buffer.from(randomBytes(32)).toString('base64url');
+      const tokenExpiresAt = now + (input.resumeWindowMs ?? DEFAULT_RESUME_WINDOW_MS);
+      seller.db
+        .prepare(
+          `INSERT INTO redemptions (id, serial, build_id, redeemer_email, build_cert, copy_of, build_expires_at, sealed_profile, token_hash, token_expires_at, granted_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          redemptionId,
+          row.serial,
+          profile.buildId,
+          email,
+          Buffer.from(profile.buildCert, 'base64'),
+          row.parent_build_id,
+          profile.expires,
+          seller.seal(`redemption:${redemptionId}`, utf8(JSON.stringify(profile))),
+          tokenHash(token),
+          tokenExpiresAt,
+          now,
+        );
+      seller.db.prepare("UPDATE codes SET state = 'in_use', state_changed_at = ? WHERE serial = ?").run(now, row.serial);
+      return { redemptionId, buildId: profile.buildId, serial: row.serial, token, tokenExpiresAt, profile };
+    })
+    .immediate();
+}
+
+export interface ResumedGrant {
+  redemptionId: string;
+  serial: string;
+  profile: DedicatedProfile;
+  tokenExpiresAt: number;
+}
+
+/** The profile behind a download token, while its window is open and it is not complete. */
+export function resumeRedemption(seller: Seller, token: string, now = Date.now()): ResumedGrant {
+  const row = seller.db
+    .prepare('SELECT id, serial, sealed_profile, token_expires_at, completed_at FROM redemptions WHERE token_hash = ?')
+    .get(tokenHash(token)) as { id: string; serial: string; sealed_profile: Uint8Array | null; token_expires_at: number; completed_at: number | null } | undefined;
+  if (!row || !row.sealed_profile || row.completed_at) throw new SealError('REFUSED', 'this download link is no longer valid');
+  if (row.token_expires_at < now) throw new SealError('EXPIRED', 'this download link has expired');
+  const profile = parseProfile(JSON.parse(fromUtf8(seller.open(`redemption:${row.id}`, new Uint8Array(row.sealed_profile)))));
+  return { redemptionId: row.id, serial: row.serial, profile, tokenExpiresAt: row.token_expires_at };
+}
+
+/** The download finished: the secrets are wiped and the code is settled. Idempotent. */
+export function completeRedemption(seller: Seller, redemptionId: string, now = Date.now()): void {
+  seller.db
+    .transaction(() => {
+      const r = seller.db.prepare('SELECT serial, completed_at FROM redemptions WHERE id = ?').get(redemptionId) as
+        | { serial: string; completed_at: number | null }
+        | undefined;
+      if (!r) throw new SealError('USAGE', `unknown redemption ${redemptionId}`);
+      if (r.completed_at) return;
+      seller.db.prepare('UPDATE redemptions SET completed_at = ?, sealed_profile = NULL, token_hash = NULL WHERE id = ?').run(now, redemptionId);
+      settleCode(seller, r.serial, now);
+    })
+    .immediate();
+}
+
+/** The off-line redemption of `sealcode admin redeem`: grant and complete at once. */
+export function redeemOffline(seller: Seller, input: GrantInput): Grant {
+  // One outer transaction: the nested ones become savepoints, so unused → in_use →
+  // already_used commits as a whole or not at all.
+  return seller.db
+    .transaction(() => {
+      const g = grantRedemption(seller, input);
+      completeRedemption(seller, g.redemptionId, input.now ?? Date.now());
+      return g;
+    })
+    .immediate();
+}

@@ -8,6 +8,8 @@ import { sign, verify } from './keys.js';
 const MAGIC = utf8('SCCT');
 const VERSION = 1;
 const SIG_CONTEXT = utf8('sealcode cert v1\0');
+/** The largest time a JavaScript Date represents (ms since epoch). */
+export const MAX_TIME = 8.64e15;
 
 export type KeyKind = 'code' | 'id';
 
@@ -112,6 +114,8 @@ export function decodeCert(bytes: Uint8Array): Cert {
       copyOf: r.str(),
     };
   } else throw malformed('unknown certificate type');
+  // Times past what a Date can hold would break every "expired on <date>" message downstream.
+  if (cert.notBefore > MAX_TIME || cert.notAfter > MAX_TIME) throw malformed('certificate time out of range');
   if (r.remaining !== 64) throw malformed('certificate signature missing or trailing bytes');
   return cert;
 }

@@ -67,7 +67,8 @@ export function generateCode(now: number = Date.now()): Code {
 /** Canonical form of typed input: case, spaces, dashes, O/0 and I/L/1 confusions. */
 export function normalize(input: string): string {
   let s = input.toUpperCase().replace(/[\s\-_.]/g, '');
-  if (s.startsWith('SC')) s = s.slice(2);
+  // Strip the prefix only when it is one: a bare 28-character code may itself begin with "SC".
+  if (s.length === BODY_LEN + CHECK_LEN + 2 && s.startsWith('SC')) s = s.slice(2);
   return s.replace(/O/g, '0').replace(/[IL]/g, '1');
 }
 

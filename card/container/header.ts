@@ -3,7 +3,7 @@
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { Reader, Writer, concat, equalBytes, utf8 } from '../bytes.js';
-import { malformed, tampered } from '../errors.js';
+import { SealError, malformed, tampered } from '../errors.js';
 import { hkdf32 } from '../keys.js';
 import { STANZA_KIND_BYTE, STANZA_KINDS, type Stanza } from '../stanza.js';
 
@@ -60,8 +60,13 @@ export function payloadKey(fileKey: Uint8Array, payloadSalt: Uint8Array): Uint8A
 export const SIGN_ONLY_FILE_KEY = new Uint8Array(32);
 
 export function encodeHeader(h: HeaderFields, fileKey: Uint8Array): Header {
+  // A sealer must never write what decodeHeader would refuse (the u8 counts would wrap).
+  if (h.stanzas.length > MAX_STANZAS) throw new SealError('USAGE', `at most ${MAX_STANZAS} recipients`);
+  if (h.addressees.length > MAX_ADDRESSEES) throw new SealError('USAGE', `at most ${MAX_ADDRESSEES} addressees`);
+  if (h.chunkLog2 < MIN_CHUNK_LOG2 || h.chunkLog2 > MAX_CHUNK_LOG2 || !Number.isInteger(h.chunkLog2))
+    throw new SealError('USAGE', `chunk size must be 2^${MIN_CHUNK_LOG2}..2^${MAX_CHUNK_LOG2}`);
   const body = encodeBody(h);
-  if (body.length > MAX_HEADER) throw malformed('header too large');
+  if (body.length > MAX_HEADER) throw new SealError('USAGE', 'header too large (too many or too large certificates)');
   const prefix = new Writer().raw(MAGIC).u8(VERSION).u32(body.length).done();
   const unmaced = concat(prefix, body);
   const mac = hmac(sha256, headerMacKey(fileKey, h.payloadSalt), unmaced);

@@ -72,7 +72,17 @@ const hashOf = (p: Primitives, b: Uint8Array): Uint8Array => {
   return h.digest();
 };
 
-const decodeAddressees = (h: Header): Cert[] => h.addressees.map((a) => decodeCert(a));
+// Addressees steer the keyless verdict, so only issuer-signed ones count: an unsigned
+// certificate naming a friendly group would otherwise buy a "certified" label.
+/** Reads the rest of the container and checks the sender's signature over all of it. */
+async function checkWhole(r: SourceReader, header: Header, origin: Cert, prim: Primitives): Promise<void> {
+  const ph = prim.sha256();
+  let sig: Uint8Array | undefined;
+  for await (const c of payloadChunks(r, header, (s) => (sig = s))) ph.update(c.data);
+  checkSignature(origin, hashOf(prim, header.bytes), ph.digest(), sig!);
+}
+
+const decodeAddressees = (h: Header, issuerPub: Uint8Array): Cert[] => h.addressees.map((a) => verifyCert(a, issuerPub).cert);
 
 export interface VerifyResult {
   header: Header;
@@ -90,11 +100,8 @@ export async function verifySealed(input: ByteSource, o: OpenOptions): Promise<V
   try {
     const header = await readHeader(r);
     const origin = verifyCert(header.originCert, o.issuerPub).cert;
-    const addressees = decodeAddressees(header);
-    const ph = prim.sha256();
-    let sig: Uint8Array | undefined;
-    for await (const c of payloadChunks(r, header, (s) => (sig = s))) ph.update(c.data);
-    checkSignature(origin, hashOf(prim, header.bytes), ph.digest(), sig!);
+    const addressees = decodeAddressees(header, o.issuerPub);
+    await checkWhole(r, header, origin, prim);
     const verdict = certify({
       origin,
       originKind: header.origin,
@@ -145,11 +152,7 @@ export async function openSealed(input: ByteSource, o: OpenAsOptions): Promise<O
       if (!got) {
         // Only claim "not for us" about an authentic container; a changed byte in a
         // stanza also makes it unopenable, and that must read as tampering.
-        const origin = verifyCert(header.originCert, o.issuerPub).cert;
-        const ph = prim.sha256();
-        let sig: Uint8Array | undefined;
-        for await (const c of payloadChunks(r, header, (s) => (sig = s))) ph.update(c.data);
-        checkSignature(origin, hashOf(prim, header.bytes), ph.digest(), sig!);
+        await checkWhole(r, header, verifyCert(header.originCert, o.issuerPub).cert, prim);
         throw new SealError('NOT_FOR_US', 'this container was not sealed for this card or build');
       }
       fileKey = got.fileKey;
@@ -166,7 +169,12 @@ export async function openSealed(input: ByteSource, o: OpenAsOptions): Promise<O
       receiver: self,
       status: o.status,
     });
-    if (!verdict.certified) throw refusal(verdict);
+    if (!verdict.certified) {
+      // The header MAC binds the header only to holders of the file key (anyone, when
+      // sign-only); a refusal is reported only once the sender's signature holds.
+      await checkWhole(r, header, origin, prim);
+      throw refusal(verdict);
+    }
     const cipher = header.signOnly ? null : await prim.cipher(payloadKey(fileKey, header.payloadSalt));
     const chunks = decryptChunks(r, header, cipher, prim, origin);
     const meta = await readMeta(chunks);

@@ -100,4 +100,32 @@ CREATE TABLE paybacks (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'distributor: challenges, copy rights, server secrets',
+    sql: `
+-- Fresh, single-use challenges that a card (or a dedicated build) signs to prove
+-- itself online (Fig. 14, 27). Only a hash of the request parameters is signed with
+-- it, so a challenge cannot be reused for another purpose or another request.
+CREATE TABLE challenges (
+  id TEXT PRIMARY KEY,
+  subject_kind TEXT NOT NULL CHECK (subject_kind IN ('card', 'build')),
+  subject_id TEXT NOT NULL,
+  purpose TEXT NOT NULL,
+  nonce BLOB NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  used_at INTEGER
+);
+CREATE INDEX challenges_expiry ON challenges (expires_at);
+-- How many copies (claim 14) the builds of one code may hand out in all.
+ALTER TABLE codes ADD COLUMN copy_rights INTEGER NOT NULL DEFAULT 3;
+-- Secrets of the web service (cookie signing), sealed under the master key.
+CREATE TABLE server_secrets (
+  name TEXT PRIMARY KEY,
+  sealed BLOB NOT NULL,
+  created_at INTEGER NOT NULL
+);
+`,
+  },
 ];

@@ -26,7 +26,12 @@ export interface Code {
 
 export function checkChars(body: string): string {
   let v = 0;
-  for (const ch of body) v = (v * 32 + ALPHABET.indexOf(ch)) % CHECK_MOD;
+  for (const ch of body) {
+    const d = ALPHABET.indexOf(ch);
+    // A character outside the alphabet would silently count as -1 and make a code that never parses.
+    if (d < 0) throw new SealError('BAD_CODE', 'a code holds only Crockford base32 characters');
+    v = (v * 32 + d) % CHECK_MOD;
+  }
   return ALPHABET[Math.floor(v / 32)]! + ALPHABET[v % 32]!;
 }
 

@@ -44,7 +44,7 @@ function recorder(label: string): { random: (n: number) => Uint8Array; used: str
   return {
     used,
     random(n: number) {
-      let out = new Uint8Array(0);
+      let out: Uint8Array = new Uint8Array(0);
       while (out.length < n) out = concat(out, seed(`${label}/${counter++}`));
       const b = out.slice(0, n);
       used.push(toHex(b));

@@ -1,0 +1,226 @@
+// A small MIME walker for rewriting submitted mail: it finds attachment leaves and
+// replaces only them, so every other byte of the message (headers, body text, the
+// multipart structure, preamble and epilogue) is relayed as the client wrote it.
+// Strings here are latin1, one character per byte, so slicing never breaks bytes.
+
+export interface HeaderField {
+  /** lower-case name */
+  name: string;
+  /** unfolded value */
+  value: string;
+  /** the raw lines, folding included, without the final line break */
+  raw: string;
+}
+
+export interface Part {
+  headers: HeaderField[];
+  /** raw header block as written (no trailing blank line) */
+  headerText: string;
+  /** the line break style of this entity */
+  eol: string;
+  body: string;
+  children?: { preamble: string; parts: Part[]; epilogue: string; boundary: string; closed: boolean };
+}
+
+const MAX_DEPTH = 20;
+
+export function splitHeaderBody(s: string): { head: string; sep: string; body: string } {
+  const m = /\r?\n\r?\n/.exec(s);
+  // A header-only entity, or one whose header block starts empty.
+  if (s.startsWith('\r\n')) return { head: '', sep: '\r\n', body: s.slice(2) };
+  if (s.startsWith('\n')) return { head: '', sep: '\n', body: s.slice(1) };
+  if (!m) return { head: s.replace(/\r?\n$/, ''), sep: '', body: '' };
+  return { head: s.slice(0, m.index), sep: m[0], body: s.slice(m.index + m[0].length) };
+}
+
+export function parseHeaders(head: string): HeaderField[] {
+  const out: HeaderField[] = [];
+  if (!head) return out;
+  for (const line of head.split(/(?<=\n)/)) {
+    const trimmed = line.replace(/\r?\n$/, '');
+    if (/^[ \t]/.test(trimmed) && out.length) {
+      const h = out[out.length - 1]!;
+      h.raw += line;
+      h.value += ' ' + trimmed.trim();
+      continue;
+    }
+    const i = trimmed.indexOf(':');
+    // A line that is not a header is kept, nameless, so nothing is lost.
+    const name = i > 0 ? trimmed.slice(0, i).trim().toLowerCase() : '';
+    out.push({ name, value: i > 0 ? trimmed.slice(i + 1).trim() : trimmed, raw: line });
+  }
+  for (const h of out) h.raw = h.raw.replace(/\r?\n$/, '');
+  return out;
+}
+
+export const header = (p: Part, name: string): string | undefined => p.headers.find((h) => h.name === name)?.value;
+
+/** `type/subtype; a=b; c="d"` → value and lower-case params, RFC 2231 and encoded-words decoded. */
+export function parseStructured(v: string | undefined): { value: string; params: Record<string, string> } {
+  if (!v) return { value: '', params: {} };
+  const params: Record<string, string> = {};
+  const continued: Record<string, { i: number; v: string; enc: boolean }[]> = {};
+  const semi = v.indexOf(';');
+  const value = (semi < 0 ? v : v.slice(0, semi)).trim().toLowerCase();
+  const re = /;\s*([^=\s;]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(v))) {
+    let key = m[1]!.toLowerCase();
+    let val = m[2]!.trim();
+    if (val.startsWith('"')) val = val.slice(1, -1).replace(/\\(.)/g, '$1');
+    const c = /^(.+?)\*(\d+)?(\*)?$/.exec(key);
+    if (c) {
+      key = c[1]!;
+      (continued[key] ??= []).push({ i: Number(c[2] ?? 0), v: val, enc: c[3] === '*' || (c[2] === undefined && key + '*' === m[1]!.toLowerCase()) });
+      continue;
+    }
+    params[key] = decodeWords(val);
+  }
+  for (const [key, pieces] of Object.entries(continued)) {
+    pieces.sort((a, b) => a.i - b.i);
+    let charset = 'utf-8';
+    const bytes: number[] = [];
+    pieces.forEach((p, idx) => {
+      let s = p.v;
+      if (p.enc && idx === 0) {
+        const q = /^([^']*)'[^']*'(.*)$/.exec(s);
+        if (q) {
+          charset = q[1] || charset;
+          s = q[2]!;
+        }
+      }
+      if (p.enc) for (const b of Buffer.from(decodeURIComponentBytes(s))) bytes.push(b);
+      else for (const b of Buffer.from(s, 'latin1')) bytes.push(b);
+    });
+    params[key] = decodeCharset(Buffer.from(bytes), charset);
+  }
+  return { value, params };
+}
+
+function decodeURIComponentBytes(s: string): Uint8Array {
+  const out: number[] = [];
+  for (let i = 0; i < s.length; i++) {
+    if (s[i] === '%' && /^[0-9a-fA-F]{2}$/.test(s.slice(i + 1, i + 3))) {
+      out.push(parseInt(s.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else out.push(s.charCodeAt(i) & 0xff);
+  }
+  return Uint8Array.from(out);
+}
+
+function decodeCharset(b: Buffer, charset: string): string {
+  try {
+    return new TextDecoder(charset.toLowerCase()).decode(b);
+  } catch {
+    return b.toString('latin1');
+  }
+}
+
+/** RFC 2047 encoded-words in a header value (the value itself is latin1 bytes). */
+export function decodeWords(s: string): string {
+  const decoded = s.replace(/=\?([^?]+)\?([bBqQ])\?([^?]*)\?=(\s+(?==\?))?/g, (_all, cs: string, enc: string, text: string) => {
+    const bytes =
+      enc.toUpperCase() === 'B'
+        ? Buffer.from(text, 'base64')
+        : Buffer.from(decodeURIComponentBytes(text.replace(/_/g, ' ').replace(/=([0-9a-fA-F]{2})/g, '%$1')));
+    return decodeCharset(bytes, cs.split('*')[0]!);
+  });
+  // Raw 8-bit header bytes are taken as UTF-8 (what clients send today).
+  return /[\x80-\xff]/.test(decoded) && !/=\?/.test(s) ? decodeCharset(Buffer.from(decoded, 'latin1'), 'utf-8') : decoded;
+}
+
+export function parseEntity(s: string, depth = 0): Part {
+  const { head, sep, body } = splitHeaderBody(s);
+  const eol = sep.startsWith('\r\n') || head.includes('\r\n') ? '\r\n' : '\n';
+  const part: Part = { headers: parseHeaders(head), headerText: head, eol, body };
+  const ct = parseStructured(header(part, 'content-type'));
+  const boundary = ct.params['boundary'];
+  if (ct.value.startsWith('multipart/') && boundary && depth < MAX_DEPTH) {
+    const split = splitMultipart(body, boundary);
+    if (split) part.children = { ...split, boundary, parts: split.parts.map((p) => parseEntity(p, depth + 1)) };
+  }
+  return part;
+}
+
+function splitMultipart(body: string, boundary: string): { preamble: string; parts: string[]; epilogue: string; closed: boolean } | null {
+  const delim = '--' + boundary;
+  // Delimiter lines: at the start of the body or after a line break.
+  const positions: { start: number; end: number; close: boolean }[] = [];
+  let from = 0;
+  for (;;) {
+    const i = body.indexOf(delim, from);
+    if (i < 0) break;
+    const atLineStart = i === 0 || body[i - 1] === '\n';
+    const after = body.slice(i + delim.length, i + delim.length + 2);
+    if (atLineStart) {
+      const close = after === '--';
+      let lineEnd = body.indexOf('\n', i);
+      lineEnd = lineEnd < 0 ? body.length : lineEnd + 1;
+      // the line break before the delimiter belongs to the delimiter
+      let start = i;
+      if (start > 0 && body[start - 1] === '\n') start--;
+      if (start > 0 && body[start - 1] === '\r') start--;
+      positions.push({ start, end: lineEnd, close });
+      if (close) break;
+    }
+    from = i + delim.length;
+  }
+  if (positions.length < 2) return null;
+  const parts: string[] = [];
+  for (let k = 0; k + 1 < positions.length; k++) parts.push(body.slice(positions[k]!.end, positions[k + 1]!.start));
+  const last = positions[positions.length - 1]!;
+  return {
+    preamble: body.slice(0, positions[0]!.start),
+    parts,
+    epilogue: body.slice(last.end),
+    closed: last.close,
+  };
+}
+
+/** Writes a part tree back; untouched parts come out byte for byte. */
+export function serialize(p: Part): string {
+  const head = p.headerText;
+  if (!p.children) return (head ? head + p.eol + p.eol : p.eol) + p.body;
+  const c = p.children;
+  const delim = '--' + c.boundary;
+  let s = (head ? head + p.eol + p.eol : p.eol) + c.preamble;
+  c.parts.forEach((child, i) => {
+    s += (i === 0 && c.preamble === '' ? '' : p.eol) + delim + p.eol + serialize(child);
+  });
+  s += p.eol + delim + (c.closed ? '--' : '') + p.eol + c.epilogue;
+  return s;
+}
+
+export function decodeBody(p: Part): Buffer {
+  const cte = (header(p, 'content-transfer-encoding') ?? '7bit').toLowerCase().trim();
+  if (cte === 'base64') return Buffer.from(p.body.replace(/[^A-Za-z0-9+/=]/g, ''), 'base64');
+  if (cte === 'quoted-printable') {
+    const soft = p.body.replace(/=\r?\n/g, '');
+    return Buffer.from(decodeURIComponentBytes(soft.replace(/%/g, '%25').replace(/=([0-9a-fA-F]{2})/g, '%$1')));
+  }
+  return Buffer.from(p.body, 'latin1');
+}
+
+export function base64Lines(b: Uint8Array, eol: string): string {
+  const s = Buffer.from(b).toString('base64');
+  const lines: string[] = [];
+  for (let i = 0; i < s.length; i += 76) lines.push(s.slice(i, i + 76));
+  return lines.join(eol) + eol;
+}
+
+/** A parameter value safe in a header: quoted ASCII, or RFC 2231 for anything else. */
+export function headerParam(key: string, value: string): string {
+  if (/^[\x20-\x7e]*$/.test(value) && !/["\\]/.test(value)) return `${key}="${value}"`;
+  const enc = Array.from(Buffer.from(value, 'utf8'), (b) =>
+    /[A-Za-z0-9!#$&+\-.^_`|~]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : '%' + b.toString(16).toUpperCase().padStart(2, '0'),
+  ).join('');
+  return `${key}*=utf-8''${enc}`;
+}
+
+/** Rebuilds a part's header block: drops the named fields, appends new lines. */
+export function replaceHeaders(p: Part, drop: string[], add: string[]): void {
+  const keep = p.headers.filter((h) => !drop.includes(h.name));
+  const lines = keep.map((h) => h.raw.replace(/\r?\n/g, p.eol)).concat(add);
+  p.headers = parseHeaders(lines.join(p.eol));
+  p.headerText = lines.join(p.eol);
+}

@@ -1,0 +1,161 @@
+// Test cast and mail for the gateway: sealed attachments of every verdict, wrapped in
+// real RFC 822 messages (nodemailer's composer), an IMAP client to append and inspect,
+// and a config for a gateway against a test Dovecot.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { ImapFlow } from 'imapflow';
+import MailComposer from 'nodemailer/lib/mail-composer/index.js';
+import { buildRecipient, profileCerts, sealCardFile, toBase64, DAY_MS } from '../../../card/index.js';
+import { makeWorld, partyOfBuild, partyOfCard, sealBytes } from '../../support/world.js';
+import type { Dovecot } from '../../support/dovecot.js';
+
+export const USER = 'alice@example.test';
+export const PASS = 'imap-secret';
+
+export type Kind = 'card' | 'dedicated' | 'dedToDed' | 'tampered' | 'expired';
+
+export function cast() {
+  const w = makeWorld();
+  const D1cert = profileCerts(w.D1).build;
+  // A second build from the same code, not a copy of D1: dedicated → dedicated is refused.
+  const D2 = w.build(w.A, w.g1, w.serialA);
+  const past = Date.now() - 30 * DAY_MS;
+  const Dexp = w.build(w.A, w.g1, w.A.data.codes[1]!.serial, { now: past, validDays: 2 });
+  const fromBase64 = (s: string) => Uint8Array.from(Buffer.from(s, 'base64'));
+
+  async function sealed(kind: Kind, data: Uint8Array): Promise<Uint8Array> {
+    switch (kind) {
+      case 'card':
+        return sealBytes(partyOfCard(w.A), [buildRecipient(D1cert)], data, { addressees: [fromBase64(w.D1.buildCert)] });
+      case 'dedicated':
+        return sealBytes(partyOfBuild(w.D1), [buildRecipient(D1cert)], data, { addressees: [w.A.certBytes] });
+      case 'dedToDed':
+        return sealBytes(partyOfBuild(D2), [buildRecipient(profileCerts(D2).build)], data, { addressees: [fromBase64(w.D1.buildCert)] });
+      case 'expired':
+        return sealBytes(partyOfBuild(Dexp), [buildRecipient(profileCerts(Dexp).build)], data, {
+          addressees: [w.A.certBytes],
+          now: past + DAY_MS,
+        });
+      case 'tampered': {
+        const b = await sealBytes(partyOfCard(w.A), [buildRecipient(D1cert)], data, { addressees: [fromBase64(w.D1.buildCert)] });
+        b[Math.floor(b.length / 2)]! ^= 0x40;
+        return b;
+      }
+    }
+  }
+  return { ...w, D2, Dexp, sealed, issuerPubB64: toBase64(w.issuer.publicKey) };
+}
+export type Cast = ReturnType<typeof cast>;
+
+export async function compose(o: {
+  subject: string;
+  text?: string;
+  attachments?: { filename: string; content: Uint8Array | Buffer; contentType?: string }[];
+  headers?: Record<string, string>;
+}): Promise<Buffer> {
+  const mc = new MailComposer({
+    from: 'Bob <bob@example.test>',
+    to: USER,
+    subject: o.subject,
+    text: o.text ?? 'Hello, see the attachment.',
+    headers: o.headers,
+    attachments: o.attachments?.map((a) => ({ filename: a.filename, content: Buffer.from(a.content), contentType: a.contentType })),
+  });
+  return mc.compile().build();
+}
+
+export async function sealedMail(c: Cast, kind: Kind, size = 4096, subject = kind): Promise<Buffer> {
+  const data = new Uint8Array(size).map((_, i) => (i * 31 + 7) & 0xff);
+  return compose({
+    subject,
+    attachments: [{ filename: 'report.pdf.seal', content: await c.sealed(kind, data), contentType: 'application/x-sealcode' }],
+  });
+}
+
+export async function imapClient(dc: Dovecot): Promise<ImapFlow> {
+  const client = new ImapFlow({ host: dc.host, port: dc.port, secure: false, auth: { user: USER, pass: PASS }, logger: false });
+  await client.connect();
+  return client;
+}
+
+/** APPEND, returning the new UID. */
+export async function append(client: ImapFlow, raw: Buffer, folder = 'INBOX'): Promise<number> {
+  const r = await client.append(folder, raw);
+  if (!r || !r.uid) throw new Error('APPEND returned no UID (UIDPLUS missing?)');
+  return r.uid;
+}
+
+export async function flagsOf(client: ImapFlow, folder = 'INBOX'): Promise<Map<number, string[]>> {
+  const lock = await client.getMailboxLock(folder);
+  try {
+    const out = new Map<number, string[]>();
+    for await (const m of client.fetch('1:*', { uid: true, flags: true }, { uid: true })) out.set(m.uid, [...(m.flags ?? [])]);
+    return out;
+  } finally {
+    lock.release();
+  }
+}
+
+export const ourKeywords = (flags: string[]): string[] => flags.filter((f) => f.startsWith('$Seal'));
+
+export function tmpDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** A gateway config for one account on the test Dovecot; extra fields merged on top. */
+export function gatewayConfig(c: Cast, dc: Dovecot, dataDir: string, extra: Record<string, unknown> = {}) {
+  return {
+    issuerPublicKey: c.issuerPubB64,
+    dataDir,
+    log: { level: 'silent' },
+    imap: {
+      accounts: [{ name: 'alice', host: dc.host, port: dc.port, user: USER, password: { env: 'GW_TEST_IMAP_PASS' }, folders: ['INBOX'], pollSeconds: 30 }],
+    },
+    ...extra,
+  };
+}
+process.env.GW_TEST_IMAP_PASS = PASS;
+
+/** Dovecot logs every flag change (mail_log plugin): the server's own count of our STOREs. */
+export const MAIL_LOG_CONFIG = `
+mail_plugins = $mail_plugins mail_log notify
+plugin {
+  mail_log_events = flag_change
+  mail_log_fields = uid flags
+}
+`;
+
+/** How many times Dovecot saw a flag change on each UID of a folder's messages. */
+export function flagChanges(dc: Dovecot): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const line of dc.log().split('\n')) {
+    const m = /flag_change: uid=(\d+)/.exec(line);
+    if (m) out.set(Number(m[1]), (out.get(Number(m[1])) ?? 0) + 1);
+  }
+  return out;
+}
+
+const isRoot = process.getuid?.() === 0;
+export async function doveadm(dc: Dovecot, args: string[]): Promise<string> {
+  const [cmd, a] = isRoot ? ['runuser', ['-u', 'nobody', '--', 'doveadm', '-c', dc.confPath, ...args]] : ['doveadm', ['-c', dc.confPath, ...args]];
+  const { stdout } = await promisify(execFile)(cmd as string, a as string[]);
+  return stdout;
+}
+
+export async function writeCardFile(c: Cast, dir: string, passphrase: string): Promise<string> {
+  const file = path.join(dir, 'gateway.card');
+  fs.writeFileSync(file, await sealCardFile(c.A.data, passphrase, 1024));
+  return file;
+}
+
+export async function waitUntil(cond: () => boolean | Promise<boolean>, timeoutMs = 30_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await cond()) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

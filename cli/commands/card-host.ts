@@ -1,0 +1,200 @@
+// `sealcode card host`: the purchaser's card behind Thunderbird's native messaging. The
+// add-on speaks card/host-protocol.ts over stdin/stdout; the card file is opened with
+// its passphrase only on `unlock`, and its secrets are dropped again on `lock` or when
+// the unlock time runs out. `--install` writes the manifest where Thunderbird looks.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Command } from 'commander';
+import type { Groups } from '../program.js';
+import { action, print } from '../output.js';
+import { CliError, EXIT } from '../errors.js';
+import { cardSecretsOf, openCardFile, type CardData } from '../../card/cardfile.js';
+import { isSealError } from '../../card/errors.js';
+import { fromBase64, toBase64 } from '../../card/bytes.js';
+import { cardParty } from '../../card/party.js';
+import {
+  FrameDecoder,
+  HOST_NAME,
+  encodeFrame,
+  fromWire,
+  parseRequest,
+  toWire,
+  type HostInfo,
+  type HostRequest,
+  type HostResponse,
+} from '../../card/host-protocol.js';
+
+/** The purchaser add-on's id; the only extension the manifest lets in by default. */
+export const PURCHASER_ADDON_ID = 'purchaser@sealcode.example';
+
+export interface HostState {
+  cardPath: string;
+  data: CardData | null;
+  until: number;
+  timer: NodeJS.Timeout | null;
+  pub?: HostInfo['card'];
+}
+
+function info(s: HostState): HostInfo {
+  const left = s.data ? Math.max(0, Math.ceil((s.until - Date.now()) / 1000)) : 0;
+  return { locked: !s.data, unlockedFor: left, ...(s.pub ? { card: s.pub } : {}) };
+}
+
+function lock(s: HostState): void {
+  if (s.timer) clearTimeout(s.timer);
+  s.timer = null;
+  s.data = null;
+}
+
+const locked = (): Error => Object.assign(new Error('the card is locked: unlock it with its passphrase first'), { hostCode: 'LOCKED' });
+
+/** One request in, one result out; errors are thrown and framed by the caller. */
+export async function handle(s: HostState, req: HostRequest): Promise<unknown> {
+  switch (req.op) {
+    case 'info':
+      return info(s);
+    case 'lock':
+      lock(s);
+      return info(s);
+    case 'unlock': {
+      let text: string;
+      try {
+        text = fs.readFileSync(s.cardPath, 'utf8');
+      } catch {
+        throw new CliError(`cannot read the card file ${s.cardPath}`);
+      }
+      const data = await openCardFile(text, req.passphrase);
+      lock(s);
+      s.data = data;
+      s.until = Date.now() + req.minutes * 60_000;
+      s.timer = setTimeout(() => lock(s), req.minutes * 60_000);
+      s.timer.unref();
+      s.pub = { cardId: data.cardId, name: data.purchaser.name, email: data.purchaser.email, groupId: data.groupId, cert: data.cert, issuerPublicKey: data.issuerPublicKey };
+      return info(s);
+    }
+    case 'codes': {
+      if (!s.data) throw locked();
+      return {
+        codes: s.data.codes.map((c) => ({ serial: c.serial, code: c.code, state: c.state, ...(c.givenTo ? { givenTo: c.givenTo } : {}) })),
+        ...(s.data.distributorUrl ? { distributorUrl: s.data.distributorUrl } : {}),
+      };
+    }
+    case 'wrap': {
+      if (!s.data) throw locked();
+      const party = cardParty(cardSecretsOf(s.data));
+      return { stanza: toWire(await party.wrap(req.spec, fromBase64(req.fileKey), fromBase64(req.salt))) };
+    }
+    case 'unwrap': {
+      if (!s.data) throw locked();
+      const got = await cardParty(cardSecretsOf(s.data)).unwrap(req.stanzas.map(fromWire));
+      return got ? { fileKey: toBase64(got.fileKey), index: got.index } : null;
+    }
+    case 'sign': {
+      if (!s.data) throw locked();
+      return { sig: toBase64(await cardParty(cardSecretsOf(s.data)).sign(fromBase64(req.digest))) };
+    }
+  }
+}
+
+function errorBody(e: unknown): Extract<HostResponse, { ok: false }>['error'] {
+  const hostCode = (e as { hostCode?: string }).hostCode;
+  if (hostCode === 'LOCKED') return { code: 'LOCKED', message: (e as Error).message };
+  if (isSealError(e)) return { code: e.code, message: e.message };
+  if (e instanceof CliError) return { code: 'ERROR', message: e.message };
+  return { code: 'ERROR', message: 'internal error in the card host' };
+}
+
+/** Serves requests from `input` to `output` until input ends; one at a time, in order. */
+export function serve(s: HostState, input: NodeJS.ReadableStream, output: NodeJS.WritableStream): Promise<void> {
+  const dec = new FrameDecoder();
+  let chain = Promise.resolve();
+  const send = (r: HostResponse): void => void output.write(encodeFrame(r));
+  return new Promise((resolve) => {
+    input.on('data', (chunk: Buffer) => {
+      let msgs: unknown[];
+      try {
+        msgs = dec.push(new Uint8Array(chunk));
+      } catch (e) {
+        // A broken frame leaves the stream unsynchronised: answer once and stop.
+        send({ id: -1, ok: false, error: errorBody(e) });
+        input.removeAllListeners('data');
+        chain.then(() => resolve());
+        return;
+      }
+      for (const m of msgs)
+        chain = chain.then(async () => {
+          const id = typeof (m as { id?: unknown })?.id === 'number' ? (m as { id: number }).id : -1;
+          try {
+            const req = parseRequest(m);
+            send({ id, ok: true, result: await handle(s, req) });
+          } catch (e) {
+            send({ id, ok: false, error: errorBody(e) });
+          }
+        });
+    });
+    input.on('end', () => chain.then(() => resolve()));
+  });
+}
+
+const shq = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+export interface InstallResult {
+  manifest: string;
+  launcher: string;
+}
+
+/** Writes the launcher and $HOME/.mozilla/native-messaging-hosts/sealcode_card.json. */
+export function install(cardPath: string, addonIds: string[], home = os.homedir()): InstallResult {
+  const dir = path.join(home, '.mozilla', 'native-messaging-hosts');
+  fs.mkdirSync(dir, { recursive: true });
+  const launcher = path.join(dir, `${HOST_NAME}-launcher.sh`);
+  // Thunderbird resolves `#!/usr/bin/env node` through its own PATH: name node absolutely.
+  const script = path.resolve(process.argv[1] ?? 'bin/sealcode.js');
+  const cmd = [process.execPath, ...process.execArgv, script, 'card', 'host', '--card', path.resolve(cardPath)].map(shq).join(' ');
+  fs.writeFileSync(launcher, `#!/bin/sh\n# written by sealcode card host --install\nexec ${cmd}\n`, { mode: 0o755 });
+  const manifest = path.join(dir, `${HOST_NAME}.json`);
+  const body = {
+    name: HOST_NAME,
+    description: 'sealcode card host',
+    path: launcher,
+    type: 'stdio',
+    allowed_extensions: addonIds,
+  };
+  fs.writeFileSync(manifest, JSON.stringify(body, null, 2) + '\n');
+  return { manifest, launcher };
+}
+
+interface HostOpts {
+  card?: string;
+  install?: boolean;
+  addonId: string[];
+  json?: boolean;
+}
+
+export function register(_program: Command, groups: Groups): void {
+  groups.card
+    .command('host')
+    .description("serve the card to the Thunderbird add-on over native messaging (stdin/stdout); --install registers it")
+    .option('--card <file>', 'the card file (default: $SEALCODE_CARD)')
+    .option('--install', "write the native-messaging manifest to $HOME/.mozilla/native-messaging-hosts/ and exit")
+    .option('--addon-id <id...>', 'add-on ids allowed to talk to the card', [PURCHASER_ADDON_ID])
+    .option('--json', 'machine-readable output (with --install)')
+    // Thunderbird appends [manifestPath, addonId]; the launcher drops them, but be lenient.
+    .allowExcessArguments(true)
+    .action(
+      action(async (opts: HostOpts) => {
+        const card = opts.card ?? process.env.SEALCODE_CARD;
+        if (!card) throw new CliError('name the card file with --card or SEALCODE_CARD', EXIT.usage, 'USAGE');
+        if (opts.install) {
+          if (!fs.existsSync(card)) throw new CliError(`no card file at ${card}`, EXIT.usage, 'USAGE');
+          const r = install(card, opts.addonId);
+          print(opts, r, () => `native host installed: ${r.manifest}\nlauncher: ${r.launcher}`);
+          return;
+        }
+        const state: HostState = { cardPath: card, data: null, until: 0, timer: null };
+        await serve(state, process.stdin, process.stdout);
+        lock(state);
+      }),
+    );
+}

@@ -1,0 +1,72 @@
+// Where the add-on's keys come from. Dedicated: profile.json stamped into the XPI.
+// Purchaser: the card behind the native host, usable only while unlocked.
+import { fromBase64 } from '../../card/bytes.js';
+import { SealError } from '../../card/errors.js';
+import { remoteParty, type HostInfo } from '../../card/host-protocol.js';
+import { buildParty, type Party } from '../../card/party.js';
+import { parseProfile, profileSecrets, type DedicatedProfile } from '../../card/profile.js';
+import { messenger } from '../lib/messenger.js';
+import { hostCall } from './host-client.js';
+
+let profile: Promise<DedicatedProfile | null> | null = null;
+
+export function loadProfile(): Promise<DedicatedProfile | null> {
+  profile ??= (async () => {
+    try {
+      const r = await fetch(messenger().runtime.getURL('profile.json'));
+      if (!r.ok) return null;
+      return parseProfile(await r.json());
+    } catch {
+      return null; // the unstamped template
+    }
+  })();
+  return profile;
+}
+
+/** Public card facts survive a lock, so a locked card can still certify keylessly. */
+async function rememberCard(info: HostInfo): Promise<HostInfo> {
+  if (info.card) await messenger().storage.local.set({ card: info.card });
+  return info;
+}
+
+export async function hostInfo(): Promise<HostInfo> {
+  return rememberCard(await hostCall('info'));
+}
+export async function unlockCard(passphrase: string, minutes: number): Promise<HostInfo> {
+  return rememberCard(await hostCall('unlock', { passphrase, minutes }));
+}
+export const lockCard = (): Promise<HostInfo> => hostCall('lock');
+
+export async function knownCard(): Promise<HostInfo['card'] | undefined> {
+  return (await messenger().storage.local.get('card')).card as HostInfo['card'] | undefined;
+}
+
+/** The card as a party; throws a clear error when it is locked or unreachable. */
+export async function cardPartyOrThrow(): Promise<Party> {
+  const info = await hostInfo();
+  if (info.locked || !info.card) throw new SealError('USAGE', 'the card is locked: unlock it in the sealcode options first');
+  return remoteParty(hostCall, fromBase64(info.card.cert));
+}
+
+export interface OpeningKeys {
+  party: Party | null;
+  issuerPub: Uint8Array | null;
+}
+
+export async function openingKeys(flavour: 'purchaser' | 'dedicated'): Promise<OpeningKeys> {
+  if (flavour === 'dedicated') {
+    const p = await loadProfile();
+    if (!p) return { party: null, issuerPub: null };
+    return { party: buildParty(profileSecrets(p)), issuerPub: fromBase64(p.issuerPublicKey) };
+  }
+  let info: HostInfo | null = null;
+  try {
+    info = await hostInfo();
+  } catch {
+    /* host unreachable: keyless with what we remember */
+  }
+  const card = info?.card ?? (await knownCard());
+  const issuerPub = card ? fromBase64(card.issuerPublicKey) : null;
+  const party = info && !info.locked && info.card ? remoteParty(hostCall, fromBase64(info.card.cert)) : null;
+  return { party, issuerPub };
+}

@@ -1,0 +1,5 @@
+// Test builds only: the real background plus a driver (tests/addon).
+import './main.js';
+import { startDriver } from './test-driver.js';
+
+void startDriver();

@@ -1,0 +1,31 @@
+// Sealing attachment files inside the add-on: WebCrypto AES-GCM for the bulk, the
+// party (a dedicated build's keys, or the card behind the native host) for the file key
+// wrap and the signature. Several recipients share one container per file.
+import { seal } from '../../card/container/seal.js';
+import { webPrimitives } from '../../card/container/primitives.js';
+import type { Party } from '../../card/party.js';
+import type { RecipientSpec } from '../../card/stanza.js';
+import { SEALED_TYPE } from '../manifest.js';
+import { blobChunks, collectParts } from './bytes.js';
+
+export interface SealPlan {
+  party: Party;
+  recipients: RecipientSpec[];
+  addressees: Uint8Array[];
+  /** For the X-Sealcode header and notices. */
+  origin: 'card' | 'dedicated';
+}
+
+export async function sealFile(file: File, name: string, plan: SealPlan): Promise<File> {
+  const out = seal(blobChunks(file), {
+    sender: plan.party,
+    recipients: plan.recipients,
+    addressees: plan.addressees,
+    meta: { name, type: file.type || 'application/octet-stream', size: file.size },
+    primitives: webPrimitives,
+  });
+  const { parts } = await collectParts(out);
+  return new File(parts as BlobPart[], `${name}.seal`, { type: SEALED_TYPE });
+}
+
+export const isSealedName = (name: string): boolean => /\.seal$/i.test(name);

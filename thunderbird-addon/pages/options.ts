@@ -1,0 +1,71 @@
+// Options: purchaser — the card connection and lock state, the code stock with the text
+// to hand over and who got which code; dedicated — whom this build is for, its code and expiry.
+import type { HostCode, HostInfo } from '../../card/host-protocol.js';
+import type { RecipientSpec } from '../../card/stanza.js';
+import { ask, el, showError, t, table } from './ui.js';
+
+const root = document.getElementById('root')!;
+
+async function dedicated(s: Record<string, unknown>): Promise<void> {
+  if (!s.stamped) {
+    root.append(el('p', {}, t('optionsNotStamped')));
+    return;
+  }
+  const p = s.purchaser as { name: string; email: string };
+  root.append(
+    table(
+      ['', ''],
+      [
+        [t('optionsBuildFor'), `${s.redeemer} — ${p.name} <${p.email}>`],
+        [t('optionsSerial'), String(s.serial)],
+        [t('optionsExpires'), new Date(Number(s.expires)).toISOString().slice(0, 10) + (s.expired ? ' (expired)' : '')],
+        ['Build', String(s.buildId)],
+      ],
+    ),
+  );
+}
+
+async function purchaser(): Promise<void> {
+  let info: HostInfo;
+  try {
+    info = await ask<HostInfo>({ type: 'hostInfo' });
+  } catch (e) {
+    root.append(el('p', { className: 'err' }, `card host: ${(e as Error).message} — run "sealcode card host --install --card FILE"`));
+    return;
+  }
+  root.append(el('h2', {}, t('optionsCard')));
+  root.append(el('p', {}, info.card ? `${info.card.name} <${info.card.email}> — ${info.card.cardId}` : '', el('br'), info.locked ? 'locked' : `unlocked for ${Math.ceil(info.unlockedFor / 60)} min`));
+  if (info.locked) {
+    const pass = el('input', { type: 'password', id: 'pass' });
+    const mins = el('input', { type: 'number', value: '15', min: '1', max: '1440', id: 'mins' });
+    const go = el('button', { textContent: t('optionsUnlock') });
+    go.addEventListener('click', () => {
+      ask({ type: 'unlock', passphrase: pass.value, minutes: Number(mins.value) }).then(() => location.reload(), showError);
+    });
+    root.append(el('label', {}, t('optionsPassphrase'), ' ', pass), el('label', {}, t('optionsMinutes'), ' ', mins), go);
+    return;
+  }
+  const lock = el('button', { textContent: t('optionsLock') });
+  lock.addEventListener('click', () => void ask({ type: 'lock' }).then(() => location.reload(), showError));
+  root.append(lock);
+  const { codes, distributorUrl } = await ask<{ codes: HostCode[]; distributorUrl?: string }>({ type: 'codes' });
+  const given = await ask<Record<string, RecipientSpec>>({ type: 'recipients' });
+  const who = (serial: string): string =>
+    Object.entries(given)
+      .filter(([, s]) => s.kind === 'code' && s.label === serial)
+      .map(([a]) => a)
+      .join(', ');
+  root.append(el('h2', {}, t('optionsCodes')));
+  root.append(
+    table(
+      ['Serial', 'State', t('optionsGivenTo'), t('optionsHandOver')],
+      codes.map((c) => [c.serial, c.state, who(c.serial) || c.givenTo || '', el('code', {}, t('handOverText', [c.code, distributorUrl ?? '(distributor URL)']))]),
+    ),
+  );
+}
+
+(async () => {
+  const s = await ask<Record<string, unknown>>({ type: 'summary' });
+  if (s.flavour === 'dedicated') await dedicated(s);
+  else await purchaser();
+})().catch(showError);

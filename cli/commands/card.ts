@@ -1,0 +1,166 @@
+// `sealcode card ...`: the purchaser's side, on a sealed card file: what it holds, its
+// codes, importing bought codes, and sealing and opening files with it.
+import path from 'node:path';
+import type { Command } from 'commander';
+import type { Groups } from '../program.js';
+import { action, print } from '../output.js';
+import { CliError, EXIT } from '../errors.js';
+import { passphraseOption, type PassphraseOptions } from '../passphrase.js';
+import { loadCard, saveCard } from '../card-file.js';
+import { checkTarget, readInput } from '../files.js';
+import { recipientsFor } from '../recipients.js';
+import { sealFileTo, openFileTo } from '../sealing.js';
+import { humanSummary, summarize } from '../describe.js';
+import { cardParty } from '../../card/party.js';
+import { cardSecretsOf, type CardData } from '../../card/cardfile.js';
+import { decodeCert } from '../../card/certs.js';
+import { fromBase64, fromUtf8 } from '../../card/bytes.js';
+import { openToCard } from '../../card/pairkey.js';
+import { malformed } from '../../card/errors.js';
+import type { FileMeta } from '../../card/container/meta.js';
+import { CODE_BUNDLE_CONTEXT, type CodeBundle } from '../../distributor/seller/cards.js';
+
+interface CardOpts extends PassphraseOptions {
+  card: string;
+  json?: boolean;
+}
+
+const cardCommand = (group: Command, name: string, description: string): Command =>
+  passphraseOption(group.command(name).description(description).requiredOption('--card <card_file>', 'the sealed card file')).option(
+    '--json',
+    'print JSON',
+  );
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+export function cardInfo(d: CardData) {
+  const cert = decodeCert(fromBase64(d.cert));
+  return {
+    cardId: d.cardId,
+    purchaser: d.purchaser,
+    groupId: d.groupId,
+    moduleKind: d.moduleKind,
+    validFrom: new Date(cert.notBefore).toISOString(),
+    validUntil: new Date(cert.notAfter).toISOString(),
+    codes: { total: d.codes.length, unused: d.codes.filter((c) => c.state === 'unused').length },
+    pairs: d.pairs.map((p) => ({ pairId: p.pairId, peerCardId: p.peerCardId })),
+    issuerPublicKey: d.issuerPublicKey,
+    ...(d.distributorUrl ? { distributorUrl: d.distributorUrl } : {}),
+  };
+}
+
+/** Default output of a decrypt: IN without `.seal`, else the sealed file's own name beside IN. */
+export function defaultOpenedPath(input: string, meta: FileMeta): string {
+  return input.endsWith('.seal') ? input.slice(0, -'.seal'.length) : path.join(path.dirname(input), meta.name);
+}
+
+export function register(_program: Command, groups: Groups): void {
+  cardCommand(groups.card, 'info', 'show what a card file holds (never its secrets)').action(
+    action(async (o: CardOpts) => {
+      const { data } = await loadCard(o.card, o);
+      const i = cardInfo(data);
+      print(o, i, () =>
+        [
+          `card ${i.cardId}`,
+          `  purchaser: ${i.purchaser.name} <${i.purchaser.email}> (${i.purchaser.id})`,
+          `  group:     ${i.groupId}`,
+          `  module:    ${i.moduleKind}`,
+          `  valid:     ${i.validFrom} to ${i.validUntil}`,
+          `  codes:     ${i.codes.unused} unused of ${i.codes.total}`,
+          `  pair keys: ${i.pairs.length ? i.pairs.map((p) => `${p.pairId} (with ${p.peerCardId})`).join(', ') : 'none'}`,
+        ].join('\n'),
+      );
+    }),
+  );
+
+  cardCommand(groups.card, 'codes', 'list the codes to hand over, with serial and state').action(
+    action(async (o: CardOpts) => {
+      const { data } = await loadCard(o.card, o);
+      const rows = data.codes.map((c) => ({
+        serial: c.serial,
+        code: c.code,
+        state: c.state,
+        ...(c.expires ? { expires: new Date(c.expires).toISOString() } : {}),
+        ...(c.givenTo ? { givenTo: c.givenTo } : {}),
+      }));
+      print(o, rows, () =>
+        rows.length
+          ? ['SERIAL      STATE         CODE', ...rows.map((r) => `${r.serial}  ${r.state.padEnd(12)}  ${r.code}`)].join('\n')
+          : 'this card holds no codes',
+      );
+    }),
+  );
+
+  cardCommand(groups.card, 'import-codes', 'take in a code bundle bought for this card (admin sell-codes)')
+    .argument('<bundle>', 'the sealed code bundle')
+    .action(
+      action(async (bundleFile: string, o: CardOpts) => {
+        const sealed = new Uint8Array(readInput(bundleFile, 'the code bundle'));
+        const card = await loadCard(o.card, o);
+        // Sealed to the card's X25519 key: a bundle for another card does not open here.
+        const plain = openToCard(fromBase64(card.data.kxSecret), CODE_BUNDLE_CONTEXT, sealed);
+        let bundle: CodeBundle;
+        try {
+          bundle = JSON.parse(fromUtf8(plain)) as CodeBundle;
+        } catch {
+          throw malformed('the code bundle contents are not understood');
+        }
+        if (bundle?.sealcode !== 'code-bundle' || bundle.v !== 1 || !Array.isArray(bundle.codes)) throw malformed('the code bundle contents are not understood');
+        if (bundle.cardId !== card.data.cardId) throw new CliError(`this bundle is for card ${bundle.cardId}, not ${card.data.cardId}`, EXIT.refused, 'REFUSED');
+        const have = new Set(card.data.codes.map((c) => c.serial));
+        const added = bundle.codes.filter((c) => !have.has(c.serial));
+        card.data.codes.push(...added.map((c) => ({ serial: c.serial, code: c.code, state: 'unused' as const, expires: c.expires })));
+        if (added.length) await saveCard(card.path, card.data, card.passphrase);
+        const out = { cardId: card.data.cardId, imported: added.map((c) => c.serial), alreadyPresent: bundle.codes.length - added.length };
+        print(o, out, () => `imported ${added.length} codes into card ${out.cardId}${out.alreadyPresent ? ` (${out.alreadyPresent} were already there)` : ''}`);
+      }),
+    );
+
+  cardCommand(groups.card, 'encrypt', 'seal a file with this card for one or more recipients')
+    .argument('<in>', 'the file to seal')
+    .option('--to <serial|id|group|pair:ID>', 'a recipient: a code serial (its dedicated build), an ID (ID-mode build), `group` (the cards of this group), or pair:PAIRID (repeat for several)', collect, [])
+    .option('--sign-only', 'sign without encrypting (patent Fig. 6): anyone can read it, nobody can alter it')
+    .option('-o, --out <file>', 'where to write the container (default: IN.seal)')
+    .option('--force', 'replace an existing output file')
+    .action(
+      action(async (input: string, o: CardOpts & { to: string[]; signOnly?: boolean; out?: string; force?: boolean }) => {
+        if (o.signOnly && o.to.length) throw new CliError('--sign-only takes no --to: a signed-only file is readable by anyone', EXIT.usage, 'USAGE');
+        if (!o.signOnly && !o.to.length) throw new CliError('name at least one recipient with --to (or use --sign-only)', EXIT.usage, 'USAGE');
+        const output = o.out ?? `${input}.seal`;
+        checkTarget(output, o.force);
+        const { data } = await loadCard(o.card, o);
+        const recipients = o.signOnly ? [] : recipientsFor(o.to, data);
+        const meta = await sealFileTo(input, output, { sender: cardParty(cardSecretsOf(data)), recipients, signOnly: o.signOnly });
+        const out = { output: path.resolve(output), name: meta.name, size: meta.size, signOnly: Boolean(o.signOnly), recipients };
+        print(o, out, () =>
+          `${o.signOnly ? 'signed' : 'sealed'} ${input} → ${output}${o.signOnly ? '' : `\n  for: ${recipients.map((r) => `${r.kind} ${r.label}`).join(', ')}`}`,
+        );
+      }),
+    );
+
+  cardCommand(groups.card, 'decrypt', 'open a sealed file with this card, after certifying who sealed it')
+    .argument('<in>', 'the sealed file')
+    .option('-o, --out <file>', "where to write the content (default: IN without .seal, else the sealed file's name)")
+    .option('--force', 'replace an existing output file')
+    .action(
+      action(async (input: string, o: CardOpts & { out?: string; force?: boolean }) => {
+        if (o.out) checkTarget(o.out, o.force);
+        const { data } = await loadCard(o.card, o);
+        const r = await openFileTo(
+          input,
+          (meta) => {
+            const t = o.out ?? defaultOpenedPath(input, meta);
+            checkTarget(t, o.force);
+            return t;
+          },
+          { receiver: cardParty(cardSecretsOf(data)), issuerPub: fromBase64(data.issuerPublicKey) },
+        );
+        reportOpened(o, r.output, r.opened.meta, summarize(r.opened.header, r.opened.verdict));
+      }),
+    );
+}
+
+export function reportOpened(o: { json?: boolean }, output: string, meta: FileMeta, s: ReturnType<typeof summarize>): void {
+  const out = { output: path.resolve(output), name: meta.name, type: meta.type, size: meta.size, ...s };
+  print(o, out, () => `opened → ${output} (${meta.name}, ${meta.size} bytes)\n${humanSummary(s)}`);
+}

@@ -1,0 +1,78 @@
+// `sealcode dedicated encrypt|decrypt`: what a dedicated add-on build does, from its
+// profile. A build seals only for its purchaser (its code or ID), naming the purchaser's
+// card as addressee so a gateway can certify it without keys.
+import type { Command } from 'commander';
+import type { Groups } from '../program.js';
+import { action, print } from '../output.js';
+import { checkTarget } from '../files.js';
+import { sealFileTo, openFileTo } from '../sealing.js';
+import { summarize } from '../describe.js';
+import { loadBuildProfile } from '../build-profile.js';
+import { buildParty, buildRecipient } from '../../card/party.js';
+import { profileCerts, profileSecrets } from '../../card/profile.js';
+import { fromBase64 } from '../../card/bytes.js';
+import { SealError } from '../../card/errors.js';
+import { defaultOpenedPath, reportOpened } from './card.js';
+import path from 'node:path';
+
+interface DedOpts {
+  build: string;
+  out?: string;
+  force?: boolean;
+  json?: boolean;
+  signOnly?: boolean;
+}
+
+const dedCommand = (group: Command, name: string, description: string): Command =>
+  group
+    .command(name)
+    .description(description)
+    .requiredOption('--build <profile>', 'the dedicated profile (JSON from `admin redeem`, or a dedicated add-on XPI)')
+    .option('--force', 'replace an existing output file')
+    .option('--json', 'print JSON');
+
+export function register(_program: Command, groups: Groups): void {
+  dedCommand(groups.dedicated, 'encrypt', "seal a file for this build's purchaser")
+    .argument('<in>', 'the file to seal')
+    .option('-o, --out <file>', 'where to write the container (default: IN.seal)')
+    .option('--sign-only', 'sign without encrypting (patent Fig. 6)')
+    .action(
+      action(async (input: string, o: DedOpts) => {
+        const output = o.out ?? `${input}.seal`;
+        checkTarget(output, o.force);
+        const profile = loadBuildProfile(o.build);
+        if (Date.now() > profile.expires)
+          throw new SealError('EXPIRED', `this dedicated build expired on ${new Date(profile.expires).toISOString().slice(0, 10)}`);
+        const { build } = profileCerts(profile);
+        const recipients = o.signOnly ? [] : [buildRecipient(build)];
+        const meta = await sealFileTo(input, output, {
+          sender: buildParty(profileSecrets(profile)),
+          recipients,
+          addressees: [fromBase64(profile.purchaserCert)],
+          signOnly: o.signOnly,
+        });
+        const out = { output: path.resolve(output), name: meta.name, size: meta.size, signOnly: Boolean(o.signOnly), recipients };
+        print(o, out, () => `${o.signOnly ? 'signed' : 'sealed'} ${input} → ${output}\n  for: ${build.purchaserName} <${build.purchaserEmail}> (${build.keyKind} ${build.keyLabel})`);
+      }),
+    );
+
+  dedCommand(groups.dedicated, 'decrypt', 'open a sealed file with this build, after certifying who sealed it')
+    .argument('<in>', 'the sealed file')
+    .option('-o, --out <file>', "where to write the content (default: IN without .seal, else the sealed file's name)")
+    .action(
+      action(async (input: string, o: DedOpts) => {
+        if (o.out) checkTarget(o.out, o.force);
+        const profile = loadBuildProfile(o.build);
+        const r = await openFileTo(
+          input,
+          (meta) => {
+            const t = o.out ?? defaultOpenedPath(input, meta);
+            checkTarget(t, o.force);
+            return t;
+          },
+          { receiver: buildParty(profileSecrets(profile)), issuerPub: fromBase64(profile.issuerPublicKey) },
+        );
+        reportOpened(o, r.output, r.opened.meta, summarize(r.opened.header, r.opened.verdict));
+      }),
+    );
+}

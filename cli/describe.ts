@@ -1,0 +1,75 @@
+// What the CLI says about a sealed container: who sealed it, with what, for whom, and
+// the verdict. One shape for `verify --json` and the decrypt commands' --json.
+import type { Cert } from '../card/certs.js';
+import { describeCert } from '../card/certs.js';
+import type { Header } from '../card/container/header.js';
+import type { Verdict } from '../card/policy.js';
+
+export interface CertSummary {
+  type: 'card' | 'build';
+  id: string;
+  description: string;
+  groupId: string;
+  notAfter: string;
+  [k: string]: unknown;
+}
+
+export function certSummary(c: Cert): CertSummary {
+  const common = { description: describeCert(c), groupId: c.groupId, notAfter: new Date(c.notAfter).toISOString() };
+  return c.type === 'card'
+    ? { type: 'card', id: c.cardId, ...common, name: c.name, email: c.email, moduleKind: c.moduleKind }
+    : {
+        type: 'build',
+        id: c.buildId,
+        ...common,
+        serial: c.serial,
+        keyKind: c.keyKind,
+        keyLabel: c.keyLabel,
+        cardId: c.cardId,
+        purchaser: `${c.purchaserName} <${c.purchaserEmail}>`,
+        redeemerEmail: c.redeemerEmail,
+        ...(c.copyOf ? { copyOf: c.copyOf } : {}),
+      };
+}
+
+export interface ContainerSummary {
+  certified: boolean;
+  verdict: string;
+  code?: string;
+  reason: string;
+  sealedBy: string;
+  sealedWith: 'card' | 'dedicated';
+  origin: CertSummary;
+  created: string;
+  signOnly: boolean;
+  recipients: { kind: string; label: string }[];
+  addressees?: string[];
+}
+
+export function summarize(header: Header, verdict: Verdict, addressees?: Cert[]): ContainerSummary {
+  return {
+    certified: verdict.certified,
+    verdict: verdict.certified ? 'certified' : 'refused',
+    ...(verdict.code ? { code: verdict.code } : {}),
+    reason: verdict.reason,
+    sealedBy: verdict.sealedBy,
+    sealedWith: header.origin,
+    origin: certSummary(verdict.origin),
+    created: new Date(header.created).toISOString(),
+    signOnly: header.signOnly,
+    recipients: header.stanzas.map((s) => ({ kind: s.kind, label: s.label })),
+    ...(addressees ? { addressees: addressees.map(describeCert) } : {}),
+  };
+}
+
+export function humanSummary(s: ContainerSummary): string {
+  const lines = [
+    `${s.certified ? 'certified' : 'NOT certified'}: ${s.reason}`,
+    `  sealed by:   ${s.sealedBy}`,
+    `  sealed with: ${s.sealedWith === 'card' ? "a purchaser's card" : 'a dedicated build'}`,
+    `  created:     ${s.created}`,
+    `  ${s.signOnly ? 'signed only (not encrypted)' : `for:         ${s.recipients.map((r) => `${r.kind} ${r.label}`).join(', ')}`}`,
+  ];
+  if (s.addressees?.length) lines.push(`  addressed to: ${s.addressees.join('; ')}`);
+  return lines.join('\n');
+}

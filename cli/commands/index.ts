@@ -11,7 +11,7 @@ import { register as verify } from './verify.js';
 import { register as quickstart } from './quickstart.js';
 
 type Register = (program: Command, groups: Groups) => void;
-const modules: Register[] = [init, admin, card, dedicated, verify, quickstart];
+const modules: Register[] = [addon, cardHost, init, admin, card, dedicated, verify, quickstart];
 
 export function registerCommands(program: Command, groups: Groups): void {
   for (const r of modules) r(program, groups);

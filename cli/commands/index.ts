@@ -9,9 +9,10 @@ import { register as card } from './card.js';
 import { register as dedicated } from './dedicated.js';
 import { register as verify } from './verify.js';
 import { register as quickstart } from './quickstart.js';
+import { register as gateway } from './gateway.js';
 
 type Register = (program: Command, groups: Groups) => void;
-const modules: Register[] = [addon, cardHost, init, admin, card, dedicated, verify, quickstart];
+const modules: Register[] = [addon, cardHost, init, admin, card, dedicated, verify, quickstart, gateway];
 
 export function registerCommands(program: Command, groups: Groups): void {
   for (const r of modules) r(program, groups);

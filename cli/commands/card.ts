@@ -130,7 +130,7 @@ export function register(_program: Command, groups: Groups): void {
         checkTarget(output, o.force);
         const { data } = await loadCard(o.card, o);
         const recipients = o.signOnly ? [] : recipientsFor(o.to, data);
-        const meta = await sealFileTo(input, output, { sender: cardParty(cardSecretsOf(data)), recipients, signOnly: o.signOnly });
+        const meta = await sealFileTo(input, output, { sender: cardParty(cardSecretsOf(data)), recipients, signOnly: o.signOnly, overwrite: o.force });
         const out = { output: path.resolve(output), name: meta.name, size: meta.size, signOnly: Boolean(o.signOnly), recipients };
         print(o, out, () =>
           `${o.signOnly ? 'signed' : 'sealed'} ${input} → ${output}${o.signOnly ? '' : `\n  for: ${recipients.map((r) => `${r.kind} ${r.label}`).join(', ')}`}`,
@@ -148,14 +148,10 @@ export function register(_program: Command, groups: Groups): void {
         const { data } = await loadCard(o.card, o);
         const r = await openFileTo(
           input,
-          (meta) => {
-            const t = o.out ?? defaultOpenedPath(input, meta);
-            checkTarget(t, o.force);
-            return t;
-          },
-          { receiver: cardParty(cardSecretsOf(data)), issuerPub: fromBase64(data.issuerPublicKey) },
+          (meta) => o.out ?? defaultOpenedPath(input, meta),
+          { receiver: cardParty(cardSecretsOf(data)), issuerPub: fromBase64(data.issuerPublicKey), overwrite: o.force },
         );
-        reportOpened(o, r.output, r.opened.meta, summarize(r.opened.header, r.opened.verdict));
+        reportOpened(o, r.path, r.meta, summarize(r.header, r.verdict));
       }),
     );
 }

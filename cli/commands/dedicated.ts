@@ -50,6 +50,7 @@ export function register(_program: Command, groups: Groups): void {
           recipients,
           addressees: [fromBase64(profile.purchaserCert)],
           signOnly: o.signOnly,
+          overwrite: o.force,
         });
         const out = { output: path.resolve(output), name: meta.name, size: meta.size, signOnly: Boolean(o.signOnly), recipients };
         print(o, out, () => `${o.signOnly ? 'signed' : 'sealed'} ${input} → ${output}\n  for: ${build.purchaserName} <${build.purchaserEmail}> (${build.keyKind} ${build.keyLabel})`);
@@ -65,14 +66,10 @@ export function register(_program: Command, groups: Groups): void {
         const profile = loadBuildProfile(o.build);
         const r = await openFileTo(
           input,
-          (meta) => {
-            const t = o.out ?? defaultOpenedPath(input, meta);
-            checkTarget(t, o.force);
-            return t;
-          },
-          { receiver: buildParty(profileSecrets(profile)), issuerPub: fromBase64(profile.issuerPublicKey) },
+          (meta) => o.out ?? defaultOpenedPath(input, meta),
+          { receiver: buildParty(profileSecrets(profile)), issuerPub: fromBase64(profile.issuerPublicKey), overwrite: o.force },
         );
-        reportOpened(o, r.output, r.opened.meta, summarize(r.opened.header, r.opened.verdict));
+        reportOpened(o, r.path, r.meta, summarize(r.header, r.verdict));
       }),
     );
 }

@@ -89,7 +89,7 @@ export function register(program: Command, _groups: Groups): void {
           fs.rmSync(got, { force: true });
           const opened = await openFileTo(hello + '.seal', () => got, { receiver: dana, issuerPub });
           if (!fs.readFileSync(got).equals(fs.readFileSync(hello))) throw new SealError('TAMPERED', 'quickstart: the opened file differs');
-          step(`Dana opened it with her dedicated build: ${opened.opened.verdict.reason} → ${rel(got)}`, `sealcode dedicated decrypt --build ${shq(rel(f('dana.profile.json')))} ${shq(rel(hello + '.seal'))} -o ${shq(rel(got))}`);
+          step(`Dana opened it with her dedicated build: ${opened.verdict.reason} → ${rel(got)}`, `sealcode dedicated decrypt --build ${shq(rel(f('dana.profile.json')))} ${shq(rel(hello + '.seal'))} -o ${shq(rel(got))}`);
 
           const reply = f('reply.txt');
           fs.writeFileSync(reply, 'Hello Alice, thanks: this reply was sealed by my dedicated build.\n');
@@ -105,7 +105,7 @@ export function register(program: Command, _groups: Groups): void {
           fs.rmSync(back, { force: true });
           const o2 = await openFileTo(reply + '.seal', () => back, { receiver: alice, issuerPub });
           if (!fs.readFileSync(back).equals(fs.readFileSync(reply))) throw new SealError('TAMPERED', 'quickstart: the opened reply differs');
-          step(`Alice opened the reply with her card: ${o2.opened.verdict.reason} → ${rel(back)}`, `sealcode card decrypt --card ${shq(rel(f('alice.card')))}${passFlag} ${shq(rel(reply + '.seal'))} -o ${shq(rel(back))}`);
+          step(`Alice opened the reply with her card: ${o2.verdict.reason} → ${rel(back)}`, `sealcode card decrypt --card ${shq(rel(f('alice.card')))}${passFlag} ${shq(rel(reply + '.seal'))} -o ${shq(rel(back))}`);
         } finally {
           seller.close();
         }

@@ -67,7 +67,7 @@ export async function compose(o: {
   return mc.compile().build();
 }
 
-export async function sealedMail(c: Cast, kind: Kind, size = 4096, subject = kind): Promise<Buffer> {
+export async function sealedMail(c: Cast, kind: Kind, size = 4096, subject: string = kind): Promise<Buffer> {
   const data = new Uint8Array(size).map((_, i) => (i * 31 + 7) & 0xff);
   return compose({
     subject,

@@ -1,0 +1,59 @@
+/**
+ * Loopback TCP port helpers for integration tests.
+ */
+import net from 'node:net';
+
+/** A TCP port that is free on `host` right now (the OS picks it; tiny race before use). */
+export async function getFreePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen({ host, port: 0, exclusive: true }, () => {
+      const addr = srv.address();
+      if (addr === null || typeof addr === 'string') {
+        srv.close();
+        reject(new Error('getFreePort: no port'));
+        return;
+      }
+      const { port } = addr;
+      srv.close((err) => (err ? reject(err) : resolve(port)));
+    });
+  });
+}
+
+/** Resolves true when something accepts a TCP connection on host:port within `timeoutMs`. */
+export function canConnect(port: number, host = '127.0.0.1', timeoutMs = 1000): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const sock = net.connect({ host, port });
+    const done = (ok: boolean): void => {
+      sock.removeAllListeners();
+      sock.on('error', () => {});
+      sock.destroy();
+      resolve(ok);
+    };
+    sock.setTimeout(timeoutMs, () => done(false));
+    sock.once('connect', () => done(true));
+    sock.once('error', () => done(false));
+  });
+}
+
+/** Polls until host:port accepts connections; rejects after `timeoutMs`. */
+export async function waitForPort(port: number, host = '127.0.0.1', timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await canConnect(port, host, 500)) return;
+    if (Date.now() > deadline) throw new Error(`waitForPort: nothing listening on ${host}:${port} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Polls until host:port refuses connections; rejects after `timeoutMs`. */
+export async function waitForPortClosed(port: number, host = '127.0.0.1', timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (!(await canConnect(port, host, 500))) return;
+    if (Date.now() > deadline) throw new Error(`waitForPortClosed: ${host}:${port} still accepts after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -18,8 +18,11 @@ export interface Part {
   headerText: string;
   /** the line break style of this entity */
   eol: string;
+  /** exactly what separated the header block from the body */
+  sep: string;
   body: string;
-  children?: { preamble: string; parts: Part[]; epilogue: string; boundary: string; closed: boolean };
+  /** delimiters[i] precedes parts[i]; the last one closes (or ends) the multipart */
+  children?: { preamble: string; parts: Part[]; delimiters: string[]; epilogue: string };
 }
 
 const MAX_DEPTH = 20;
@@ -29,7 +32,10 @@ export function splitHeaderBody(s: string): { head: string; sep: string; body: s
   // A header-only entity, or one whose header block starts empty.
   if (s.startsWith('\r\n')) return { head: '', sep: '\r\n', body: s.slice(2) };
   if (s.startsWith('\n')) return { head: '', sep: '\n', body: s.slice(1) };
-  if (!m) return { head: s.replace(/\r?\n$/, ''), sep: '', body: '' };
+  if (!m) {
+    const head = s.replace(/\r?\n$/, '');
+    return { head, sep: s.slice(head.length), body: '' };
+  }
   return { head: s.slice(0, m.index), sep: m[0], body: s.slice(m.index + m[0].length) };
 }
 
@@ -132,17 +138,17 @@ export function decodeWords(s: string): string {
 export function parseEntity(s: string, depth = 0): Part {
   const { head, sep, body } = splitHeaderBody(s);
   const eol = sep.startsWith('\r\n') || head.includes('\r\n') ? '\r\n' : '\n';
-  const part: Part = { headers: parseHeaders(head), headerText: head, eol, body };
+  const part: Part = { headers: parseHeaders(head), headerText: head, eol, sep, body };
   const ct = parseStructured(header(part, 'content-type'));
   const boundary = ct.params['boundary'];
   if (ct.value.startsWith('multipart/') && boundary && depth < MAX_DEPTH) {
     const split = splitMultipart(body, boundary);
-    if (split) part.children = { ...split, boundary, parts: split.parts.map((p) => parseEntity(p, depth + 1)) };
+    if (split) part.children = { ...split, parts: split.parts.map((p) => parseEntity(p, depth + 1)) };
   }
   return part;
 }
 
-function splitMultipart(body: string, boundary: string): { preamble: string; parts: string[]; epilogue: string; closed: boolean } | null {
+function splitMultipart(body: string, boundary: string): { preamble: string; parts: string[]; delimiters: string[]; epilogue: string } | null {
   const delim = '--' + boundary;
   // Delimiter lines: at the start of the body or after a line break.
   const positions: { start: number; end: number; close: boolean }[] = [];
@@ -172,23 +178,19 @@ function splitMultipart(body: string, boundary: string): { preamble: string; par
   return {
     preamble: body.slice(0, positions[0]!.start),
     parts,
+    delimiters: positions.map((q) => body.slice(q.start, q.end)),
     epilogue: body.slice(last.end),
-    closed: last.close,
   };
 }
 
 /** Writes a part tree back; untouched parts come out byte for byte. */
 export function serialize(p: Part): string {
-  const head = p.headerText;
-  if (!p.children) return (head ? head + p.eol + p.eol : p.eol) + p.body;
+  let s = p.headerText + p.sep;
+  if (!p.children) return s + p.body;
   const c = p.children;
-  const delim = '--' + c.boundary;
-  let s = (head ? head + p.eol + p.eol : p.eol) + c.preamble;
-  c.parts.forEach((child, i) => {
-    s += (i === 0 && c.preamble === '' ? '' : p.eol) + delim + p.eol + serialize(child);
-  });
-  s += p.eol + delim + (c.closed ? '--' : '') + p.eol + c.epilogue;
-  return s;
+  s += c.preamble;
+  c.parts.forEach((child, i) => (s += c.delimiters[i]! + serialize(child)));
+  return s + c.delimiters[c.delimiters.length - 1]! + c.epilogue;
 }
 
 export function decodeBody(p: Part): Buffer {
@@ -223,4 +225,6 @@ export function replaceHeaders(p: Part, drop: string[], add: string[]): void {
   const lines = keep.map((h) => h.raw.replace(/\r?\n/g, p.eol)).concat(add);
   p.headers = parseHeaders(lines.join(p.eol));
   p.headerText = lines.join(p.eol);
+  // A header block must end in an empty line before the body.
+  if (!/\n\r?\n$/.test(p.headerText + p.sep)) p.sep = p.eol + p.eol;
 }

@@ -5,6 +5,13 @@ export interface ChunkCipher {
   seal(nonce: Uint8Array, plaintext: Uint8Array): Promise<Uint8Array> | Uint8Array;
   /** Throws on an authentication failure. */
   open(nonce: Uint8Array, sealed: Uint8Array): Promise<Uint8Array> | Uint8Array;
+  /**
+   * Optional allocation-free forms: write into `out` (plaintext.length + TAG_LEN, resp.
+   * sealed.length - TAG_LEN bytes). openInto may leave unauthenticated bytes in `out`
+   * before it throws; callers never release `out` after a throw.
+   */
+  sealInto?(nonce: Uint8Array, plaintext: Uint8Array, out: Uint8Array): void;
+  openInto?(nonce: Uint8Array, sealed: Uint8Array, out: Uint8Array): void;
 }
 export type ChunkCipherFactory = (key: Uint8Array) => Promise<ChunkCipher>;
 

@@ -23,17 +23,25 @@ import {
 } from './header.js';
 import { MAX_META, decodeMeta, type FileMeta } from './meta.js';
 import { webPrimitives, type Primitives } from './primitives.js';
-import { SourceReader, type ByteSource } from './source.js';
+import { SourceReader, type SealInput } from './source.js';
 
 export interface OpenOptions {
   issuerPub: Uint8Array;
   now?: number;
   status?: StatusList;
   primitives?: Primitives;
+  /**
+   * Recycle content buffers: each chunk of `content` may be overwritten once the
+   * consumer has pulled two more (see SealOptions.reuseBuffers).
+   */
+  reuseBuffers?: boolean;
 }
 
+const RING = 3;
+
 export async function readHeader(r: SourceReader): Promise<Header> {
-  const prefix = await r.readExactly(PREFIX_LEN, 'header');
+  // A copy: the next read may reuse the reader's buffer.
+  const prefix = (await r.readExactly(PREFIX_LEN, 'header')).slice();
   const bodyLen = parsePrefix(prefix);
   const rest = await r.readExactly(bodyLen + MAC_LEN, 'header');
   const bytes = new Uint8Array(PREFIX_LEN + bodyLen + MAC_LEN);
@@ -94,7 +102,7 @@ export interface VerifyResult {
  * Keyless certification, as a gateway does it: certificate chain, the signature over
  * the whole container, then the policy against the addressed parties.
  */
-export async function verifySealed(input: ByteSource, o: OpenOptions): Promise<VerifyResult> {
+export async function verifySealed(input: SealInput, o: OpenOptions): Promise<VerifyResult> {
   const prim = o.primitives ?? webPrimitives;
   const r = new SourceReader(input);
   try {
@@ -138,7 +146,7 @@ function refusal(v: Verdict): SealError {
 }
 
 /** Opens a container as `receiver`: certify first, then decrypt. */
-export async function openSealed(input: ByteSource, o: OpenAsOptions): Promise<Opened> {
+export async function openSealed(input: SealInput, o: OpenAsOptions): Promise<Opened> {
   const prim = o.primitives ?? webPrimitives;
   const now = o.now ?? Date.now();
   const r = new SourceReader(input);
@@ -176,7 +184,7 @@ export async function openSealed(input: ByteSource, o: OpenAsOptions): Promise<O
       throw refusal(verdict);
     }
     const cipher = header.signOnly ? null : await prim.cipher(payloadKey(fileKey, header.payloadSalt));
-    const chunks = decryptChunks(r, header, cipher, prim, origin);
+    const chunks = decryptChunks(r, header, cipher, prim, origin, o.reuseBuffers ?? false);
     const meta = await readMeta(chunks);
     handedOff = true;
     return { header, verdict, meta: meta.meta, content: contentOf(chunks, meta.rest, meta.meta.size, r) };
@@ -191,17 +199,25 @@ async function* decryptChunks(
   cipher: ChunkCipher | null,
   prim: Primitives,
   origin: Cert,
+  reuse: boolean,
 ): AsyncGenerator<Uint8Array> {
   const ph = prim.sha256();
   let sig: Uint8Array | undefined;
   let counter = 0;
+  const ring = reuse && cipher?.openInto ? Array.from({ length: RING }, () => new Uint8Array(1 << h.chunkLog2)) : null;
   for await (const c of payloadChunks(r, h, (s) => (sig = s))) {
     ph.update(c.data);
     let pt: Uint8Array;
-    if (!cipher) pt = c.data;
+    // Sign-only chunks are the input bytes: copied when the reader will reuse them.
+    if (!cipher) pt = r.volatileViews ? c.data.slice() : c.data;
     else {
       try {
-        pt = await cipher.open(chunkNonce(counter, c.last), c.data);
+        const nonce = chunkNonce(counter, c.last);
+        if (ring) {
+          if (c.data.length < TAG_LEN) throw new Error('short chunk');
+          pt = ring[counter % RING]!.subarray(0, c.data.length - TAG_LEN);
+          cipher.openInto!(nonce, c.data, pt);
+        } else pt = await cipher.open(nonce, c.data);
       } catch {
         throw tampered(`payload chunk ${counter} does not authenticate (changed, truncated or reordered)`);
       }

@@ -1,0 +1,150 @@
+// Sealing and opening a large file through the library path the CLI uses
+// (cli/seal-files.ts: card/ seal/openSealed, node:crypto, temp file + fsync + rename),
+// side by side in one run with a plain copy (the disk ceiling), textbook node:crypto
+// AES-256-GCM in 1 MiB chunks, `age` and `gpg --symmetric`. Every variant runs in its
+// own process (peak RSS per variant). Outputs go to the page cache as age and gpg leave
+// them (the disk is synced, untimed, between runs); one extra row shows sealcode with
+// the fsync the CLI does before renaming.
+//   npx tsx bench/container.ts [--size MiB] [--runs N]
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomFillSync } from 'node:crypto';
+import { build } from 'esbuild';
+import { available, fmtMBs, measure, median, table } from './lib/measure.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const arg = (name: string, dflt: number): number => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : dflt;
+};
+const sizeMiB = arg('size', 256);
+const runs = arg('runs', 3);
+const bytes = sizeMiB * 1024 * 1024;
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sealcode-bench-'));
+const keysJson = path.join(here, '..', 'tests', 'vectors', 'keys.json');
+const vectorNow = String(Date.UTC(2026, 0, 15, 12));
+
+function makeInput(file: string): void {
+  const fd = fs.openSync(file, 'w');
+  const b = Buffer.allocUnsafe(1 << 20);
+  for (let i = 0; i < sizeMiB; i++) fs.writeSync(fd, randomFillSync(b));
+  fs.closeSync(fd);
+}
+
+const same = (a: string, b: string): boolean => spawnSync('cmp', ['-s', a, b]).status === 0;
+const rm = (...f: string[]): void => f.forEach((x) => fs.rmSync(x, { force: true }));
+
+interface Row {
+  name: string;
+  seal: number[];
+  open: number[];
+  sealRss: number[];
+  openRss: number[];
+}
+
+async function main(): Promise<void> {
+  const child = path.join(dir, 'child.mjs');
+  await build({
+    entryPoints: [path.join(here, 'lib', 'container-child.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    outfile: child,
+    logLevel: 'error',
+  });
+  const input = path.join(dir, 'input.bin');
+  makeInput(input);
+  console.log(`input: ${sizeMiB} MiB of random bytes in ${dir}; ${runs} runs each, medians; node ${process.version}, ${os.cpus().length} cores`);
+
+  const node = (op: string, a: string, b: string) => {
+    const m = measure(process.execPath, [child, op, a, b, keysJson, vectorNow]);
+    const r = JSON.parse(m.stdout.trim().split('\n').pop()!) as { seconds: number };
+    return { seconds: r.seconds, rssMB: m.rssMB };
+  };
+  const ext = (cmd: string, args: string[], out: string, env?: NodeJS.ProcessEnv) => {
+    void out;
+    const m = measure(cmd, args, env);
+    return { seconds: m.wall, rssMB: m.rssMB };
+  };
+
+  const variants: { name: string; seal: (o: string) => { seconds: number; rssMB: number }; open: (i: string, o: string) => { seconds: number; rssMB: number } }[] = [
+    { name: 'plain copy (fs streams)', seal: (o) => node('copy', input, o), open: (i, o) => node('copy', i, o) },
+    { name: 'node:crypto AES-GCM 1 MiB, fs streams', seal: (o) => node('aes-seal', input, o), open: (i, o) => node('aes-open', i, o) },
+    { name: 'sealcode (cli/seal-files.ts)', seal: (o) => node('sc-seal', input, o), open: (i, o) => node('sc-open', i, o) },
+    { name: 'sealcode, fsync before rename', seal: (o) => node('sc-seal-sync', input, o), open: (i, o) => node('sc-open-sync', i, o) },
+  ];
+  if (available('age') && available('age-keygen')) {
+    const id = path.join(dir, 'age.key');
+    spawnSync('age-keygen', ['-o', id], { stdio: 'ignore' });
+    const recipient = /public key: (age1\w+)/.exec(fs.readFileSync(id, 'utf8'))![1]!;
+    variants.push({
+      name: 'age (X25519, ChaCha20-Poly1305)',
+      seal: (o) => ext('age', ['-r', recipient, '-o', o, input], o),
+      open: (i, o) => ext('age', ['-d', '-i', id, '-o', o, i], o),
+    });
+  } else console.log('age: not installed, skipped');
+  if (available('gpg')) {
+    const home = path.join(dir, 'gnupg');
+    fs.mkdirSync(home, { mode: 0o700 });
+    const g = ['--homedir', home, '--batch', '--yes', '--quiet', '--pinentry-mode', 'loopback', '--passphrase', 'bench'];
+    variants.push({
+      name: 'gpg --symmetric AES256, no compression',
+      seal: (o) => ext('gpg', [...g, '--symmetric', '--cipher-algo', 'AES256', '--compress-algo', 'none', '-o', o, input], o),
+      open: (i, o) => ext('gpg', [...g, '-o', o, '-d', i], o),
+    });
+  } else console.log('gpg: not installed, skipped');
+
+  const rows: Row[] = [];
+  for (const v of variants) {
+    const row: Row = { name: v.name, seal: [], open: [], sealRss: [], openRss: [] };
+    for (let i = 0; i < runs; i++) {
+      const sealed = path.join(dir, `out-${i}.sealed`);
+      const opened = path.join(dir, `out-${i}.opened`);
+      spawnSync('sync');
+      const s = v.seal(sealed);
+      spawnSync('sync');
+      const o = v.open(sealed, opened);
+      if (!same(input, opened)) throw new Error(`${v.name}: round trip differs from the input`);
+      row.seal.push(fmtMBs(bytes, s.seconds));
+      row.open.push(fmtMBs(bytes, o.seconds));
+      row.sealRss.push(s.rssMB);
+      row.openRss.push(o.rssMB);
+      rm(sealed, opened);
+    }
+    rows.push(row);
+    console.log(`  ${v.name}: seal ${row.seal.map((x) => x.toFixed(0)).join('/')} MB/s, open ${row.open.map((x) => x.toFixed(0)).join('/')} MB/s`);
+  }
+
+  const copy = rows[0]!;
+  const age = rows.find((r) => r.name.startsWith('age'));
+  const gpg = rows.find((r) => r.name.startsWith('gpg'));
+  const ratio = (a: number[], b: number[] | undefined): string => (b ? (median(a) / median(b)).toFixed(2) + '×' : '-');
+  console.log('');
+  console.log(
+    table(
+      ['variant', 'seal MB/s', 'open MB/s', 'seal RSS MB', 'open RSS MB', 'vs copy (seal/open)', 'vs age', 'vs gpg'],
+      rows.map((r) => [
+        r.name,
+        median(r.seal),
+        median(r.open),
+        Math.max(...r.sealRss),
+        Math.max(...r.openRss),
+        `${ratio(r.seal, copy.seal)} / ${ratio(r.open, copy.open)}`,
+        `${ratio(r.seal, age?.seal)} / ${ratio(r.open, age?.open)}`,
+        `${ratio(r.seal, gpg?.seal)} / ${ratio(r.open, gpg?.open)}`,
+      ]),
+    ),
+  );
+  console.log('\nMB = 10^6 bytes of plaintext per second; node variants time the operation in-process (start-up excluded), age and gpg the whole process.');
+}
+
+try {
+  await main();
+} finally {
+  fs.rmSync(dir, { recursive: true, force: true });
+}

@@ -10,9 +10,10 @@ import { register as dedicated } from './dedicated.js';
 import { register as verify } from './verify.js';
 import { register as quickstart } from './quickstart.js';
 import { register as gateway } from './gateway.js';
+import { register as serve } from './serve.js';
 
 type Register = (program: Command, groups: Groups) => void;
-const modules: Register[] = [addon, cardHost, init, admin, card, dedicated, verify, quickstart, gateway];
+const modules: Register[] = [addon, cardHost, init, admin, card, dedicated, verify, quickstart, gateway, serve];
 
 export function registerCommands(program: Command, groups: Groups): void {
   for (const r of modules) r(program, groups);

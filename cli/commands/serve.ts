@@ -1,0 +1,105 @@
+// `sealcode serve`: the distributor and seller console over one data folder. Initialises
+// the folder on first run, so `npm start` needs nothing else.
+import type { Command } from 'commander';
+import type { AddressInfo } from 'node:net';
+import type { Groups } from '../program.js';
+import { action } from '../output.js';
+import { CliError, EXIT } from '../errors.js';
+import { dataDirOf, dataOption } from '../data-dir.js';
+import { initSeller, openSeller } from '../../distributor/seller/seller.js';
+import { sweepExpiredGrants } from '../../distributor/seller/redemption.js';
+import { createApp, type LimitSettings } from '../../distributor/server/app.js';
+import { ensureConsolePassword } from '../../distributor/server/secrets.js';
+import { loadTemplate } from '../../distributor/server/xpi.js';
+import { makeLogger } from '../../distributor/server/logging.js';
+
+interface ServeOpts {
+  data?: string;
+  host: string;
+  port: string;
+  template?: string;
+  resumeWindow: string;
+  publicUrl?: string;
+  trustProxy?: boolean;
+}
+
+/** SEALCODE_LIMITS (JSON, same shape as LimitSettings) tunes the rate limits: load tests raise them. */
+function limitsFromEnv(): Partial<LimitSettings> | undefined {
+  const raw = process.env.SEALCODE_LIMITS;
+  if (!raw) return undefined;
+  try {
+    return JSON.parse(raw) as Partial<LimitSettings>;
+  } catch {
+    throw new CliError('SEALCODE_LIMITS is not JSON', EXIT.usage, 'USAGE');
+  }
+}
+
+export function register(program: Command, _groups: Groups): void {
+  dataOption(program.command('serve').description('serve the redemption page, downloads, the card API and the seller console'))
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--port <port>', 'port to listen on (0: any free port)', '8080')
+    .option('--template <xpi>', 'the dedicated add-on template (default: dist/sealcode-dedicated-template.xpi)')
+    .option('--resume-window <seconds>', 'how long an interrupted download may be resumed', '900')
+    .option('--public-url <url>', 'the URL users reach this server at (written into dedicated builds)')
+    .option('--trust-proxy', 'take client addresses from X-Forwarded-For (behind a reverse proxy)')
+    .action(
+      action(async (o: ServeOpts) => {
+        const port = Number(o.port);
+        const windowS = Number(o.resumeWindow);
+        if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError('--port must be 0-65535', EXIT.usage, 'USAGE');
+        if (!Number.isFinite(windowS) || windowS < 1) throw new CliError('--resume-window must be a positive number of seconds', EXIT.usage, 'USAGE');
+        const dir = dataDirOf(o);
+        const init = initSeller(dir);
+        const pw = ensureConsolePassword(dir);
+        const seller = openSeller(dir);
+        const logger = makeLogger(process.stderr);
+        const template = loadTemplate(o.template);
+        const { app } = createApp(seller, {
+          consolePassword: pw.password,
+          template,
+          logger,
+          resumeWindowMs: windowS * 1000,
+          publicUrl: o.publicUrl,
+          limits: limitsFromEnv(),
+          trustProxy: o.trustProxy ? 1 : false,
+        });
+        const server = app.listen(port, o.host);
+        await new Promise<void>((resolve, reject) => {
+          server.once('listening', resolve);
+          server.once('error', reject);
+        });
+        const addr = server.address() as AddressInfo;
+        const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+        const base = o.publicUrl?.replace(/\/$/, '') ?? `http://${host}:${addr.port}`;
+        const lines = [
+          `sealcode distributor listening on ${base}`,
+          `  data folder:      ${dir}${init.created ? ' (new)' : ''}`,
+          `  dedicated add-on: ${template.source}`,
+          `  redemption page:  ${base}/`,
+          `  seller console:   ${base}/console`,
+          `  status list:      ${base}/api/v1/status`,
+          `  console password: in ${pw.path} (mode 0600)${pw.created ? `; it is ${pw.password} (shown this once)` : ''}`,
+        ];
+        // The terminal only, never the log stream.
+        process.stdout.write(lines.join('\n') + '\n');
+        const sweep = setInterval(() => {
+          try {
+            sweepExpiredGrants(seller);
+          } catch (err) {
+            logger.error({ err }, 'sweep failed');
+          }
+        }, 30_000);
+        sweep.unref();
+        await new Promise<void>((resolve) => {
+          const stop = () => {
+            clearInterval(sweep);
+            server.close(() => resolve());
+            server.closeAllConnections();
+          };
+          process.once('SIGTERM', stop);
+          process.once('SIGINT', stop);
+        });
+        seller.close();
+      }),
+    );
+}

@@ -1,0 +1,106 @@
+// The distributor's Express app over one seller data folder. Several processes may
+// serve one database: every state change is an IMMEDIATE SQLite transaction, and the
+// cookie key is shared through the database.
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import helmet from 'helmet';
+import type { Logger } from 'pino';
+import { DEFAULT_RESUME_WINDOW_MS } from '../seller/redemption.js';
+import { loadRules, type PaybackRules } from '../seller/payback.js';
+import type { Seller } from '../seller/seller.js';
+import { describeError, type Ctx, type Limits } from './context.js';
+import { httpLogger, makeLogger } from './logging.js';
+import { apiRoutes } from './routes/api.js';
+import { consoleRoutes } from './routes/console.js';
+import { downloadRoutes } from './routes/download.js';
+import { redeemRoutes } from './routes/redeem.js';
+import { serverKey } from './secrets.js';
+import { RateLimiter, security, type Limit } from './security.js';
+import { errorPage } from './views/redeem.js';
+import { loadTemplate, type XpiTemplate } from './xpi.js';
+
+export interface LimitSettings {
+  redeemPerClient: Limit;
+  redeemPerSerial: Limit;
+  downloadPerClient: Limit;
+  apiPerClient: Limit;
+  apiPerSubject: Limit;
+  loginPerClient: Limit;
+}
+
+const MINUTE = 60_000;
+export const DEFAULT_LIMITS: LimitSettings = {
+  redeemPerClient: { windowMs: MINUTE, max: 30 },
+  redeemPerSerial: { windowMs: MINUTE, max: 10 },
+  downloadPerClient: { windowMs: MINUTE, max: 60 },
+  apiPerClient: { windowMs: MINUTE, max: 120 },
+  apiPerSubject: { windowMs: MINUTE, max: 30 },
+  loginPerClient: { windowMs: MINUTE, max: 10 },
+};
+
+export interface AppOptions {
+  /** The console password; without one the console refuses every login. */
+  consolePassword?: string;
+  /** The prepared dedicated template; loaded from dist/ (or a placeholder) when absent. */
+  template?: XpiTemplate;
+  rules?: PaybackRules;
+  logger?: Logger | false;
+  resumeWindowMs?: number;
+  limits?: Partial<LimitSettings>;
+  /** Written into profiles so that builds know where to fetch the status list. */
+  publicUrl?: string;
+  /** Trust X-Forwarded-For from a reverse proxy on these hops (Express 'trust proxy'). */
+  trustProxy?: boolean | number | string;
+}
+
+export interface DistributorApp {
+  app: Express;
+  ctx: Ctx;
+}
+
+export function createApp(seller: Seller, opts: AppOptions = {}): DistributorApp {
+  const log = opts.logger === false ? makeLogger(undefined, 'silent') : (opts.logger ?? makeLogger());
+  const limits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const refuse = (req: Request, res: Response, status: number, message: string) => {
+    if (req.path.startsWith('/api/')) return res.status(status).json({ error: { code: 'REFUSED', message } });
+    res.status(status).type('html').send(errorPage('Request refused', message).s);
+  };
+  const ctx: Ctx = {
+    seller,
+    rules: opts.rules ?? loadRules(seller.dataDir),
+    template: opts.template ?? loadTemplate(),
+    sec: security(serverKey(seller, 'cookie'), opts.consolePassword, refuse),
+    limits: Object.fromEntries(Object.entries(limits).map(([k, v]) => [k, new RateLimiter(v)])) as unknown as Limits,
+    log,
+    resumeWindowMs: opts.resumeWindowMs ?? DEFAULT_RESUME_WINDOW_MS,
+    publicUrl: opts.publicUrl,
+  };
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', opts.trustProxy ?? false);
+  app.use(httpLogger(log));
+  app.use(
+    helmet({
+      contentSecurityPolicy: { directives: { 'form-action': ["'self'"], 'script-src': ["'none'"], 'style-src': ["'self'", "'unsafe-inline'"] } },
+      referrerPolicy: { policy: 'no-referrer' },
+    }),
+  );
+  app.get('/healthz', (_req, res) => {
+    res.setHeader('Cache-Control', 'no-store');
+    res.json({ ok: true });
+  });
+  app.use(redeemRoutes(ctx));
+  app.use(downloadRoutes(ctx));
+  app.use(apiRoutes(ctx));
+  app.use(consoleRoutes(ctx));
+  app.use((req, res) => refuse(req, res, 404, 'There is no page here.'));
+  // Body parser errors (too large, bad JSON) and anything unexpected end here.
+  app.use((err: Error & { status?: number; type?: string }, req: Request, res: Response, _next: NextFunction) => {
+    const status = err.status && err.status >= 400 && err.status < 500 ? err.status : describeError(err).status;
+    if (status >= 500) log.error({ err }, 'request failed');
+    const message = status === 413 ? 'The request is too large.' : status < 500 ? 'The request could not be understood.' : describeError(err).message;
+    if (res.headersSent) return res.end();
+    refuse(req, res, status, message);
+  });
+  return { app, ctx };
+}

@@ -1,0 +1,73 @@
+// The JSON API for cards, builds, gateways and add-ons. Requests are authenticated by
+// a signed challenge, not by cookies, so CSRF does not apply; bodies are small.
+import express, { Router, type Request, type Response } from 'express';
+import { z } from 'zod';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { SealError, signStatus, toHex, utf8 } from '../../../card/index.js';
+import { API, ChallengeRequest, ChargeRequest, CopyRightRequest, PairRequest, StatementRequest } from '../../protocol.js';
+import { cardStatement, chargeCard, grantCopyRight, issueChallenge, pairCards } from '../../seller/online.js';
+import { statusList } from '../../seller/revoke.js';
+import { clientKey, describeError, noStore, type Ctx } from '../context.js';
+
+export const STATUS_MAX_AGE_S = 60;
+
+export function apiRoutes(ctx: Ctx): Router {
+  const r = Router();
+  const json = express.json({ limit: '16kb' });
+
+  const fail = (req: Request, res: Response, err: unknown) => {
+    const d = describeError(err);
+    if (d.status === 500) ctx.log.error({ err, path: req.path }, 'api failure');
+    res.status(d.status).json({ error: { code: d.code, message: d.message } });
+  };
+  /** Parses the body, applies the limits, runs the handler, maps typed errors. */
+  const handle =
+    <S extends z.ZodType>(schema: S, subjectOf: (b: z.infer<S>) => string, fn: (b: z.infer<S>) => unknown) =>
+    (req: Request, res: Response) => {
+      noStore(res);
+      try {
+        if (!ctx.limits.apiPerClient.hit(clientKey(req))) return res.status(429).json({ error: { code: 'RATE_LIMITED', message: 'too many requests; wait a minute' } });
+        const p = schema.safeParse(req.body);
+        if (!p.success) throw new SealError('USAGE', `bad request: ${p.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`);
+        if (!ctx.limits.apiPerSubject.hit(subjectOf(p.data))) return res.status(429).json({ error: { code: 'RATE_LIMITED', message: 'too many requests for this card; wait a minute' } });
+        res.json(fn(p.data));
+      } catch (err) {
+        fail(req, res, err);
+      }
+    };
+
+  r.post(`${API}/challenge`, json, handle(ChallengeRequest, (b) => b.subjectId, (b) => issueChallenge(ctx.seller, b.purpose, b.subjectId)));
+  r.post(`${API}/charge`, json, handle(ChargeRequest, (b) => b.subjectId, (b) => {
+    const out = chargeCard(ctx.seller, ctx.rules, { challengeId: b.challengeId, cardId: b.subjectId, count: b.count, signature: b.signature });
+    ctx.log.info({ event: 'card.charged', cardId: b.subjectId, count: b.count, paymentId: out.paymentId }, 'codes sold online');
+    return out;
+  }));
+  r.post(`${API}/pair`, json, handle(PairRequest, (b) => b.subjectId, (b) => {
+    const out = pairCards(ctx.seller, { challengeId: b.challengeId, cardId: b.subjectId, withCardId: b.withCardId, signature: b.signature });
+    ctx.log.info({ event: 'cards.paired', pairId: out.pairId, cardA: out.cardA, cardB: out.cardB }, 'pair key made');
+    return out;
+  }));
+  r.post(`${API}/statement`, json, handle(StatementRequest, (b) => b.subjectId, (b) => cardStatement(ctx.seller, ctx.rules, { challengeId: b.challengeId, cardId: b.subjectId, signature: b.signature })));
+  r.post(`${API}/copy-right`, json, handle(CopyRightRequest, (b) => b.subjectId, (b) => {
+    const out = grantCopyRight(ctx.seller, { challengeId: b.challengeId, buildId: b.subjectId, copies: b.copies, signature: b.signature });
+    ctx.log.info({ event: 'copy-right.granted', buildId: b.subjectId, serial: out.serial, copies: out.copies }, 'copy code issued');
+    return out;
+  }));
+
+  // Gateways poll this: the ETag names the revocations (not the signing time), so an
+  // unchanged list costs a 304 and no signature.
+  r.get(`${API}/status`, (req, res) => {
+    try {
+      const list = statusList(ctx.seller);
+      const etag = `"${toHex(sha256(utf8(JSON.stringify(list.revoked)))).slice(0, 32)}"`;
+      res.setHeader('Cache-Control', `public, max-age=${STATUS_MAX_AGE_S}, must-revalidate`);
+      res.setHeader('ETag', etag);
+      if (req.headers['if-none-match'] === etag) return res.status(304).end();
+      res.json(signStatus(ctx.seller.issuerSecret(), list));
+    } catch (err) {
+      fail(req, res, err);
+    }
+  });
+  r.use(API, (_req, res) => res.status(404).json({ error: { code: 'NOT_FOUND', message: 'no such API endpoint' } }));
+  return r;
+}

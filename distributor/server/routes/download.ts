@@ -1,0 +1,98 @@
+// The single-use download of a dedicated build. Its bytes are a pure function of the
+// redemption's profile, so Range requests resume an interrupted download, also after
+// a restart. The redemption completes (code → already_used, secrets wiped) once a
+// response carrying the last byte has been handed to the network in full.
+import { Router, type Response } from 'express';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { toHex } from '../../../card/index.js';
+import { completeRedemption, resumeRedemption } from '../../seller/redemption.js';
+import { clientKey, describeError, noStore, type Ctx } from '../context.js';
+import { errorPage } from '../views/redeem.js';
+import { xpiName } from './redeem.js';
+
+export const XPI_TYPE = 'application/x-xpinstall';
+
+/** One satisfiable byte range, 'all', or null when unsatisfiable. */
+export function parseRange(header: string | undefined, size: number): { start: number; end: number } | 'all' | null {
+  if (!header) return 'all';
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return 'all'; // several ranges or junk: send it whole
+  let start: number;
+  let end: number;
+  if (m[1] === '') {
+    const n = Number(m[2]);
+    if (n === 0) return null;
+    start = Math.max(0, size - n);
+    end = size - 1;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  }
+  if (!Number.isSafeInteger(start) || start >= size || end < start) return null;
+  return { start, end };
+}
+
+export function downloadRoutes(ctx: Ctx): Router {
+  const r = Router();
+  // Recently stamped builds, so that a resumed or repeated request does not stamp again.
+  const cache = new Map<string, { bytes: Uint8Array; etag: string }>();
+  const stamped = (id: string, make: () => Uint8Array) => {
+    let c = cache.get(id);
+    if (!c) {
+      const bytes = make();
+      c = { bytes, etag: `"${toHex(sha256(bytes)).slice(0, 32)}"` };
+      if (cache.size >= 256) cache.delete(cache.keys().next().value!);
+      cache.set(id, c);
+    }
+    return c;
+  };
+  const gone = (res: Response, status: number, message: string) =>
+    res.status(status).type('html').send(errorPage('This download link cannot be used', message).s);
+
+  r.get('/download/:token', (req, res) => {
+    noStore(res);
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    if (!ctx.limits.downloadPerClient.hit(clientKey(req))) return gone(res, 429, 'Too many downloads from your network. Wait a minute and try again.');
+    const token = req.params.token;
+    let grant: ReturnType<typeof resumeRedemption>;
+    try {
+      if (!/^[A-Za-z0-9_-]{43}$/.test(token)) throw new Error('bad token');
+      grant = resumeRedemption(ctx.seller, token);
+    } catch (err) {
+      const d = describeError(err);
+      return gone(res, d.status === 500 ? 404 : 410, 'This download link is no longer valid: it was used or it has expired. Ask the person who gave you the code.');
+    }
+    const { bytes, etag } = stamped(grant.redemptionId, () => ctx.template.stamp(grant.profile));
+    const size = bytes.length;
+    // A Range with an If-Range naming other bytes gets the whole file, per RFC 9110.
+    const ifRange = req.headers['if-range'];
+    const range = ifRange && ifRange !== etag ? 'all' : parseRange(req.headers.range, size);
+    res.setHeader('Accept-Ranges', 'bytes');
+    res.setHeader('ETag', etag);
+    res.setHeader('Content-Type', XPI_TYPE);
+    res.setHeader('Content-Disposition', `attachment; filename="${xpiName(grant.profile.buildId)}"`);
+    if (range === null) {
+      res.setHeader('Content-Range', `bytes */${size}`);
+      return res.status(416).end();
+    }
+    const { start, end } = range === 'all' ? { start: 0, end: size - 1 } : range;
+    if (range !== 'all') {
+      res.status(206);
+      res.setHeader('Content-Range', `bytes ${start}-${end}/${size}`);
+    }
+    res.setHeader('Content-Length', String(end - start + 1));
+    if (end === size - 1 && req.method !== 'HEAD')
+      res.on('finish', () => {
+        try {
+          completeRedemption(ctx.seller, grant.redemptionId);
+          cache.delete(grant.redemptionId);
+          ctx.log.info({ event: 'redemption.completed', redemptionId: grant.redemptionId, serial: grant.serial }, 'download complete');
+        } catch (err) {
+          ctx.log.error({ err, redemptionId: grant.redemptionId }, 'could not record a completed download');
+        }
+      });
+    if (req.method === 'HEAD') return res.end();
+    res.end(Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start + 1));
+  });
+  return r;
+}

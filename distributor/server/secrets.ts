@@ -1,0 +1,37 @@
+// The web service's own secrets: the cookie-signing key (sealed in the database, so
+// every process sharing it signs alike) and the console password (a file in the data
+// folder, mode 0600, readable by the operator only).
+import { existsSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from '@noble/hashes/utils.js';
+import type { Seller } from '../seller/seller.js';
+
+export const CONSOLE_PASSWORD_FILE = 'console-password';
+
+export function serverKey(seller: Seller, name: string): Uint8Array {
+  const get = () => seller.db.prepare('SELECT sealed FROM server_secrets WHERE name = ?').pluck().get(name) as Uint8Array | undefined;
+  let sealed = get();
+  if (!sealed) {
+    // Two processes may race here: the first insert wins and both read it back.
+    seller.db
+      .prepare('INSERT OR IGNORE INTO server_secrets (name, sealed, created_at) VALUES (?, ?, ?)')
+      .run(name, seller.seal(`server:${name}`, randomBytes(32)), Date.now());
+    sealed = get()!;
+  }
+  return seller.open(`server:${name}`, new Uint8Array(sealed));
+}
+
+/** The console password, created on first use. */
+export function ensureConsolePassword(dataDir: string): { password: string; path: string; created: boolean } {
+  const path = join(dataDir, CONSOLE_PASSWORD_FILE);
+  if (existsSync(path)) return { password: readFileSync(path, 'utf8').trim(), path, created: false };
+  const password = Buffer.from(randomBytes(18)).toString('base64url');
+  try {
+    writeFileSync(path, password + '\n', { mode: 0o600, flag: 'wx' });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return { password: readFileSync(path, 'utf8').trim(), path, created: false };
+    throw e;
+  }
+  chmodSync(path, 0o600);
+  return { password, path, created: true };
+}

@@ -1,0 +1,168 @@
+// Dedicated builds are stamped, never built: the add-on's dedicated template is read
+// once at start-up and its files are compressed once into a fixed zip prefix; each
+// download appends only the build's manifest.json and profile.json and a central
+// directory. Those two come from the add-on's own stampDedicatedXpi, run on a zip that
+// holds the template's manifest alone, so the rules for names, ids and update URLs stay
+// in one place while the heavy files are not compressed again per download.
+// The output is a pure function of the profile, so a download resumed with HTTP Range
+// (even after a restart) continues the very same bytes.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { crc32 } from 'node:zlib';
+import { deflateSync, unzipSync, strToU8, zipSync } from 'fflate';
+import { SealError, type DedicatedProfile } from '../../card/index.js';
+import { TEMPLATE_ID } from '../../thunderbird-addon/manifest.js';
+import { stampDedicatedXpi, type StampOptions } from '../../thunderbird-addon/stamp.js';
+
+export const TEMPLATE_NAME = 'sealcode-dedicated-template.xpi';
+const PROFILE = 'profile.json';
+const MANIFEST = 'manifest.json';
+const DOS_DATE = (0 << 9) | (1 << 5) | 1; // 1980-01-01: fixed, so stamping is deterministic
+
+export interface XpiTemplate {
+  /** Where the template came from: a file path, or 'placeholder'. */
+  source: string;
+  stamp(profile: DedicatedProfile): Uint8Array;
+}
+
+interface Entry {
+  local: Uint8Array;
+  central: Uint8Array;
+}
+
+function entry(name: string, data: Uint8Array, offset: number, compress: boolean): Entry {
+  const nameBytes = strToU8(name);
+  const body = compress ? deflateSync(data, { level: 9 }) : data;
+  const method = compress ? 8 : 0;
+  const crc = crc32(data) >>> 0;
+  const local = new Uint8Array(30 + nameBytes.length + body.length);
+  const l = new DataView(local.buffer);
+  l.setUint32(0, 0x04034b50, true);
+  l.setUint16(4, 20, true);
+  l.setUint16(6, 0x0800, true);
+  l.setUint16(8, method, true);
+  l.setUint16(10, 0, true);
+  l.setUint16(12, DOS_DATE, true);
+  l.setUint32(14, crc, true);
+  l.setUint32(18, body.length, true);
+  l.setUint32(22, data.length, true);
+  l.setUint16(26, nameBytes.length, true);
+  l.setUint16(28, 0, true);
+  local.set(nameBytes, 30);
+  local.set(body, 30 + nameBytes.length);
+  const central = new Uint8Array(46 + nameBytes.length);
+  const c = new DataView(central.buffer);
+  c.setUint32(0, 0x02014b50, true);
+  c.setUint16(4, 20, true);
+  c.setUint16(6, 20, true);
+  c.setUint16(8, 0x0800, true);
+  c.setUint16(10, method, true);
+  c.setUint16(12, 0, true);
+  c.setUint16(14, DOS_DATE, true);
+  c.setUint32(16, crc, true);
+  c.setUint32(20, body.length, true);
+  c.setUint32(24, data.length, true);
+  c.setUint16(28, nameBytes.length, true);
+  c.setUint32(42, offset, true);
+  central.set(nameBytes, 46);
+  return { local, central };
+}
+
+function concatAll(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+export function prepareTemplate(templateBytes: Uint8Array, source: string, stampOpts: StampOptions = {}): XpiTemplate {
+  let files: Record<string, Uint8Array>;
+  try {
+    files = unzipSync(templateBytes);
+  } catch {
+    throw new SealError('MALFORMED', `${source} is not a zip file`);
+  }
+  const manifestBytes = files[MANIFEST];
+  if (!manifestBytes) throw new SealError('MALFORMED', `${source} has no manifest.json`);
+  let id: unknown;
+  try {
+    id = JSON.parse(new TextDecoder().decode(manifestBytes))?.browser_specific_settings?.gecko?.id;
+  } catch {
+    id = undefined;
+  }
+  if (id !== TEMPLATE_ID || files[PROFILE]) throw new SealError('MALFORMED', `${source} is not the sealcode dedicated template`);
+  const manifestOnly = zipSync({ [MANIFEST]: manifestBytes }, { level: 0, mtime: new Date('2024-01-01T00:00:00Z') });
+  const fixed: Entry[] = [];
+  let offset = 0;
+  for (const [name, data] of Object.entries(files).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    if (name.endsWith('/') || name === MANIFEST || name === PROFILE) continue;
+    const e = entry(name, data, offset, true);
+    fixed.push(e);
+    offset += e.local.length;
+  }
+  const prefix = concatAll(fixed.map((e) => e.local));
+  const prefixCentral = fixed.map((e) => e.central);
+  return {
+    source,
+    stamp(profile) {
+      const small = unzipSync(stampDedicatedXpi(manifestOnly, profile, stampOpts));
+      const me = entry(MANIFEST, small[MANIFEST]!, prefix.length, false);
+      const pe = entry(PROFILE, small[PROFILE]!, prefix.length + me.local.length, false);
+      const central = concatAll([...prefixCentral, me.central, pe.central]);
+      const cdOffset = prefix.length + me.local.length + pe.local.length;
+      const eocd = new Uint8Array(22);
+      const d = new DataView(eocd.buffer);
+      const count = prefixCentral.length + 2;
+      d.setUint32(0, 0x06054b50, true);
+      d.setUint16(8, count, true);
+      d.setUint16(10, count, true);
+      d.setUint32(12, central.length, true);
+      d.setUint32(16, cdOffset, true);
+      return concatAll([prefix, me.local, pe.local, central, eocd]);
+    },
+  };
+}
+
+/** Until the add-on's template is built: a minimal dedicated MailExtension. */
+export function placeholderTemplate(): Uint8Array {
+  const manifest = {
+    manifest_version: 3,
+    name: 'sealcode (dedicated)',
+    version: '0.1.0',
+    description: 'Dedicated sealcode build (placeholder template: run `npm run build` for the real add-on)',
+    browser_specific_settings: { gecko: { id: TEMPLATE_ID, strict_min_version: '128.0' } },
+    background: { scripts: ['background.js'] },
+    permissions: ['storage'],
+  };
+  return zipSync(
+    {
+      [MANIFEST]: strToU8(JSON.stringify(manifest, null, 2)),
+      'background.js': strToU8('// placeholder: the real dedicated add-on is built by `npm run build`\n'),
+    },
+    { mtime: new Date(1980, 0, 1) },
+  );
+}
+
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    const up = dirname(dir);
+    if (up === dir) return process.cwd();
+    dir = up;
+  }
+}
+
+export const defaultTemplatePath = (): string => join(packageRoot(), 'dist', TEMPLATE_NAME);
+
+/** The template at `path`, else dist/ of this package, else the placeholder. */
+export function loadTemplate(path?: string, stampOpts: StampOptions = {}): XpiTemplate {
+  if (path) return prepareTemplate(new Uint8Array(readFileSync(path)), path, stampOpts);
+  const p = defaultTemplatePath();
+  if (existsSync(p)) return prepareTemplate(new Uint8Array(readFileSync(p)), p, stampOpts);
+  return prepareTemplate(placeholderTemplate(), 'placeholder', stampOpts);
+}

@@ -11,9 +11,10 @@ import { register as verify } from './verify.js';
 import { register as quickstart } from './quickstart.js';
 import { register as gateway } from './gateway.js';
 import { register as serve } from './serve.js';
+import { register as online } from './online.js';
 
 type Register = (program: Command, groups: Groups) => void;
-const modules: Register[] = [addon, cardHost, init, admin, card, dedicated, verify, quickstart, gateway, serve];
+const modules: Register[] = [addon, cardHost, init, admin, card, dedicated, verify, quickstart, gateway, serve, online];
 
 export function registerCommands(program: Command, groups: Groups): void {
   for (const r of modules) r(program, groups);

@@ -81,7 +81,7 @@ export function createApp(seller: Seller, opts: AppOptions = {}): DistributorApp
   app.use(httpLogger(log));
   app.use(
     helmet({
-      contentSecurityPolicy: { directives: { 'form-action': ["'self'"], 'script-src': ["'none'"], 'style-src': ["'self'", "'unsafe-inline'"] } },
+      contentSecurityPolicy: { directives: { 'upgrade-insecure-requests': null, 'form-action': ["'self'"], 'script-src': ["'none'"], 'style-src': ["'self'", "'unsafe-inline'"] } },
       referrerPolicy: { policy: 'no-referrer' },
     }),
   );

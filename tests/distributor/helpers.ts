@@ -1,0 +1,120 @@
+// Shared set-up for the distributor tests: a real data folder and SQLite file, the real
+// app, a log stream captured for leak checks, and form helpers that behave like a browser.
+import { mkdtempSync, rmSync, existsSync, statSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { execFileSync } from 'node:child_process';
+import { unzipSync, strFromU8 } from 'fflate';
+import request from 'supertest';
+import { parseProfile, type DedicatedProfile } from '../../card/index.js';
+import { initSeller, openSeller, type Seller } from '../../distributor/seller/seller.js';
+import { createApp, type AppOptions } from '../../distributor/server/app.js';
+import { makeLogger } from '../../distributor/server/logging.js';
+
+export const ROOT = join(import.meta.dirname, '..', '..');
+export const PASSWORD = 'correct horse battery staple';
+
+export interface TestServer {
+  dir: string;
+  seller: Seller;
+  app: ReturnType<typeof createApp>['app'];
+  logs: string[];
+  close(): void;
+}
+
+export function makeServer(opts: AppOptions = {}): TestServer {
+  const dir = mkdtempSync(join(tmpdir(), 'sealcode-dist-'));
+  initSeller(dir);
+  const seller = openSeller(dir);
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      logs.push(String(chunk));
+      cb();
+    },
+  });
+  const { app } = createApp(seller, { consolePassword: PASSWORD, logger: makeLogger(sink, 'debug'), ...opts });
+  return {
+    dir,
+    seller,
+    app,
+    logs,
+    close() {
+      seller.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export const csrfOf = (html: string): string => {
+  const m = /name="_csrf" value="([^"]+)"/.exec(html);
+  if (!m) throw new Error('no CSRF token on the page');
+  return m[1]!;
+};
+
+export const tokenOf = (html: string): string => {
+  const m = /href="\/download\/([A-Za-z0-9_-]+)"/.exec(html);
+  if (!m) throw new Error('no download link on the page');
+  return m[1]!;
+};
+
+/** A browser-like agent that has loaded the code page (so it holds the CSRF cookie). */
+export async function visitor(app: TestServer['app']) {
+  const agent = request.agent(app);
+  const page = await agent.get('/').expect(200);
+  const csrf = csrfOf(page.text);
+  return {
+    agent,
+    csrf,
+    redeem: (code: string, email: string) => agent.post('/redeem').type('form').send({ code, email, _csrf: csrf }),
+  };
+}
+
+export async function consoleAgent(app: TestServer['app']) {
+  const agent = request.agent(app);
+  const login = await agent.get('/console/login').expect(200);
+  await agent.post('/console/login').type('form').send({ password: PASSWORD, _csrf: csrfOf(login.text) }).expect(303);
+  const home = await agent.get('/console').expect(200);
+  return { agent, csrf: csrfOf(home.text) };
+}
+
+export const binaryParser = (res: NodeJS.ReadableStream & { setEncoding(e: string): void }, cb: (err: Error | null, body: Buffer) => void) => {
+  const parts: Buffer[] = [];
+  res.on('data', (c: Buffer) => parts.push(c));
+  res.on('end', () => cb(null, Buffer.concat(parts)));
+};
+
+export function profileInXpi(xpi: Uint8Array): DedicatedProfile {
+  const files = unzipSync(xpi);
+  if (!files['profile.json']) throw new Error('no profile.json in the XPI');
+  return parseProfile(JSON.parse(strFromU8(files['profile.json'])));
+}
+
+export const state = (s: Seller, serial: string) => s.db.prepare('SELECT state FROM codes WHERE serial = ?').pluck().get(serial) as string;
+export const count = (s: Seller, table: string) => s.db.prepare(`SELECT COUNT(*) FROM ${table}`).pluck().get() as number;
+
+function newestMtime(dir: string): number {
+  let t = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) t = Math.max(t, newestMtime(p));
+    else if (e.name.endsWith('.ts')) t = Math.max(t, statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+/** The tests that start `node bin/sealcode.js` need build/ to match the sources. */
+export function ensureBuilt(): void {
+  const main = join(ROOT, 'build', 'cli', 'main.js');
+  const built = existsSync(main) ? statSync(join(ROOT, 'build', 'distributor', 'server', 'app.js'), { throwIfNoEntry: false })?.mtimeMs ?? 0 : 0;
+  const src = Math.max(...['card', 'cli', 'distributor', 'thunderbird-addon'].map((d) => newestMtime(join(ROOT, d))));
+  if (built >= src) return;
+  // Several test files may get here at once: one compiles, the others wait.
+  // tsc still emits when some other area has a type error; that is not ours to fail on.
+  try {
+    execFileSync('flock', ['/tmp/sealcode-build.lock', 'npx', 'tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'ignore' });
+  } catch {
+    if (!existsSync(main)) throw new Error('the build failed: run `npm run build`');
+  }
+}

@@ -1,0 +1,189 @@
+// The CLI contract around the happy path: --help everywhere, exit codes for bad usage,
+// passphrases, mistyped and reused codes, --json output (errors included), the data
+// folder default, and exactly-once redemption under 20 concurrent processes.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { buildProgram } from '../../cli/program.js';
+import { openSeller } from '../../distributor/seller/seller.js';
+import { ensureBuilt, PASS, sealcode, sealcodeJson, show } from './harness.js';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sealcode-cli-usage-'));
+const data = path.join(dir, 'data');
+const p = (name: string): string => path.join(dir, name);
+const D = ['--data', data];
+let codes: { serial: string; code: string; state: string }[];
+let cardId: string;
+
+beforeAll(async () => {
+  ensureBuilt();
+  expect((await sealcode(['init', ...D])).code).toBe(0);
+  const issued = await sealcodeJson(['admin', 'issue-card', '--name', 'Alice', '--email', 'alice@example.test', '--codes', '4', '--out', p('alice.card'), ...D]);
+  expect(issued.run.code, show(issued.run)).toBe(0);
+  cardId = issued.json.cardId;
+  codes = (await sealcodeJson(['card', 'codes', '--card', p('alice.card')])).json;
+  fs.writeFileSync(p('f.txt'), 'hello\n');
+});
+
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+function commandPaths(cmd: Command, prefix: string[] = []): string[][] {
+  const out: string[][] = [];
+  for (const c of cmd.commands) {
+    const path = [...prefix, c.name()];
+    out.push(path);
+    out.push(...commandPaths(c, path));
+  }
+  return out;
+}
+
+async function inBatches<T, R>(items: T[], n: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  for (let i = 0; i < items.length; i += n) out.push(...(await Promise.all(items.slice(i, i + n).map(fn))));
+  return out;
+}
+
+describe('CLI usage', () => {
+  it('--help works on every command and exits 0', async () => {
+    const paths = [[], ...commandPaths(buildProgram())];
+    expect(paths.map((x) => x.join(' '))).toEqual(
+      expect.arrayContaining(['init', 'verify', 'quickstart', 'admin issue-card', 'admin sell-codes', 'admin redeem', 'card info', 'card codes', 'card import-codes', 'card encrypt', 'card decrypt', 'dedicated encrypt', 'dedicated decrypt']),
+    );
+    const runs = await inBatches(paths, 6, async (cmd) => ({ cmd, r: await sealcode([...cmd, '--help']) }));
+    for (const { cmd, r } of runs) {
+      expect(r.code, `${cmd.join(' ')} --help\n${show(r)}`).toBe(0);
+      expect(r.stdout).toContain(`Usage: sealcode${cmd.length ? ' ' + cmd.join(' ') : ''}`);
+    }
+  });
+
+  it('bad usage exits 2', async () => {
+    const cases = [
+      ['no-such-command'],
+      ['card', 'encrypt', '--card', p('alice.card'), p('f.txt')], // no --to
+      ['card', 'encrypt', '--card', p('alice.card'), '--to', 'group', p('missing.txt'), '-o', p('m.seal')],
+      ['admin', 'issue-card', '--name', 'X', '--email', 'x@example.test', '--codes', 'many', '--out', p('x.card'), ...D],
+      ['admin', 'redeem', codes[0]!.code, '--out', p('x.json'), ...D], // no --email
+      ['card', 'encrypt', '--card', p('alice.card'), '--to', 'group', '--sign-only', p('f.txt')],
+      ['verify', '--data', p('nowhere'), p('f.txt')],
+    ];
+    const runs = await inBatches(cases, 4, (c) => sealcode(c));
+    runs.forEach((r, i) => expect(r.code, `${cases[i]!.join(' ')}\n${show(r)}`).toBe(2));
+    expect(fs.existsSync(p('x.card'))).toBe(false);
+    expect(fs.existsSync(p('m.seal'))).toBe(false);
+  });
+
+  it('a wrong passphrase is a clear error (1) that never echoes a passphrase', async () => {
+    const r = await sealcode(['card', 'info', '--card', p('alice.card')], { env: { SEALCODE_PASSPHRASE: 'not the passphrase' } });
+    expect(r.code, show(r)).toBe(1);
+    expect(r.stderr).toMatch(/wrong passphrase/);
+    expect(r.stderr + r.stdout).not.toContain('not the passphrase');
+    const j = await sealcodeJson(['card', 'info', '--card', p('alice.card')], { env: { SEALCODE_PASSPHRASE: 'not the passphrase' } });
+    expect(j.json.error.code).toBe('BAD_PASSPHRASE');
+  });
+
+  it('--passphrase-file takes precedence; without any passphrase and no terminal: 2', async () => {
+    fs.writeFileSync(p('pass.txt'), PASS + '\n', { mode: 0o600 });
+    const r = await sealcode(['card', 'info', '--card', p('alice.card'), '--passphrase-file', p('pass.txt')], { env: { SEALCODE_PASSPHRASE: 'wrong' } });
+    expect(r.code, show(r)).toBe(0);
+    const none = await sealcode(['card', 'info', '--card', p('alice.card')], { env: { SEALCODE_PASSPHRASE: undefined } });
+    expect(none.code, show(none)).toBe(2);
+    expect(none.stderr).toMatch(/SEALCODE_PASSPHRASE/);
+  });
+
+  it('a mistyped code is rejected by its check characters (3); an unknown one too; nothing changes', async () => {
+    const c = codes[1]!.code;
+    const last = c.slice(-1);
+    const typo = c.slice(0, -1) + (last === 'X' ? 'Y' : 'X');
+    const r = await sealcode(['admin', 'redeem', typo, '--email', 'e@example.test', '--out', p('typo.json'), ...D]);
+    expect(r.code, show(r)).toBe(3);
+    expect(r.stderr).toMatch(/typing mistake/);
+    // Well-formed, right check characters, wrong secret: the same answer for unknown and wrong.
+    const { formatCode } = await import('../../card/codes.js');
+    const forged = formatCode(codes[1]!.serial, '0'.repeat(16));
+    const unknown = formatCode('0000000000', '0'.repeat(16));
+    const [f, u] = await Promise.all([
+      sealcode(['admin', 'redeem', forged, '--email', 'e@example.test', '--out', p('forged.json'), ...D]),
+      sealcode(['admin', 'redeem', unknown, '--email', 'e@example.test', '--out', p('unknown.json'), ...D]),
+    ]);
+    expect(f.code, show(f)).toBe(3);
+    expect(u.code, show(u)).toBe(3);
+    expect(f.stderr).toBe(u.stderr);
+    for (const n of ['typo.json', 'forged.json', 'unknown.json']) expect(fs.existsSync(p(n))).toBe(false);
+    const s = openSeller(data);
+    expect(s.db.prepare('SELECT state FROM codes WHERE serial = ?').pluck().get(codes[1]!.serial)).toBe('unused');
+    s.close();
+    // Case, spaces and O/0 confusions are tolerated.
+    const loose = codes[1]!.code.toLowerCase().replace(/-/g, ' ').replace(/0/g, 'o');
+    const ok = await sealcode(['admin', 'redeem', loose, '--email', 'e@example.test', '--out', p('loose.json'), ...D]);
+    expect(ok.code, show(ok)).toBe(0);
+    const again = await sealcode(['admin', 'redeem', codes[1]!.code, '--email', 'e@example.test', '--out', p('again.json'), ...D]);
+    expect(again.code).toBe(3);
+    expect(again.stderr).toMatch(/already been used/);
+  });
+
+  it('--json outputs parse, errors included', async () => {
+    const info = await sealcodeJson(['card', 'info', '--card', p('alice.card')]);
+    expect(info.json.cardId).toBe(cardId);
+    const init = await sealcodeJson(['init', ...D]);
+    expect(init.json.created).toBe(false);
+    const enc = await sealcodeJson(['card', 'encrypt', '--card', p('alice.card'), '--to', codes[2]!.serial, p('f.txt')]);
+    expect(enc.json.output).toBe(p('f.txt.seal'));
+    const v = await sealcodeJson(['verify', ...D, p('f.txt.seal')]);
+    expect(v.json.certified).toBe(true);
+    const err = await sealcodeJson(['card', 'encrypt', '--card', p('alice.card'), '--to', codes[2]!.serial, p('f.txt')]);
+    expect(err.run.code).toBe(2); // exists already
+    expect(err.json.error.code).toBe('USAGE');
+    const dec = await sealcodeJson(['card', 'decrypt', '--card', p('alice.card'), p('f.txt.seal'), '-o', p('f.out')]);
+    expect(dec.json.certified).toBe(true);
+    expect(dec.json.size).toBe(6);
+  });
+
+  it('the data folder defaults to SEALCODE_DATA, then ./sealcode-data', async () => {
+    const envDir = p('env-data');
+    const r1 = await sealcodeJson(['init'], { env: { SEALCODE_DATA: envDir } });
+    expect(r1.json.dataDir).toBe(envDir);
+    expect(fs.existsSync(path.join(envDir, 'sealcode.db'))).toBe(true);
+    const cwd = p('cwd');
+    fs.mkdirSync(cwd);
+    const r2 = await sealcodeJson(['init'], { cwd });
+    expect(r2.json.dataDir).toBe(path.join(cwd, 'sealcode-data'));
+    expect(fs.statSync(path.join(cwd, 'sealcode-data', 'master.key')).mode & 0o777).toBe(0o600);
+  });
+
+  it('quickstart runs the whole flow on a fresh data folder', async () => {
+    const r = await sealcodeJson(['quickstart', '--data', p('qs')]);
+    expect(r.run.code, show(r.run)).toBe(0);
+    expect(r.json.cardId).toMatch(/^card_/);
+    expect(fs.readFileSync(p('qs/quickstart/hello.from-alice.txt'))).toEqual(fs.readFileSync(p('qs/quickstart/hello.txt')));
+    expect(fs.readFileSync(p('qs/quickstart/reply.from-dana.txt'))).toEqual(fs.readFileSync(p('qs/quickstart/reply.txt')));
+    const human = await sealcode(['quickstart', '--data', p('qs')], { env: { SEALCODE_PASSPHRASE: undefined } });
+    expect(human.code, show(human)).toBe(0);
+    expect(human.stdout).toMatch(/Try next/);
+    // No passphrase given: a random one went to a 0600 file, never to the output.
+    const pass = fs.readFileSync(p('qs/quickstart/alice.passphrase'), 'utf8').trim();
+    expect(fs.statSync(p('qs/quickstart/alice.passphrase')).mode & 0o777).toBe(0o600);
+    expect(human.stdout).not.toContain(pass);
+  });
+});
+
+describe('exactly-once redemption', () => {
+  it('20 concurrent `admin redeem` of one code: one succeeds (0), 19 fail (3)', async () => {
+    const code = codes[3]!;
+    const runs = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => sealcode(['admin', 'redeem', code.code, '--email', `r${i}@example.test`, '--out', p(`race-${i}.json`), ...D])),
+    );
+    const exits = runs.map((r) => r.code).sort();
+    expect(exits, runs.map(show).join('\n')).toEqual([0, ...Array(19).fill(3)]);
+    for (const r of runs.filter((r) => r.code === 3)) expect(r.stderr).toMatch(/already been used/);
+    expect(fs.readdirSync(dir).filter((f) => /^race-\d+\.json$/.test(f))).toHaveLength(1);
+    const s = openSeller(data);
+    try {
+      expect(s.db.prepare('SELECT state FROM codes WHERE serial = ?').pluck().get(code.serial)).toBe('already_used');
+      expect(s.db.prepare('SELECT COUNT(*) FROM redemptions WHERE serial = ?').pluck().get(code.serial)).toBe(1);
+    } finally {
+      s.close();
+    }
+  });
+});

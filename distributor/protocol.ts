@@ -34,6 +34,8 @@ export function challengeMessage(a: ChallengeAnswer): Uint8Array {
 
 const id = z.string().min(3).max(64).regex(/^[A-Za-z0-9_-]+$/);
 const b64 = z.string().max(4096).regex(/^[A-Za-z0-9+/=_-]*$/);
+// Answers may carry large bundles (thousands of codes); requests stay small.
+const b64Long = z.string().max(16 * 1024 * 1024).regex(/^[A-Za-z0-9+/=_-]*$/);
 
 export const ChallengeRequest = z.object({ purpose: z.enum(PURPOSES), subjectId: id }).strict();
 export const ChallengeResponse = z.object({ challengeId: id, nonce: b64, expiresAt: z.number() });
@@ -44,7 +46,7 @@ export const PairRequest = z.object({ ...answered, withCardId: id }).strict();
 export const StatementRequest = z.object({ ...answered }).strict();
 export const CopyRightRequest = z.object({ ...answered, copies: z.number().int().min(1).max(1000) }).strict();
 
-export const ChargeResponse = z.object({ cardId: id, serials: z.array(z.string()), bundle: b64, paymentId: id });
+export const ChargeResponse = z.object({ cardId: id, serials: z.array(z.string()), bundle: b64Long, paymentId: id });
 export const PairResponse = z.object({
   pairId: id,
   cardA: id,
@@ -52,7 +54,7 @@ export const PairResponse = z.object({
   forA: b64,
   forB: b64,
 });
-export const StatementResponse = z.object({ cardId: id, sealed: b64 });
+export const StatementResponse = z.object({ cardId: id, sealed: b64Long });
 export const CopyRightResponse = z.object({ serial: z.string(), code: z.string(), copies: z.number(), parentBuildId: id, expires: z.number() });
 
 /** What a pair key carries, sealed to each card with PAIR_KEY_CONTEXT. */

@@ -9,8 +9,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { crc32 } from 'node:zlib';
-import { deflateSync, unzipSync, strToU8, zipSync } from 'fflate';
+import { crc32, deflateRawSync } from 'node:zlib';
+import { unzipSync, strToU8, zipSync } from 'fflate';
 import { SealError, type DedicatedProfile } from '../../card/index.js';
 import { TEMPLATE_ID } from '../../thunderbird-addon/manifest.js';
 import { stampDedicatedXpi, type StampOptions } from '../../thunderbird-addon/stamp.js';
@@ -33,8 +33,10 @@ interface Entry {
 
 function entry(name: string, data: Uint8Array, offset: number, compress: boolean): Entry {
   const nameBytes = strToU8(name);
-  const body = compress ? deflateSync(data, { level: 9 }) : data;
-  const method = compress ? 8 : 0;
+  // Native zlib, once per template file; entries that do not shrink are stored.
+  const deflated = compress ? new Uint8Array(deflateRawSync(data, { level: 9 })) : null;
+  const body = deflated && deflated.length < data.length ? deflated : data;
+  const method = body === data ? 0 : 8;
   const crc = crc32(data) >>> 0;
   const local = new Uint8Array(30 + nameBytes.length + body.length);
   const l = new DataView(local.buffer);

@@ -79,7 +79,8 @@ export async function consoleAgent(app: TestServer['app']) {
   return { agent, csrf: csrfOf(home.text) };
 }
 
-export const binaryParser = (res: NodeJS.ReadableStream & { setEncoding(e: string): void }, cb: (err: Error | null, body: Buffer) => void) => {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const binaryParser = (res: any, cb: (err: Error | null, body: any) => void): void => {
   const parts: Buffer[] = [];
   res.on('data', (c: Buffer) => parts.push(c));
   res.on('end', () => cb(null, Buffer.concat(parts)));

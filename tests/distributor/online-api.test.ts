@@ -207,7 +207,7 @@ describe('pay-back, statement, status list, console', () => {
     const list = verifyStatus(st.body, s.seller.issuerPub);
     expect(list.revoked.codes).toContain(serial);
     expect(list.revoked.builds).toContain(build);
-    await request(s.app).get('/api/v1/status').set('If-None-Match', st.headers.etag).expect(304);
+    await request(s.app).get('/api/v1/status').set('If-None-Match', st.headers.etag!).expect(304);
     expect(() => verifyStatus({ ...st.body, body: toBase64(new TextEncoder().encode('{"issuedAt":1,"revoked":{"codes":[],"builds":[],"cards":[]}}')) }, s.seller.issuerPub)).toThrow();
     // The revoked code cannot be redeemed any more.
     await (await visitor(s.app)).redeem(alice.data.codes[2]!.code, 'j@example.test').expect(410);

@@ -85,7 +85,7 @@ describe('redemption page', () => {
     const token = tokenOf((await (await visitor(s.app)).redeem(code.code, 'r@example.test').expect(200)).text);
     const head = await request(s.app).get(`/download/${token}`).set('Range', 'bytes=0-999').buffer(true).parse(binaryParser).expect(206);
     expect(head.headers['content-range']).toMatch(/^bytes 0-999\/\d+$/);
-    const size = Number(/\/(\d+)$/.exec(head.headers['content-range'])![1]);
+    const size = Number(/\/(\d+)$/.exec(head.headers['content-range']!)![1]);
     expect(state(s.seller, code.serial)).toBe('in_use');
     // If-Range with a stale ETag gets the whole file, per RFC 9110; it completes the download.
     const whole = await request(s.app).get(`/download/${token}`).set('Range', 'bytes=1000-').set('If-Range', '"stale"').buffer(true).parse(binaryParser).expect(200);
@@ -97,7 +97,7 @@ describe('redemption page', () => {
     const code = alice.data.codes[4]!;
     const token = tokenOf((await (await visitor(s.app)).redeem(code.code, 'q@example.test').expect(200)).text);
     const first = await request(s.app).get(`/download/${token}`).set('Range', 'bytes=0-1499').buffer(true).parse(binaryParser).expect(206);
-    const etag = first.headers.etag;
+    const etag = first.headers.etag!;
     await request(s.app).get(`/download/${token}`).set('Range', 'bytes=999999999-').expect(416);
     const rest = await request(s.app).get(`/download/${token}`).set('Range', 'bytes=1500-').set('If-Range', etag).buffer(true).parse(binaryParser).expect(206);
     const whole = Buffer.concat([first.body as Buffer, rest.body as Buffer]);

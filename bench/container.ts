@@ -44,6 +44,8 @@ interface Row {
   open: number[];
   sealRss: number[];
   openRss: number[];
+  sealCpu: number[];
+  openCpu: number[];
 }
 
 async function main(): Promise<void> {
@@ -63,16 +65,17 @@ async function main(): Promise<void> {
 
   const node = (op: string, a: string, b: string) => {
     const m = measure(process.execPath, [child, op, a, b, keysJson, vectorNow]);
-    const r = JSON.parse(m.stdout.trim().split('\n').pop()!) as { seconds: number };
-    return { seconds: r.seconds, rssMB: m.rssMB };
+    const r = JSON.parse(m.stdout.trim().split('\n').pop()!) as { seconds: number; cpu: number };
+    return { seconds: r.seconds, cpu: r.cpu, rssMB: m.rssMB };
   };
   const ext = (cmd: string, args: string[], out: string, env?: NodeJS.ProcessEnv) => {
     void out;
     const m = measure(cmd, args, env);
-    return { seconds: m.wall, rssMB: m.rssMB };
+    return { seconds: m.wall, cpu: m.cpu, rssMB: m.rssMB };
   };
 
-  const variants: { name: string; seal: (o: string) => { seconds: number; rssMB: number }; open: (i: string, o: string) => { seconds: number; rssMB: number } }[] = [
+  type Run = { seconds: number; cpu: number; rssMB: number };
+  const variants: { name: string; seal: (o: string) => Run; open: (i: string, o: string) => Run }[] = [
     { name: 'plain copy (fs streams)', seal: (o) => node('copy', input, o), open: (i, o) => node('copy', i, o) },
     { name: 'node:crypto AES-GCM 1 MiB, fs streams', seal: (o) => node('aes-seal', input, o), open: (i, o) => node('aes-open', i, o) },
     { name: 'sealcode (cli/seal-files.ts)', seal: (o) => node('sc-seal', input, o), open: (i, o) => node('sc-open', i, o) },
@@ -101,7 +104,7 @@ async function main(): Promise<void> {
 
   const rows: Row[] = [];
   for (const v of variants) {
-    const row: Row = { name: v.name, seal: [], open: [], sealRss: [], openRss: [] };
+    const row: Row = { name: v.name, seal: [], open: [], sealRss: [], openRss: [], sealCpu: [], openCpu: [] };
     for (let i = 0; i < runs; i++) {
       const sealed = path.join(dir, `out-${i}.sealed`);
       const opened = path.join(dir, `out-${i}.opened`);
@@ -114,6 +117,9 @@ async function main(): Promise<void> {
       row.open.push(fmtMBs(bytes, o.seconds));
       row.sealRss.push(s.rssMB);
       row.openRss.push(o.rssMB);
+      // CPU seconds per GB of plaintext: steadier than wall time on a shared machine.
+      row.sealCpu.push(s.cpu / (bytes / 1e9));
+      row.openCpu.push(o.cpu / (bytes / 1e9));
       rm(sealed, opened);
     }
     rows.push(row);
@@ -127,11 +133,13 @@ async function main(): Promise<void> {
   console.log('');
   console.log(
     table(
-      ['variant', 'seal MB/s', 'open MB/s', 'seal RSS MB', 'open RSS MB', 'vs copy (seal/open)', 'vs age', 'vs gpg'],
+      ['variant', 'seal MB/s', 'open MB/s', 'seal CPU s/GB', 'open CPU s/GB', 'seal RSS MB', 'open RSS MB', 'vs copy (seal/open)', 'vs age', 'vs gpg'],
       rows.map((r) => [
         r.name,
         median(r.seal),
         median(r.open),
+        median(r.sealCpu),
+        median(r.openCpu),
         Math.max(...r.sealRss),
         Math.max(...r.openRss),
         `${ratio(r.seal, copy.seal)} / ${ratio(r.open, copy.open)}`,
@@ -140,7 +148,8 @@ async function main(): Promise<void> {
       ]),
     ),
   );
-  console.log('\nMB = 10^6 bytes of plaintext per second; node variants time the operation in-process (start-up excluded), age and gpg the whole process.');
+  console.log('\nMB = 10^6 bytes of plaintext per second; node variants time the operation in-process (start-up excluded), age and gpg the whole process.\nCPU s/GB = user + system seconds of all threads per 10^9 bytes; ratios are of MB/s medians.');
+  console.log(`load average at the end: ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} (on ${os.cpus().length} cores)`);
 }
 
 try {

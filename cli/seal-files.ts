@@ -29,7 +29,7 @@ export interface SealFileOptions extends Omit<SealOptions, 'meta' | 'primitives'
   onProgress?: Progress;
 }
 
-export interface OpenFileOptions extends Omit<OpenAsOptions, 'primitives' | 'reuseBuffers'> {
+export interface OpenFileOptions extends Omit<OpenAsOptions, 'primitives' | 'reuseBuffers' | 'sizeHint'> {
   primitives?: OpenAsOptions['primitives'];
   overwrite?: boolean;
   fsync?: boolean;
@@ -164,6 +164,7 @@ export async function openFile(
       ...rest,
       primitives: o.primitives ?? nodePrimitives,
       reuseBuffers: true,
+      sizeHint: size,
     });
     const target = typeof outPath === 'string' ? outPath : outPath(opened.meta);
     try {

@@ -42,6 +42,7 @@ async function aes(decrypt: boolean): Promise<void> {
 
 async function main(): Promise<void> {
   const t0 = process.hrtime.bigint();
+  const c0 = process.cpuUsage();
   if (op === 'copy') {
     await pipeline(fs.createReadStream(inPath), fs.createWriteStream(outPath));
   } else if (op === 'aes-seal') await aes(false);
@@ -59,7 +60,8 @@ async function main(): Promise<void> {
     } else throw new Error(`unknown op ${op}`);
   }
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  process.stdout.write(JSON.stringify({ seconds, maxRssMB: process.resourceUsage().maxRSS / 1024 }) + '\n');
+  const c = process.cpuUsage(c0);
+  process.stdout.write(JSON.stringify({ seconds, cpu: (c.user + c.system) / 1e6, maxRssMB: process.resourceUsage().maxRSS / 1024 }) + '\n');
 }
 
 await main();

@@ -8,6 +8,8 @@ export interface Measured {
   wall: number;
   /** Peak resident set size, MB. */
   rssMB: number;
+  /** User + system CPU seconds of the whole process (all threads). */
+  cpu: number;
   stdout: string;
 }
 
@@ -22,7 +24,10 @@ export function measure(cmd: string, args: string[], env: NodeJS.ProcessEnv = pr
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr.slice(-2000)}`);
   const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr);
-  return { wall, rssMB: m ? Number(m[1]) / 1024 : NaN, stdout: r.stdout };
+  const user = /User time \(seconds\): ([\d.]+)/.exec(r.stderr);
+  const sys = /System time \(seconds\): ([\d.]+)/.exec(r.stderr);
+  const cpu = user && sys ? Number(user[1]) + Number(sys[1]) : NaN;
+  return { wall, rssMB: m ? Number(m[1]) / 1024 : NaN, cpu, stdout: r.stdout };
 }
 
 export function available(cmd: string): boolean {

@@ -35,6 +35,8 @@ export interface OpenOptions {
    * consumer has pulled two more (see SealOptions.reuseBuffers).
    */
   reuseBuffers?: boolean;
+  /** The container's length, when known: lets Node hash a big payload on a second core. */
+  sizeHint?: number;
 }
 
 const RING = 3;
@@ -83,8 +85,10 @@ const hashOf = (p: Primitives, b: Uint8Array): Uint8Array => {
 // Addressees steer the keyless verdict, so only issuer-signed ones count: an unsigned
 // certificate naming a friendly group would otherwise buy a "certified" label.
 /** Reads the rest of the container and checks the sender's signature over all of it. */
-async function checkWhole(r: SourceReader, header: Header, origin: Cert, prim: Primitives): Promise<void> {
-  const ph = prim.sha256();
+const payloadHasher = (prim: Primitives, sizeHint?: number) => prim.sha256Bulk?.(sizeHint ?? 0) ?? prim.sha256();
+
+async function checkWhole(r: SourceReader, header: Header, origin: Cert, prim: Primitives, sizeHint?: number): Promise<void> {
+  const ph = payloadHasher(prim, sizeHint);
   let sig: Uint8Array | undefined;
   for await (const c of payloadChunks(r, header, (s) => (sig = s))) ph.update(c.data);
   checkSignature(origin, hashOf(prim, header.bytes), ph.digest(), sig!);
@@ -109,7 +113,7 @@ export async function verifySealed(input: SealInput, o: OpenOptions): Promise<Ve
     const header = await readHeader(r);
     const origin = verifyCert(header.originCert, o.issuerPub).cert;
     const addressees = decodeAddressees(header, o.issuerPub);
-    await checkWhole(r, header, origin, prim);
+    await checkWhole(r, header, origin, prim, o.sizeHint);
     const verdict = certify({
       origin,
       originKind: header.origin,
@@ -160,7 +164,7 @@ export async function openSealed(input: SealInput, o: OpenAsOptions): Promise<Op
       if (!got) {
         // Only claim "not for us" about an authentic container; a changed byte in a
         // stanza also makes it unopenable, and that must read as tampering.
-        await checkWhole(r, header, verifyCert(header.originCert, o.issuerPub).cert, prim);
+        await checkWhole(r, header, verifyCert(header.originCert, o.issuerPub).cert, prim, o.sizeHint);
         throw new SealError('NOT_FOR_US', 'this container was not sealed for this card or build');
       }
       fileKey = got.fileKey;
@@ -180,11 +184,11 @@ export async function openSealed(input: SealInput, o: OpenAsOptions): Promise<Op
     if (!verdict.certified) {
       // The header MAC binds the header only to holders of the file key (anyone, when
       // sign-only); a refusal is reported only once the sender's signature holds.
-      await checkWhole(r, header, origin, prim);
+      await checkWhole(r, header, origin, prim, o.sizeHint);
       throw refusal(verdict);
     }
     const cipher = header.signOnly ? null : await prim.cipher(payloadKey(fileKey, header.payloadSalt));
-    const chunks = decryptChunks(r, header, cipher, prim, origin, o.reuseBuffers ?? false);
+    const chunks = decryptChunks(r, header, cipher, prim, origin, o.reuseBuffers ?? false, o.sizeHint);
     const meta = await readMeta(chunks);
     handedOff = true;
     return { header, verdict, meta: meta.meta, content: contentOf(chunks, meta.rest, meta.meta.size, r) };
@@ -200,8 +204,9 @@ async function* decryptChunks(
   prim: Primitives,
   origin: Cert,
   reuse: boolean,
+  sizeHint?: number,
 ): AsyncGenerator<Uint8Array> {
-  const ph = prim.sha256();
+  const ph = payloadHasher(prim, sizeHint);
   let sig: Uint8Array | undefined;
   let counter = 0;
   const ring = reuse && cipher?.openInto ? Array.from({ length: RING }, () => new Uint8Array(1 << h.chunkLog2)) : null;

@@ -12,6 +12,8 @@ export interface IncrementalHash {
 export interface Primitives {
   cipher: ChunkCipherFactory;
   sha256(): IncrementalHash;
+  /** Optional: a hash for about `sizeHint` bytes of payload (Node hashes big ones on a second core). */
+  sha256Bulk?(sizeHint: number): IncrementalHash;
 }
 
 export const webPrimitives: Primitives = {

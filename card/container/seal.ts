@@ -64,7 +64,7 @@ export async function* seal(input: SealInput, o: SealOptions): AsyncGenerator<Ui
 
   const headerHash = prim.sha256();
   headerHash.update(header.bytes);
-  const payloadHash = prim.sha256();
+  const payloadHash = prim.sha256Bulk?.(o.meta.size) ?? prim.sha256();
   const cipher = signOnly ? null : await prim.cipher(payloadKey(fileKey, payloadSalt));
   const size = 1 << chunkLog2;
   const ring = o.reuseBuffers ? Array.from({ length: RING }, () => new Uint8Array(size + (cipher ? TAG_LEN : 0))) : null;

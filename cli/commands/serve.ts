@@ -21,6 +21,7 @@ interface ServeOpts {
   resumeWindow: string;
   publicUrl?: string;
   trustProxy?: boolean;
+  static?: string;
 }
 
 /** SEALCODE_LIMITS (JSON, same shape as LimitSettings) tunes the rate limits: load tests raise them. */
@@ -41,6 +42,7 @@ export function register(program: Command, _groups: Groups): void {
     .option('--template <xpi>', 'the dedicated add-on template (default: dist/sealcode-dedicated-template.xpi)')
     .option('--resume-window <seconds>', 'how long an interrupted download may be resumed', '900')
     .option('--public-url <url>', 'the URL users reach this server at (written into dedicated builds)')
+    .option('--static <dir>', 'also serve the files of this folder under /static/')
     .option('--trust-proxy', 'take client addresses from X-Forwarded-For (behind a reverse proxy)')
     .action(
       action(async (o: ServeOpts) => {
@@ -62,6 +64,7 @@ export function register(program: Command, _groups: Groups): void {
           publicUrl: o.publicUrl,
           limits: limitsFromEnv(),
           trustProxy: o.trustProxy ? 1 : false,
+          staticDir: o.static,
         });
         const server = app.listen(port, o.host);
         await new Promise<void>((resolve, reject) => {

@@ -48,6 +48,8 @@ export interface AppOptions {
   limits?: Partial<LimitSettings>;
   /** Written into profiles so that builds know where to fetch the status list. */
   publicUrl?: string;
+  /** Serve this folder's files under /static/ (docs, images; the bench's baseline). */
+  staticDir?: string;
   /** Trust X-Forwarded-For from a reverse proxy on these hops (Express 'trust proxy'). */
   trustProxy?: boolean | number | string;
 }
@@ -89,6 +91,7 @@ export function createApp(seller: Seller, opts: AppOptions = {}): DistributorApp
     res.setHeader('Cache-Control', 'no-store');
     res.json({ ok: true });
   });
+  if (opts.staticDir) app.use('/static', express.static(opts.staticDir, { index: false, dotfiles: 'deny' }));
   app.use(redeemRoutes(ctx));
   app.use(downloadRoutes(ctx));
   app.use(apiRoutes(ctx));

@@ -104,8 +104,12 @@ async function writeAtomically(target: string, chunks: AsyncIterable<Uint8Array>
       try {
         fs.linkSync(temp, target);
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw usage(`${target} already exists`);
-        throw e;
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EEXIST') throw usage(`${target} already exists`);
+        // Filesystems without hard links: check, then rename (a small window, as with cp -n).
+        if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw e;
+        if (fs.existsSync(target)) throw usage(`${target} already exists`);
+        fs.renameSync(temp, target);
       }
     }
   } catch (e) {

@@ -195,7 +195,8 @@ export function serialize(p: Part): string {
 
 export function decodeBody(p: Part): Buffer {
   const cte = (header(p, 'content-transfer-encoding') ?? '7bit').toLowerCase().trim();
-  if (cte === 'base64') return Buffer.from(p.body.replace(/[^A-Za-z0-9+/=]/g, ''), 'base64');
+  // Node's decoder skips line breaks and other non-alphabet bytes by itself.
+  if (cte === 'base64') return Buffer.from(p.body, 'base64');
   if (cte === 'quoted-printable') {
     const soft = p.body.replace(/=\r?\n/g, '');
     return Buffer.from(decodeURIComponentBytes(soft.replace(/%/g, '%25').replace(/=([0-9a-fA-F]{2})/g, '%$1')));

@@ -8,6 +8,8 @@ import { FolderWatcher, type WatcherDeps } from './imap/watcher.js';
 import { gatewayMetrics, type GatewayMetrics } from './metrics.js';
 import { GatewayState } from './state.js';
 import { startSmtp, type SmtpGateway } from './smtp/server.js';
+import { useNativeEd25519 } from './native-ed25519.js';
+import { CertifyPool } from './imap/certify-pool.js';
 
 export interface Gateway {
   state: GatewayState;
@@ -37,11 +39,13 @@ export function makeLogger(level: string): Logger {
 
 export async function startGateway(cfg: GatewayConfig, o: StartOptions = {}): Promise<Gateway> {
   const log = o.logger ?? makeLogger(cfg.log.level);
+  useNativeEd25519();
   const state = new GatewayState(cfg.dataDir);
   const metrics = gatewayMetrics();
   const status = cfg.status ? new StatusSource(cfg.status, cfg.issuerPub, log) : undefined;
   await status?.start();
 
+  const pool = cfg.imap.accounts.length ? new CertifyPool(cfg.issuerPub, log) : undefined;
   const watchers: FolderWatcher[] = [];
   for (const a of cfg.imap.accounts)
     for (const f of a.folders)
@@ -52,6 +56,7 @@ export async function startGateway(cfg: GatewayConfig, o: StartOptions = {}): Pr
           metrics,
           issuerPub: cfg.issuerPub,
           status: () => status?.current,
+          pool: pool!,
           onSettled: o.onSettled,
         }),
       );
@@ -73,6 +78,7 @@ export async function startGateway(cfg: GatewayConfig, o: StartOptions = {}): Pr
       });
   } catch (e) {
     await smtp?.stop();
+    await pool?.close();
     status?.stop();
     state.close();
     throw e;
@@ -94,6 +100,7 @@ export async function startGateway(cfg: GatewayConfig, o: StartOptions = {}): Pr
       stopped = true;
       await Promise.all(watchers.map((w) => w.stop()));
       await smtp?.stop();
+      await pool?.close();
       await admin?.close();
       status?.stop();
       state.close();

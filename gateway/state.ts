@@ -1,6 +1,10 @@
-// The gateway's durable state in one SQLite file (WAL, synchronous=FULL so a commit
-// is on disk before we act on it): per watched folder its UIDVALIDITY and the last UID
-// processed, a journal of the messages labelled, and the SMTP outbox journal.
+// The gateway's durable state in one SQLite file (WAL): per watched folder its
+// UIDVALIDITY and the last UID processed, a journal of the messages labelled, and the
+// SMTP outbox journal. The outbox goes through a synchronous=FULL connection (a commit
+// is on disk before the client hears "queued"); the IMAP bookkeeping through a
+// synchronous=NORMAL one, which survives any process crash: the keyword on the message,
+// not this high-water mark, is what prevents a second label, so losing the last few
+// commits to a power cut costs only a re-check.
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -54,25 +58,33 @@ CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, next_at);
 `;
 
 export class GatewayState {
+  /** outbox: synchronous=FULL */
   readonly db: Database.Database;
+  /** folder state and label journal: synchronous=NORMAL */
+  private readonly fast: Database.Database;
 
   constructor(readonly dataDir: string) {
     fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    this.db = new Database(path.join(dataDir, 'gateway.sqlite'));
+    const file = path.join(dataDir, 'gateway.sqlite');
+    this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
+    this.fast = new Database(file);
+    this.fast.pragma('synchronous = NORMAL');
+    this.fast.pragma('busy_timeout = 5000');
   }
 
   close(): void {
+    this.fast.close();
     this.db.close();
   }
 
   // --- IMAP -------------------------------------------------------------------------
 
   folder(account: string, folder: string): FolderState | undefined {
-    const r = this.db.prepare('SELECT uidvalidity, last_uid FROM folder_state WHERE account = ? AND folder = ?').get(account, folder) as
+    const r = this.fast.prepare('SELECT uidvalidity, last_uid FROM folder_state WHERE account = ? AND folder = ?').get(account, folder) as
       | { uidvalidity: string; last_uid: number }
       | undefined;
     return r && { uidValidity: r.uidvalidity, lastUid: r.last_uid };
@@ -80,7 +92,7 @@ export class GatewayState {
 
   /** Records a UIDVALIDITY; a changed one restarts the folder from UID 0 (a full re-scan). */
   resetFolder(account: string, folder: string, uidValidity: string): void {
-    this.db
+    this.fast
       .prepare(
         `INSERT INTO folder_state (account, folder, uidvalidity, last_uid) VALUES (?, ?, ?, 0)
          ON CONFLICT (account, folder) DO UPDATE SET uidvalidity = excluded.uidvalidity, last_uid = 0`,
@@ -90,7 +102,7 @@ export class GatewayState {
 
   /** Moves the high-water mark forward only, and only for the UIDVALIDITY it was read under. */
   advance(account: string, folder: string, uidValidity: string, uid: number): void {
-    this.db
+    this.fast
       .prepare('UPDATE folder_state SET last_uid = MAX(last_uid, ?) WHERE account = ? AND folder = ? AND uidvalidity = ?')
       .run(uid, account, folder, uidValidity);
   }
@@ -105,7 +117,7 @@ export class GatewayState {
     messageId: string | undefined,
     reason: string,
   ): boolean {
-    const r = this.db
+    const r = this.fast
       .prepare(
         `INSERT OR IGNORE INTO labelled (account, folder, uidvalidity, uid, message_id, label, reason, at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -114,8 +126,13 @@ export class GatewayState {
     return r.changes === 1;
   }
 
+  /** Runs fn in one transaction of the IMAP connection (one commit per batch). */
+  journal<T>(fn: () => T): T {
+    return this.fast.transaction(fn)();
+  }
+
   labelCount(): number {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM labelled').get() as { n: number }).n;
+    return (this.fast.prepare('SELECT COUNT(*) AS n FROM labelled').get() as { n: number }).n;
   }
 
   // --- SMTP outbox --------------------------------------------------------------------

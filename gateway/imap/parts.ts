@@ -11,6 +11,8 @@ export interface SealPart {
   part: string;
   filename?: string;
   size?: number;
+  /** Content-Transfer-Encoding as the server reports it */
+  encoding?: string;
 }
 
 /** Guards against a hostile, absurdly deep or wide structure. */
@@ -38,7 +40,7 @@ export function sealParts(root: MessageStructureObject | undefined): SealPart[] 
       for (const c of n.childNodes) walk(c, depth + 1);
       return;
     }
-    if (isSealNode(n)) out.push({ part: n.part ?? '1', filename: filenameOf(n), size: n.size });
+    if (isSealNode(n)) out.push({ part: n.part ?? '1', filename: filenameOf(n), size: n.size, encoding: n.encoding });
   };
   walk(root, 0);
   return out;

@@ -13,6 +13,7 @@ import { certifyStream, worst, type Certification } from '../certify.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { GatewayState, Label } from '../state.js';
 import { sealParts } from './parts.js';
+import type { CertifyPool } from './certify-pool.js';
 import type { StatusList } from '../../card/index.js';
 
 /** The IMAP keywords the gateway sets (documented in docs/gateway.md). */
@@ -36,6 +37,7 @@ export interface WatcherDeps {
   metrics: GatewayMetrics;
   issuerPub: Uint8Array;
   status: () => StatusList | undefined;
+  pool: CertifyPool;
   /** Called after each message is settled (labelled, plain or skipped); for tests and benchmarks. */
   onSettled?: (e: { account: string; folder: string; uid: number; label?: Label }) => void;
 }
@@ -43,6 +45,10 @@ export interface WatcherDeps {
 const BACKOFF_FIRST_MS = 250;
 const BACKOFF_MAX_MS = 30_000;
 const DOWNLOAD_CHUNK = 1024 * 1024;
+/** Messages up to this size are fetched whole, in bulk, and walked in memory. */
+const SOURCE_MAX = 2 * 1024 * 1024;
+/** At most this much is held in memory per bulk FETCH. */
+const BULK_FETCH_BYTES = 32 * 1024 * 1024;
 
 const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
   new Promise((resolve) => {
@@ -212,82 +218,173 @@ export class FolderWatcher {
       if (uids.length === 0) return;
       const batch = uids.slice(0, this.account.batchSize);
       const metas: FetchMessageObject[] = [];
-      // Metadata only: the attachments are streamed one by one afterwards (no commands
-      // may be issued while a FETCH is being iterated).
-      for await (const m of client.fetch(batch.join(','), { uid: true, flags: true, bodyStructure: true, envelope: true }, { uid: true })) metas.push(m);
+      // Flags and sizes only (from the index, cheap); contents follow per size class.
+      for await (const m of client.fetch(batch.join(','), { uid: true, flags: true, size: true }, { uid: true })) metas.push(m);
       metas.sort((x, y) => x.uid - y.uid);
-      for (const m of metas) {
-        if (this.stopper.signal.aborted) return;
-        await this.processMessage(client, m, uidValidity);
-        state.advance(acct, this.folder, uidValidity, m.uid);
-      }
+      await this.processBatch(client, metas, uidValidity);
+      if (this.stopper.signal.aborted) return;
       // Messages expunged between SEARCH and FETCH are simply gone.
       last = batch[batch.length - 1]!;
       state.advance(acct, this.folder, uidValidity, last);
     }
   }
 
-  private async processMessage(client: ImapFlow, m: FetchMessageObject, uidValidity: string): Promise<void> {
+  /**
+   * One batch. Messages up to SOURCE_MAX are fetched whole, many per FETCH, and walked
+   * here; larger ones are walked by the server (BODYSTRUCTURE) and their attachments
+   * streamed part by part, never held whole. Verdicts are stored with one STORE per
+   * keyword and journalled in one commit.
+   */
+  private async processBatch(client: ImapFlow, metas: FetchMessageObject[], uidValidity: string): Promise<void> {
     const acct = this.account.name;
     const folder = this.folder;
-    const settled = (label?: Label): void => this.deps.onSettled?.({ account: acct, folder, uid: m.uid, label });
-    const flags = m.flags ?? new Set<string>();
-    if ([...flags].some((f) => OURS.has(f.toLowerCase()))) {
-      settled(labelOfKeyword(flags));
-      return;
+    const settled = (uid: number, label?: Label): void => this.deps.onSettled?.({ account: acct, folder, uid, label });
+    const small: FetchMessageObject[] = [];
+    const big: FetchMessageObject[] = [];
+    for (const m of metas) {
+      const flags = m.flags ?? new Set<string>();
+      if ([...flags].some((f) => OURS.has(f.toLowerCase()))) settled(m.uid, labelOfKeyword(flags));
+      else if ((m.size ?? Infinity) <= SOURCE_MAX) small.push(m);
+      else big.push(m);
     }
-    const parts = sealParts(m.bodyStructure);
-    if (parts.length === 0) {
-      this.deps.metrics.plain({ account: acct });
-      settled();
-      return;
-    }
-    let label: Label = 'certified';
-    const results: (Certification & { part: string; filename?: string })[] = [];
-    try {
-      for (const p of parts) {
-        const dl = await client.download(String(m.uid), p.part, { uid: true, chunkSize: DOWNLOAD_CHUNK });
-        const input = (dl.content as AsyncIterable<Uint8Array> | undefined) ?? emptyStream();
-        const c = await certifyStream(input, { issuerPub: this.deps.issuerPub, status: this.deps.status() });
-        results.push({ ...c, part: p.part, filename: p.filename });
-        label = worst(label, c.label);
-      }
-    } catch (e) {
-      // A dead connection is retried from this message; anything else is about the
+    const done: Item[] = [];
+    const fail = (it: { uid: number; messageId?: string }, e: unknown): void => {
+      // A dead connection is retried from this batch; anything else is about the
       // message itself, logged and passed over so one bad message cannot wedge a folder.
       if (!client.usable || this.stopper.signal.aborted) throw e;
       this.deps.metrics.errors({ account: acct });
-      this.log.error({ account: acct, folder, uid: m.uid, messageId: m.envelope?.messageId, err: (e as Error).message }, 'message not certified: error');
-      settled();
-      return;
+      this.log.error({ account: acct, folder, uid: it.uid, messageId: it.messageId, err: (e as Error).message }, 'message not certified: error');
+      settled(it.uid);
+    };
+    const plain = (uid: number): void => {
+      this.deps.metrics.plain({ account: acct });
+      settled(uid);
+    };
+    const certifyAll = async (it: Item, inputs: { part: string; filename?: string; open: () => Promise<AsyncIterable<Uint8Array>> }[]): Promise<void> => {
+      for (const p of inputs) {
+        const c = await certifyStream(await p.open(), { issuerPub: this.deps.issuerPub, status: this.deps.status() });
+        it.results.push({ ...c, part: p.part, filename: p.filename });
+        it.label = worst(it.label ?? 'certified', c.label);
+      }
+    };
+
+    for (let i = 0; i < small.length; ) {
+      const chunk: FetchMessageObject[] = [];
+      let bytes = 0;
+      while (i < small.length && (chunk.length === 0 || bytes + (small[i]!.size ?? 0) <= BULK_FETCH_BYTES)) {
+        bytes += small[i]!.size ?? 0;
+        chunk.push(small[i++]!);
+      }
+      // The walk and the hashing run in the certify pool while this loop reads on.
+      const jobs: Promise<void>[] = [];
+      for await (const r of client.fetch(chunk.map((m) => m.uid).join(','), { uid: true, source: true }, { uid: true })) {
+        if (this.stopper.signal.aborted) return;
+        const uid = r.uid;
+        jobs.push(
+          this.deps.pool.run(r.source ?? Buffer.alloc(0), this.deps.status()).then(
+            (a) => {
+              if (!a.parts?.length) return plain(uid);
+              const it: Item = { uid, messageId: a.messageId, from: a.from, results: a.parts };
+              for (const c of a.parts) it.label = worst(it.label ?? 'certified', c.label);
+              done.push(it);
+            },
+            (e: Error) => {
+              this.deps.metrics.errors({ account: acct });
+              this.log.error({ account: acct, folder, uid, err: e.message }, 'message not certified: error');
+              settled(uid);
+            },
+          ),
+        );
+      }
+      await Promise.all(jobs);
     }
-    await client.messageFlagsAdd(String(m.uid), [KEYWORDS[label]], { uid: true });
-    const main = results.find((r) => r.label === label) ?? results[0]!;
-    const fresh = this.deps.state.recordLabel(acct, folder, uidValidity, m.uid, label, m.envelope?.messageId, main.reason);
-    if (fresh) this.deps.metrics.labelled({ verdict: label });
-    const from = m.envelope?.from?.[0];
-    this.log.info(
-      {
-        event: 'verdict',
-        messageId: m.envelope?.messageId,
-        account: acct,
-        folder,
-        uid: m.uid,
-        sender: from?.address,
-        origin: main.origin,
-        sealedBy: main.sealedBy,
-        verdict: label,
-        code: main.code,
-        reason: main.reason,
-        attachments: results.map((r) => ({ part: r.part, filename: r.filename, verdict: r.label, reason: r.reason })),
-      },
-      'verdict',
+    done.sort((a, b) => a.uid - b.uid);
+
+    if (big.length) {
+      const structs: FetchMessageObject[] = [];
+      for await (const m of client.fetch(big.map((m) => m.uid).join(','), { uid: true, bodyStructure: true, envelope: true }, { uid: true })) structs.push(m);
+      structs.sort((x, y) => x.uid - y.uid);
+      for (const m of structs) {
+        if (this.stopper.signal.aborted) return;
+        const parts = sealParts(m.bodyStructure);
+        if (parts.length === 0) {
+          plain(m.uid);
+          continue;
+        }
+        const it: Item = { uid: m.uid, messageId: m.envelope?.messageId, from: m.envelope?.from?.[0]?.address, results: [] };
+        try {
+          await certifyAll(
+            it,
+            parts.map((p) => ({
+              part: p.part,
+              filename: p.filename,
+              open: async () => {
+                const dl = await client.download(String(m.uid), p.part, { uid: true, chunkSize: DOWNLOAD_CHUNK });
+                return (dl.content as AsyncIterable<Uint8Array> | undefined) ?? emptyStream();
+              },
+            })),
+          );
+          done.push(it);
+        } catch (e) {
+          fail(it, e);
+        }
+      }
+    }
+    if (done.length === 0) return;
+
+    const byLabel = new Map<Label, Item[]>();
+    for (const it of done) byLabel.set(it.label!, [...(byLabel.get(it.label!) ?? []), it]);
+    for (const [label, items] of byLabel) await client.messageFlagsAdd(uidSet(items), [KEYWORDS[label]], { uid: true });
+
+    const mainOf = (it: Item) => it.results.find((r) => r.label === it.label) ?? it.results[0]!;
+    const fresh = this.deps.state.journal(() =>
+      done.map((it) => this.deps.state.recordLabel(acct, folder, uidValidity, it.uid, it.label!, it.messageId, mainOf(it).reason)),
     );
+    done.forEach((it, i) => {
+      if (fresh[i]) this.deps.metrics.labelled({ verdict: it.label! });
+      const main = mainOf(it);
+      this.log.info(
+        {
+          event: 'verdict',
+          messageId: it.messageId,
+          account: acct,
+          folder,
+          uid: it.uid,
+          sender: it.from,
+          origin: main.origin,
+          sealedBy: main.sealedBy,
+          verdict: it.label,
+          code: main.code,
+          reason: main.reason,
+          attachments: it.results.map((r) => ({ part: r.part, filename: r.filename, verdict: r.label, reason: r.reason })),
+        },
+        'verdict',
+      );
+    });
+
     const q = this.account.quarantine;
-    if (q && label !== 'certified' && this.account.quarantineVerdicts.includes(label)) {
-      await client.messageMove(String(m.uid), q, { uid: true });
-      this.log.info({ account: acct, folder, uid: m.uid, to: q }, 'moved to quarantine');
+    if (q) {
+      const moving = done.filter((it) => it.label !== 'certified' && this.account.quarantineVerdicts.includes(it.label as 'tampered' | 'uncertified'));
+      if (moving.length) {
+        await client.messageMove(uidSet(moving), q, { uid: true });
+        this.log.info({ account: acct, folder, uids: moving.map((it) => it.uid), to: q }, 'moved to quarantine');
+      }
     }
-    settled(label);
+    for (const it of done) settled(it.uid, it.label);
   }
 }
+
+interface Item {
+  uid: number;
+  messageId?: string;
+  from?: string;
+  results: (Certification & { part: string; filename?: string })[];
+  label?: Label;
+}
+
+const uidSet = (items: Item[]): string => items.map((it) => it.uid).join(',');
+
+async function* once(b: Uint8Array): AsyncGenerator<Uint8Array> {
+  yield b;
+}
+

@@ -5,7 +5,7 @@ import type { Party, RecipientSpec } from '../../card/index.js';
 import { seal } from '../../card/index.js';
 import { nodePrimitives } from '../../card/node.js';
 import { SEAL_EXTENSION, SEAL_MIME_TYPE } from '../imap/parts.js';
-import { base64Lines, decodeBody, header, headerParam, parseEntity, parseStructured, replaceHeaders, serialize, type Part } from './mime.js';
+import { base64Lines, decodeBody, header, headerParam, parseEntity, parseStructured, replaceHeaders, serialize, type Part } from '../mime.js';
 
 export interface SealResult {
   raw: Buffer;

@@ -58,7 +58,14 @@ async function kill9(p: ChildProcess): Promise<void> {
 }
 
 beforeAll(async () => {
-  if (!fs.existsSync(path.join(root, 'build/cli/commands/gateway.js'))) {
+  // `npm test` builds first; a direct vitest run rebuilds when the gateway sources are newer.
+  const built = path.join(root, 'build/gateway/service.js');
+  const newest = Math.max(
+    ...fs.readdirSync(path.join(root, 'gateway'), { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => fs.statSync(path.join(root, 'gateway', f)).mtimeMs),
+  );
+  if (!fs.existsSync(built) || fs.statSync(built).mtimeMs < newest) {
     const b = spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
     if (b.status !== 0) throw new Error('npm run build failed');
   }

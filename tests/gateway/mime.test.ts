@@ -1,7 +1,7 @@
 // The submission-side MIME rewrite: only attachment leaves change; everything else,
 // including odd structure, comes back byte for byte; hostile input never throws.
 import { describe, expect, it } from 'vitest';
-import { parseEntity, parseStructured, serialize } from '../../gateway/smtp/mime.js';
+import { parseEntity, parseStructured, serialize } from '../../gateway/mime.js';
 import { sealAttachments } from '../../gateway/smtp/seal-message.js';
 import { openBytes, partyOfBuild, partyOfCard } from '../support/world.js';
 import { cast, compose } from './support/fixtures.js';

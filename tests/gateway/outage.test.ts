@@ -7,7 +7,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startDovecot, type Dovecot } from '../support/dovecot.js';
 import { parseConfig } from '../../gateway/config.js';
 import { startGateway, type Gateway } from '../../gateway/service.js';
-import { MAIL_LOG_CONFIG, PASS, USER, append, cast, flagChanges, flagsOf, gatewayConfig, imapClient, ourKeywords, sealedMail, tmpDir, waitUntil } from './support/fixtures.js';
+import { doveadm, MAIL_LOG_CONFIG, PASS, USER, append, cast, flagChanges, flagsOf, gatewayConfig, imapClient, ourKeywords, sealedMail, tmpDir, waitUntil } from './support/fixtures.js';
 
 let dc: Dovecot;
 let gw: Gateway | undefined;
@@ -59,6 +59,7 @@ it('survives Dovecot stopping mid-batch: every message labelled exactly once', a
   const check = await imapClient(dc);
   const flags = await flagsOf(check);
   await check.logout();
+  if (flags.size !== N) console.error('DIAG', await doveadm(dc, ['mailbox', 'status', '-u', USER, 'messages uidnext uidvalidity', 'INBOX']), dc.logTail(40));
   expect(flags.size).toBe(N);
   for (const [uid, f] of flags) expect(ourKeywords(f), `uid ${uid}`).toEqual([want.get(uid)]);
   const changes = flagChanges(dc);

@@ -131,7 +131,7 @@ describe('gateway SMTP submission (real smtp-server upstream)', () => {
     const [msg] = await sink.waitFor(1, 20_000);
     expect(msg!.raw.toString()).toContain('Subject: while down');
     await waitUntil(() => gw.state.outbox(id)?.state === 'delivered', 10_000, 'delivered');
-    expect(fs.existsSync(row.file)).toBe(false);
+    await waitUntil(() => !fs.existsSync(row.file), 10_000, 'the queue file removed');
     // Unmapped recipient: relayed as written, nothing sealed.
     expect(msg!.raw.toString()).not.toContain('X-Sealcode');
     // Several more retry periods pass: no second delivery.

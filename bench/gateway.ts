@@ -1,0 +1,110 @@
+// Gateway benchmark (issue 5): 2,000 messages with 100 KB sealed attachments in a real
+// Dovecot folder. Prints, side by side in one run:
+//   - a plain imapflow fetch of the same messages (whole sources, one FETCH): the ceiling;
+//   - the gateway labelling all of them from a cold start (download + certify + STORE);
+//   - APPEND-to-keyword latency under IDLE, p50 / p99.
+// Targets: label rate >= 50% of the plain fetch rate; p50 latency < 1 s.
+// Run: npm run bench:gateway   (env: BENCH_MESSAGES, BENCH_SIZE, BENCH_LATENCY_SAMPLES)
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import { ImapFlow } from 'imapflow';
+import { startDovecot } from '../tests/support/dovecot.js';
+import { parseConfig } from '../gateway/config.js';
+import { startGateway } from '../gateway/service.js';
+import { PASS, USER, cast, gatewayConfig, sealedMail } from '../tests/gateway/support/fixtures.js';
+
+const N = Number(process.env.BENCH_MESSAGES ?? 2000);
+const SIZE = Number(process.env.BENCH_SIZE ?? 100 * 1024);
+const SAMPLES = Number(process.env.BENCH_LATENCY_SAMPLES ?? 100);
+
+const pct = (xs: number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+};
+const fmt = (n: number, d = 1): string => n.toFixed(d);
+
+async function main(): Promise<void> {
+  const dc = await startDovecot({ users: [{ user: USER, pass: PASS }] });
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sealcode-bench-gw-'));
+  const c = cast();
+  try {
+    const client = new ImapFlow({ host: dc.host, port: dc.port, secure: false, auth: { user: USER, pass: PASS }, logger: false });
+    await client.connect();
+    // 50 distinct containers of each kind, cycled: sealing is not what is measured here.
+    const kinds = ['card', 'dedicated', 'dedToDed'] as const;
+    const mails: Buffer[] = [];
+    for (let i = 0; i < 60; i++) mails.push(await sealedMail(c, kinds[i % 3]!, SIZE, `bench ${i}`));
+    let t = performance.now();
+    for (let i = 0; i < N; i++) await client.append('INBOX', mails[i % mails.length]!);
+    const appendS = (performance.now() - t) / 1000;
+    const totalBytes = N * mails[0]!.length;
+    console.log(`setup: appended ${N} messages of ${fmt(mails[0]!.length / 1024, 0)} KB in ${fmt(appendS)} s`);
+
+    // Ceiling: fetch every message's source once, as fast as imapflow can.
+    await client.mailboxOpen('INBOX');
+    t = performance.now();
+    let fetched = 0;
+    let bytes = 0;
+    for await (const m of client.fetch('1:*', { uid: true, source: true })) {
+      fetched++;
+      bytes += m.source?.length ?? 0;
+    }
+    const plainS = (performance.now() - t) / 1000;
+    await client.logout();
+    if (fetched !== N) throw new Error(`fetched ${fetched} of ${N}`);
+
+    // The gateway from a cold start.
+    const file = path.join(dataDir, 'gateway.json');
+    fs.writeFileSync(file, JSON.stringify(gatewayConfig(c, dc, dataDir, { log: { level: 'warn' } })));
+    const cfg = parseConfig(fs.readFileSync(file, 'utf8'), file);
+    const settledAt = new Map<number, number>();
+    let labelled = 0;
+    let done: () => void = () => {};
+    const allDone = new Promise<void>((r) => (done = r));
+    t = performance.now();
+    const gw = await startGateway(cfg, {
+      logger: pino({ level: 'warn' }),
+      onSettled: (e) => {
+        settledAt.set(e.uid, performance.now());
+        if (e.label) labelled++;
+        if (settledAt.size === N) done();
+      },
+    });
+    await allDone;
+    const gwS = (performance.now() - t) / 1000;
+    if (labelled !== N) throw new Error(`labelled ${labelled} of ${N}`);
+
+    // Latency under IDLE: one APPEND at a time, time until the keyword is stored.
+    const appender = new ImapFlow({ host: dc.host, port: dc.port, secure: false, auth: { user: USER, pass: PASS }, logger: false });
+    await appender.connect();
+    const lat: number[] = [];
+    for (let i = 0; i < SAMPLES; i++) {
+      await new Promise((r) => setTimeout(r, 150));
+      const t0 = performance.now();
+      const r = await appender.append('INBOX', mails[i % mails.length]!);
+      const uid = (r as { uid?: number }).uid!;
+      while (!settledAt.has(uid)) await new Promise((res) => setTimeout(res, 1));
+      lat.push(settledAt.get(uid)! - t0);
+    }
+    await appender.logout();
+    await gw.stop();
+
+    const plainRate = N / plainS;
+    const gwRate = N / gwS;
+    console.log('');
+    console.log(`| what (${N} messages, ${fmt(SIZE / 1024, 0)} KB sealed attachment each) | seconds | messages/s | MB/s |`);
+    console.log('| --- | --- | --- | --- |');
+    console.log(`| plain imapflow fetch of the sources (ceiling) | ${fmt(plainS, 2)} | ${fmt(plainRate, 0)} | ${fmt(bytes / plainS / 1e6)} |`);
+    console.log(`| gateway: download + certify + STORE keyword + journal | ${fmt(gwS, 2)} | ${fmt(gwRate, 0)} | ${fmt(totalBytes / gwS / 1e6)} |`);
+    console.log('');
+    console.log(`label rate / plain fetch rate: ${fmt((gwRate / plainRate) * 100, 0)}%  (target >= 50%)`);
+    console.log(`APPEND -> keyword latency under IDLE (${SAMPLES} samples): p50 ${fmt(pct(lat, 50), 0)} ms, p99 ${fmt(pct(lat, 99), 0)} ms, max ${fmt(Math.max(...lat), 0)} ms  (target p50 < 1000 ms)`);
+  } finally {
+    await dc.dispose();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,73 @@
+// A small pool of certify workers (one per spare core). If a worker cannot start or
+// dies, the work is done on the main thread instead: slower, never wrong.
+import os from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import type { StatusList } from '../../card/index.js';
+import { analyzeAndCertify, type WorkResult } from './certify-worker.js';
+
+type Pending = { resolve: (r: Omit<WorkResult, 'id'>) => void; reject: (e: Error) => void };
+
+export class CertifyPool {
+  private readonly workers: { w: Worker; pending: Map<number, Pending> }[] = [];
+  private next = 0;
+  private seq = 0;
+
+  constructor(
+    private readonly issuerPub: Uint8Array,
+    private readonly log: Logger,
+    size = Math.max(1, Math.min(4, os.availableParallelism() - 1)),
+  ) {
+    // Under tsx/vitest this module is TypeScript; the built gateway runs the .js twin.
+    const ts = import.meta.url.endsWith('.ts');
+    const url = new URL(ts ? './certify-worker.ts' : './certify-worker.js', import.meta.url);
+    for (let i = 0; i < size; i++) {
+      try {
+        const w = new Worker(url, {
+          workerData: { sealcodeCertifyWorker: true, issuerPub },
+          execArgv: ts ? ['--import', 'tsx'] : [],
+        });
+        const slot = { w, pending: new Map<number, Pending>() };
+        w.on('message', (r: WorkResult) => {
+          const p = slot.pending.get(r.id);
+          slot.pending.delete(r.id);
+          if (r.error !== undefined) p?.reject(new Error(r.error));
+          else p?.resolve(r);
+        });
+        w.on('error', (e) => this.retire(slot, e));
+        w.on('exit', () => this.retire(slot, new Error('certify worker exited')));
+        w.unref();
+        this.workers.push(slot);
+      } catch (e) {
+        this.log.warn({ err: (e as Error).message }, 'certify worker not started; certifying on the main thread');
+      }
+    }
+  }
+
+  private retire(slot: (typeof this.workers)[number], e: Error): void {
+    const i = this.workers.indexOf(slot);
+    if (i < 0) return;
+    this.workers.splice(i, 1);
+    for (const p of slot.pending.values()) p.reject(e);
+    slot.pending.clear();
+    this.log.warn({ err: e.message }, 'certify worker gone; certifying on the main thread');
+  }
+
+  run(source: Uint8Array, status?: StatusList): Promise<Omit<WorkResult, 'id'>> {
+    if (this.workers.length === 0) return analyzeAndCertify(source, this.issuerPub, status);
+    const slot = this.workers[this.next++ % this.workers.length]!;
+    const id = ++this.seq;
+    const copy = new Uint8Array(source);
+    const viaWorker = new Promise<Omit<WorkResult, 'id'>>((resolve, reject) => {
+      slot.pending.set(id, { resolve, reject });
+      slot.w.postMessage({ id, source: copy, status }, [copy.buffer]);
+    });
+    // Whatever went wrong over there (a dead worker included), the main thread decides.
+    return viaWorker.catch(() => analyzeAndCertify(source, this.issuerPub, status));
+  }
+
+  async close(): Promise<void> {
+    const ws = this.workers.splice(0);
+    await Promise.all(ws.map((s) => s.w.terminate()));
+  }
+}

@@ -4,7 +4,7 @@ import { EXIT } from './errors.js';
 import { buildProgram } from './program.js';
 
 try {
-  await buildProgram().parseAsync(process.argv);
+  await (await buildProgram(process.argv.slice(2))).parseAsync(process.argv);
 } catch (err) {
   if (!(err instanceof CommanderError)) throw err;
   // --help and --version exit 0; anything else commander rejects is bad usage.

@@ -10,7 +10,8 @@ export interface Groups {
   addon: Command;
 }
 
-export function buildProgram(): Command {
+/** The program; with `argv` (arguments after the script), only the commands it needs. */
+export async function buildProgram(argv?: string[]): Promise<Command> {
   const program = new Command('sealcode')
     .description('Sealed mail attachments between card holders and the people they hand one-time codes to')
     .version('0.1.0')
@@ -23,6 +24,6 @@ export function buildProgram(): Command {
     addon: program.command('addon').description('the Thunderbird add-on: stamping dedicated builds'),
   };
   for (const g of Object.values(groups)) g.exitOverride().showHelpAfterError();
-  registerCommands(program, groups);
+  await registerCommands(program, groups, argv);
   return program;
 }

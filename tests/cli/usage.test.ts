@@ -49,12 +49,12 @@ describe('CLI usage', () => {
   it('--help works on every command and exits 0', async () => {
     // Every command in-process (one process per command would cost a minute on two
     // cores), and the real binary for the top level and a leaf.
-    const paths = [[], ...commandPaths(buildProgram())];
+    const paths = [[], ...commandPaths(await buildProgram())];
     expect(paths.map((x) => x.join(' '))).toEqual(
       expect.arrayContaining(['init', 'verify', 'quickstart', 'admin issue-card', 'admin sell-codes', 'admin redeem', 'card info', 'card codes', 'card import-codes', 'card encrypt', 'card decrypt', 'dedicated encrypt', 'dedicated decrypt']),
     );
     for (const cmd of paths) {
-      const program = buildProgram();
+      const program = await buildProgram();
       let out = '';
       const capture = (c: Command): void => {
         c.configureOutput({ writeOut: (t) => void (out += t), writeErr: (t) => void (out += t) });

@@ -82,11 +82,9 @@ const hashOf = (p: Primitives, b: Uint8Array): Uint8Array => {
   return h.digest();
 };
 
-// Addressees steer the keyless verdict, so only issuer-signed ones count: an unsigned
-// certificate naming a friendly group would otherwise buy a "certified" label.
-/** Reads the rest of the container and checks the sender's signature over all of it. */
 const payloadHasher = (prim: Primitives, sizeHint?: number) => prim.sha256Bulk?.(sizeHint ?? 0) ?? prim.sha256();
 
+/** Reads the rest of the container and checks the sender's signature over all of it. */
 async function checkWhole(r: SourceReader, header: Header, origin: Cert, prim: Primitives, sizeHint?: number): Promise<void> {
   const ph = payloadHasher(prim, sizeHint);
   let sig: Uint8Array | undefined;
@@ -94,6 +92,8 @@ async function checkWhole(r: SourceReader, header: Header, origin: Cert, prim: P
   checkSignature(origin, hashOf(prim, header.bytes), ph.digest(), sig!);
 }
 
+// Addressees steer the keyless verdict, so only issuer-signed ones count: an unsigned
+// certificate naming a friendly group would otherwise buy a "certified" label.
 const decodeAddressees = (h: Header, issuerPub: Uint8Array): Cert[] => h.addressees.map((a) => verifyCert(a, issuerPub).cert);
 
 export interface VerifyResult {

@@ -10,6 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { crc32, deflateRawSync } from 'node:zlib';
+import { createHash } from 'node:crypto';
 import { unzipSync, strToU8, zipSync } from 'fflate';
 import { SealError, type DedicatedProfile } from '../../card/index.js';
 import { TEMPLATE_ID } from '../../thunderbird-addon/manifest.js';
@@ -23,6 +24,8 @@ const DOS_DATE = (0 << 9) | (1 << 5) | 1; // 1980-01-01: fixed, so stamping is d
 export interface XpiTemplate {
   /** Where the template came from: a file path, or 'placeholder'. */
   source: string;
+  /** A fingerprint of the template: with a redemption id it names the stamped bytes. */
+  id: string;
   stamp(profile: DedicatedProfile): Uint8Array;
 }
 
@@ -110,6 +113,7 @@ export function prepareTemplate(templateBytes: Uint8Array, source: string, stamp
   const prefixCentral = fixed.map((e) => e.central);
   return {
     source,
+    id: createHash('sha256').update(templateBytes).digest('hex').slice(0, 16),
     stamp(profile) {
       const small = unzipSync(stampDedicatedXpi(manifestOnly, profile, stampOpts));
       const me = entry(MANIFEST, small[MANIFEST]!, prefix.length, false);

@@ -1,0 +1,117 @@
+// The distributor under load, 50 connections, one `sealcode serve` process (the load
+// generator runs here, on the other core). Side by side in one run, from the same server:
+//   static         GET /static/same.xpi: a file of the dedicated XPI's size (the baseline)
+//   download       GET /download/TOKEN: stamping a pre-granted redemption's XPI and
+//                  completing it (resume lookup, stamp, serve, code → already_used)
+//   redeem+dl      POST /redeem with a fresh code (exactly-once grant, build key and
+//                  certificate, sealed profile) then GET its download: the whole path
+// Every redemption consumes a code, so each run uses a fixed number of requests, and
+// the codes and grants are made beforehand (not timed).
+//   npm run bench:distributor [-- --connections 50 --n 1500]
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { initSeller, openSeller } from '../distributor/seller/seller.js';
+import { issueCard } from '../distributor/seller/cards.js';
+import { grantRedemption } from '../distributor/seller/redemption.js';
+import { getFreePort, waitForPort } from '../tests/support/ports.js';
+
+type Result = { requests: { average: number; total: number }; latency: { p50: number; p99: number; average: number }; throughput: { average: number }; duration: number; non2xx: number; errors: number };
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const autocannon = createRequire(import.meta.url)('autocannon') as (o: any) => Promise<Result>;
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const arg = (name: string, dflt: number): number => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : dflt;
+};
+const connections = arg('connections', 50);
+const n = arg('n', 1500);
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sealcode-bench-dist-'));
+initSeller(dir);
+const seller = openSeller(dir);
+// autocannon may set up a few requests beyond `amount`: keep spare codes and grants.
+const spare = 100;
+process.stderr.write(`preparing ${2 * (n + spare)} codes and ${n + spare} grants...\n`);
+const card = issueCard(seller, { name: 'Bench', email: 'bench@example.test', codes: 2 * (n + spare), maxCodes: 10 * n + 1000 });
+const codes = card.data.codes.map((c) => c.code);
+const grantCodes = codes.splice(0, n + spare);
+const tokens = grantCodes.map((code, i) => grantRedemption(seller, { code, email: `g${i}@example.test`, resumeWindowMs: 3_600_000 }).token);
+seller.close();
+
+const port = await getFreePort();
+const base = `http://127.0.0.1:${port}`;
+fs.mkdirSync(path.join(dir, 'static'));
+const server = spawn(process.execPath, [path.join(here, '..', 'bin', 'sealcode.js'), 'serve', '--data', dir, '--port', String(port), '--static', path.join(dir, 'static'), '--resume-window', '3600'], {
+  env: { ...process.env, SEALCODE_LOG_LEVEL: 'warn', SEALCODE_LIMITS: JSON.stringify(Object.fromEntries(['redeemPerClient', 'redeemPerSerial', 'downloadPerClient'].map((k) => [k, { windowMs: 60_000, max: 1e9 }]))) },
+  stdio: ['ignore', 'ignore', 'inherit'],
+});
+try {
+  await waitForPort(port, '127.0.0.1', 30_000);
+  // The static baseline is a file of exactly the XPI's size.
+  const xpi = Buffer.from(await (await fetch(`${base}/download/${tokens.pop()}`)).arrayBuffer());
+  fs.writeFileSync(path.join(dir, 'static', 'same.xpi'), xpi);
+  const page = await fetch(`${base}/`);
+  const cookie = page.headers.getSetCookie()[0]!.split(';')[0]!;
+  const csrf = /name="_csrf" value="([^"]+)"/.exec(await page.text())![1]!;
+
+  const load = os.loadavg().map((x) => x.toFixed(1)).join(' ');
+  const run = (title: string, o: object): Promise<Result> => {
+    process.stderr.write(`${title}...\n`);
+    return autocannon({ url: base, connections, ...o });
+  };
+  await run('warm-up', { amount: 500, path: '/static/same.xpi' });
+  const stat = await run('static', { amount: 2 * n, path: '/static/same.xpi' });
+  let t = 0;
+  const download = await run('download by token', {
+    amount: n,
+    requests: [{ method: 'GET', setupRequest: (req: object) => ({ ...req, path: `/download/${tokens[t++]}` }) }],
+  });
+  let c = 0;
+  const full = await run('redeem + download', {
+    amount: 2 * n,
+    requests: [
+      {
+        method: 'POST',
+        path: '/redeem',
+        headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+        setupRequest: (req: object) => ({ ...req, body: new URLSearchParams({ code: codes[c++]!, email: `r${c}@example.test`, _csrf: csrf }).toString() }),
+        onResponse: (_status: number, body: string, context: { token?: string }) => {
+          context.token = /href="\/download\/([A-Za-z0-9_-]+)"/.exec(body)?.[1];
+        },
+      },
+      { method: 'GET', setupRequest: (req: object, context: { token?: string }) => ({ ...req, path: `/download/${context.token}` }) },
+    ],
+  });
+
+  const xpiSize = xpi.length;
+  const check = openSeller(dir);
+  const used = check.db.prepare("SELECT COUNT(*) FROM codes WHERE state = 'already_used'").pluck().get() as number;
+  check.close();
+
+  const row = (name: string, r: Result, per = 1) => ({
+    name,
+    ops: r.requests.total / per,
+    opsPerS: r.requests.total / per / r.duration,
+    mbPerS: (r.requests.total / per / r.duration) * xpiSize / 1e6,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    bad: r.non2xx + r.errors,
+  });
+  const rows = [row('static file (same size)', stat), row('download by token', download), row('redeem + download (2 requests)', full, 2)];
+  const pad = (s: string | number, w: number) => String(s).padStart(w);
+  console.log(`\nXPI size ${xpi.length} bytes, ${connections} connections, server: one process; codes already_used after the run: ${used}; load average before: ${load}`);
+  console.log(`${'what'.padEnd(32)}${pad('done', 7)}${pad('per s', 9)}${pad('MB/s', 8)}${pad('p50 ms', 8)}${pad('p99 ms', 8)}${pad('non-2xx', 9)}`);
+  for (const r of rows) console.log(`${r.name.padEnd(32)}${pad(r.ops, 7)}${pad(r.opsPerS.toFixed(0), 9)}${pad(r.mbPerS.toFixed(1), 8)}${pad(r.p50, 8)}${pad(r.p99, 8)}${pad(r.bad, 9)}`);
+  const s0 = rows[0]!.opsPerS;
+  console.log(`\ndownload by token:  ${((rows[1]!.opsPerS / s0) * 100).toFixed(0)}% of static (target >= 50%), p99 ${rows[1]!.p99} ms (target < 100 ms)`);
+  console.log(`redeem + download: ${((rows[2]!.opsPerS / s0) * 100).toFixed(0)}% of static in completed downloads per second, p99 per request ${rows[2]!.p99} ms`);
+  console.log('(p50/p99 are per HTTP request; in the last row half are POST /redeem and half GET /download.)');
+} finally {
+  server.kill('SIGTERM');
+  fs.rmSync(dir, { recursive: true, force: true });
+}

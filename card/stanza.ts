@@ -1,4 +1,4 @@
-// Recipient stanzas (docs/FORMAT.md §5.2): the file key wrapped under one party's key.
+// Recipient stanzas (docs/FORMAT.md §6): the file key wrapped under one party's key.
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { Writer } from './bytes.js';
 import { hkdf32 } from './keys.js';

@@ -1,7 +1,7 @@
-// The first bytes of the payload plaintext (docs/FORMAT.md §5.3): name, type and size
+// The first bytes of the payload plaintext (docs/FORMAT.md §7): name, type and size
 // travel encrypted so that the header leaks none of them.
 import { Reader, Writer } from '../bytes.js';
-import { malformed } from '../errors.js';
+import { SealError, malformed } from '../errors.js';
 
 export interface FileMeta {
   name: string;
@@ -11,9 +11,14 @@ export interface FileMeta {
 
 export const MAX_META = 4096;
 
+const unsafeName = (name: string): boolean => !name || /[/\\\0]/.test(name) || name === '.' || name === '..';
+
 export function encodeMeta(m: FileMeta): Uint8Array {
+  // Refuse here what every receiver would refuse: a sealed file nobody can open.
+  if (unsafeName(m.name)) throw new SealError('USAGE', 'the file name must be a plain name (no folders)');
+  if (!Number.isSafeInteger(m.size) || m.size < 0) throw new SealError('USAGE', 'the file size must be a whole number of bytes');
   const body = new Writer().str(m.name).str(m.type).u64(m.size).done();
-  if (body.length > MAX_META) throw malformed('file name or type too long');
+  if (body.length > MAX_META) throw new SealError('USAGE', 'file name or type too long');
   return new Writer().u16(body.length).raw(body).done();
 }
 
@@ -21,6 +26,6 @@ export function decodeMeta(body: Uint8Array): FileMeta {
   const r = new Reader(body);
   const m = { name: r.str(), type: r.str(), size: r.u64() };
   r.end();
-  if (!m.name || /[/\\\0]/.test(m.name) || m.name === '.' || m.name === '..') throw malformed('unsafe file name in payload');
+  if (unsafeName(m.name)) throw malformed('unsafe file name in payload');
   return m;
 }

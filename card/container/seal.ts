@@ -43,6 +43,7 @@ export async function* seal(input: SealInput, o: SealOptions): AsyncGenerator<Ui
   if (signOnly !== (o.recipients.length === 0))
     throw new SealError('USAGE', signOnly ? 'a sign-only container has no recipients' : 'no recipients to seal for');
   const chunkLog2 = o.chunkLog2 ?? DEFAULT_CHUNK_LOG2;
+  const metaBlock = encodeMeta(o.meta); // before any output: a bad name fails the seal cleanly
   const fileKey = signOnly ? SIGN_ONLY_FILE_KEY : rnd(32);
   const payloadSalt = rnd(16);
   const stanzas: Stanza[] = [];
@@ -86,7 +87,6 @@ export async function* seal(input: SealInput, o: SealOptions): AsyncGenerator<Ui
     payloadHash.update(out);
     return out;
   };
-  const metaBlock = encodeMeta(o.meta);
   const sizeMismatch = (seen: number): SealError =>
     new SealError('USAGE', `input was ${seen} bytes, expected ${o.meta.size}: file changed while sealing`);
 

@@ -160,3 +160,17 @@ describe('cli/seal-files.ts', () => {
     expect(fs.existsSync(path.join(dir, 'nope.seal'))).toBe(false);
   });
 });
+
+describe('sealing refuses what no receiver would open', () => {
+  for (const name of ['', '.', '..', 'a/b', 'a\\b', 'nul\0x'])
+    it(`file name ${JSON.stringify(name)}: USAGE before any byte is produced`, async () => {
+      const gen = seal(pullOf(new Uint8Array(10)), {
+        sender: parties.A!,
+        recipients: [{ kind: 'code', label: vectors[0]!.recipients[0]!.label }],
+        meta: { name, type: 'x', size: 10 },
+        primitives: nodePrimitives,
+      });
+      const err = await gen.next().then(() => null, (e: unknown) => e);
+      expect(isSealError(err, 'USAGE')).toBe(true);
+    });
+});

@@ -131,7 +131,7 @@ describe('README walk-through', () => {
 });
 
 // Independent rows run concurrently: each is a handful of real processes.
-describe.concurrent('certification table through the CLI', () => {
+describe.concurrent('certification table through the CLI', { timeout: 240_000 }, () => {
   it('card A → dedicated build for A\'s code: certified, decrypts (several chunks)', async () => {
     await ok(['card', 'encrypt', '--card', p('alice.card'), '--to', codes[0]!.serial, p('big.bin'), '-o', p('a2d.seal')]);
     const { run, json } = await sealcodeJson(['dedicated', 'decrypt', '--build', p('dana.json'), p('a2d.seal'), '-o', p('a2d.out')]);

@@ -12,6 +12,7 @@ export class CertifyPool {
   private readonly workers: { w: Worker; pending: Map<number, Pending> }[] = [];
   private next = 0;
   private seq = 0;
+  private closing = false;
 
   constructor(
     private readonly issuerPub: Uint8Array,
@@ -23,14 +24,20 @@ export class CertifyPool {
     const url = new URL(ts ? './certify-worker.ts' : './certify-worker.js', import.meta.url);
     for (let i = 0; i < size; i++) {
       try {
-        const w = new Worker(url, {
-          workerData: { sealcodeCertifyWorker: true, issuerPub },
-          execArgv: ts ? ['--import', 'tsx'] : [],
-        });
+        const workerData = { sealcodeCertifyWorker: true, issuerPub };
+        // TypeScript sources (tests, benchmarks) need tsx's loader inside the worker too.
+        const w = ts
+          ? new Worker(
+              `import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(url.href)}); })`,
+              { eval: true, workerData },
+            )
+          : new Worker(url, { workerData });
         const slot = { w, pending: new Map<number, Pending>() };
         w.on('message', (r: WorkResult) => {
           const p = slot.pending.get(r.id);
           slot.pending.delete(r.id);
+          // An idle worker must not keep the process alive; a busy one must.
+          if (slot.pending.size === 0) w.unref();
           if (r.error !== undefined) p?.reject(new Error(r.error));
           else p?.resolve(r);
         });
@@ -50,7 +57,7 @@ export class CertifyPool {
     this.workers.splice(i, 1);
     for (const p of slot.pending.values()) p.reject(e);
     slot.pending.clear();
-    this.log.warn({ err: e.message }, 'certify worker gone; certifying on the main thread');
+    if (!this.closing) this.log.warn({ err: e.message }, 'certify worker gone; certifying on the main thread');
   }
 
   run(source: Uint8Array, status?: StatusList): Promise<Omit<WorkResult, 'id'>> {
@@ -60,6 +67,7 @@ export class CertifyPool {
     const copy = new Uint8Array(source);
     const viaWorker = new Promise<Omit<WorkResult, 'id'>>((resolve, reject) => {
       slot.pending.set(id, { resolve, reject });
+      slot.w.ref();
       slot.w.postMessage({ id, source: copy, status }, [copy.buffer]);
     });
     // Whatever went wrong over there (a dead worker included), the main thread decides.
@@ -67,6 +75,7 @@ export class CertifyPool {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     const ws = this.workers.splice(0);
     await Promise.all(ws.map((s) => s.w.terminate()));
   }

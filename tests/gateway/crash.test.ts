@@ -76,10 +76,7 @@ beforeAll(async () => {
   sinkPort = await getFreePort();
   const cardFile = await writeCardFile(c, dataDir, 'gateway card pass');
   configFile = path.join(dataDir, 'gateway.json');
-  fs.writeFileSync(
-    configFile,
-    JSON.stringify(
-      gatewayConfig(c, dc, path.join(dataDir, 'state'), {
+  const cfg = gatewayConfig(c, dc, path.join(dataDir, 'state'), {
         log: { level: 'info' },
         smtp: {
           listen: { host: '127.0.0.1', port: smtpPort },
@@ -90,9 +87,10 @@ beforeAll(async () => {
           mappings: [{ match: 'dana@partner.test', label: c.serialA }],
           retry: { firstSeconds: 0.2, maxSeconds: 0.5, giveUpHours: 1 },
         },
-      }),
-    ),
-  );
+      });
+  // Small batches, so that a kill lands between two of them.
+  Object.assign(cfg.imap.accounts[0]!, { batchSize: 10 });
+  fs.writeFileSync(configFile, JSON.stringify(cfg));
 });
 
 afterAll(async () => {

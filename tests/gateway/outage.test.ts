@@ -36,14 +36,17 @@ it('survives Dovecot stopping mid-batch: every message labelled exactly once', a
   await client.logout();
 
   const file = path.join(dataDir, 'gateway.json');
-  fs.writeFileSync(file, JSON.stringify(gatewayConfig(c, dc, dataDir)));
+  const cfg = gatewayConfig(c, dc, dataDir);
+  // Small batches, so that the outage lands between two of them as well as inside one.
+  Object.assign(cfg.imap.accounts[0]!, { batchSize: 10 });
+  fs.writeFileSync(file, JSON.stringify(cfg));
   let settledCount = 0;
   let stopping: Promise<void> | undefined;
   gw = await startGateway(parseConfig(fs.readFileSync(file, 'utf8'), file), {
     onSettled: () => {
       settledCount++;
       // kill(), not stop(): `doveadm stop` leaves running imap sessions serving (seen here).
-      if (settledCount === 40) stopping = dc.kill();
+      if (settledCount === 35) stopping = dc.kill();
     },
   });
   await waitUntil(() => stopping !== undefined, 60_000, 'the first 40 messages');

@@ -15,7 +15,7 @@ import type { Dovecot } from '../../support/dovecot.js';
 export const USER = 'alice@example.test';
 export const PASS = 'imap-secret';
 
-export type Kind = 'card' | 'dedicated' | 'dedToDed' | 'tampered' | 'expired';
+export type Kind = 'card' | 'dedicated' | 'dedToDed' | 'tampered' | 'expired' | 'dedicated3';
 
 export function cast() {
   const w = makeWorld();
@@ -24,6 +24,8 @@ export function cast() {
   const D2 = w.build(w.A, w.g1, w.serialA);
   const past = Date.now() - 30 * DAY_MS;
   const Dexp = w.build(w.A, w.g1, w.A.data.codes[1]!.serial, { now: past, validDays: 2 });
+  // A third build from A's codes, for revocation through the status list.
+  const D3 = w.build(w.A, w.g1, w.A.data.codes[2]!.serial);
   const fromBase64 = (s: string) => Uint8Array.from(Buffer.from(s, 'base64'));
 
   async function sealed(kind: Kind, data: Uint8Array): Promise<Uint8Array> {
@@ -32,6 +34,8 @@ export function cast() {
         return sealBytes(partyOfCard(w.A), [buildRecipient(D1cert)], data, { addressees: [fromBase64(w.D1.buildCert)] });
       case 'dedicated':
         return sealBytes(partyOfBuild(w.D1), [buildRecipient(D1cert)], data, { addressees: [w.A.certBytes] });
+      case 'dedicated3':
+        return sealBytes(partyOfBuild(D3), [buildRecipient(profileCerts(D3).build)], data, { addressees: [w.A.certBytes] });
       case 'dedToDed':
         return sealBytes(partyOfBuild(D2), [buildRecipient(profileCerts(D2).build)], data, { addressees: [fromBase64(w.D1.buildCert)] });
       case 'expired':
@@ -46,7 +50,7 @@ export function cast() {
       }
     }
   }
-  return { ...w, D2, Dexp, sealed, issuerPubB64: toBase64(w.issuer.publicKey) };
+  return { ...w, D2, D3, Dexp, sealed, issuerPubB64: toBase64(w.issuer.publicKey) };
 }
 export type Cast = ReturnType<typeof cast>;
 

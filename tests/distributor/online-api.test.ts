@@ -101,6 +101,9 @@ describe('online charging (Fig. 14, 27)', () => {
     // Alice may hold 60 codes: 4 + 3 + 1 so far.
     expect(await codeOf(signedRequest(url, 'charge', alice.cardId, key(alice), { count: 53 }, ChargeResponse))).toBe('REFUSED');
     await request(url).post('/api/v1/charge').send({ challengeId: 'x', subjectId: alice.cardId, signature: '', count: -1 }).expect(400);
+    await request(url).post('/api/v1/challenge').send({ purpose: 'steal', subjectId: alice.cardId }).expect(400);
+    await request(url).post('/api/v1/challenge').set('content-type', 'application/json').send('{not json').expect(400);
+    await request(url).post('/api/v1/charge').send({ ...ok.body, extra: 1 }).expect(400);
     expect(rows()).toEqual(after);
     expect(after.codes).toBe(before.codes + 1);
   });
@@ -193,6 +196,13 @@ describe('pay-back, statement, status list, console', () => {
     const c = await consoleAgent(s.app);
     const before = count(s.seller, 'cards');
     await c.agent.post('/console/cards').type('form').send({ name: 'X', email: 'x@example.test', group: 'new', codes: '1', maxCodes: '10', amount: '0', passphrase: 'xxxxxxxx', passphrase2: 'xxxxxxxx' }).expect(403);
+    expect(count(s.seller, 'cards')).toBe(before);
+    const form = { name: 'X', email: 'x@example.test', group: 'new', codes: '1', maxCodes: '10', amount: '0', passphrase: 'xxxxxxxx', passphrase2: 'xxxxxxxx', _csrf: c.csrf };
+    for (const bad of [{ passphrase2: 'yyyyyyyy' }, { codes: '11' }, { email: 'nope' }, { passphrase: 'short', passphrase2: 'short' }, { group: 'grp_UNKNOWN' }]) {
+      const r = await c.agent.post('/console/cards').type('form').send({ ...form, ...bad });
+      expect(r.status, JSON.stringify(bad)).toBeGreaterThanOrEqual(400);
+      expect(r.text).toContain('not issued');
+    }
     expect(count(s.seller, 'cards')).toBe(before);
     const serial = alice.data.codes[2]!.serial;
     const codes = await c.agent.get(`/console/codes?card=${alice.cardId}`).expect(200);

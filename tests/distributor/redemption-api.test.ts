@@ -40,6 +40,8 @@ describe('redemption page', () => {
     expect(Buffer.from(data).toString()).toBe('attachment for Dana');
     // The link is single-use and the code gives nothing more.
     await request(s.app).get(`/download/${token}`).expect(410);
+    await request(s.app).get('/download/short').expect(404);
+    await request(s.app).get(`/download/${'A'.repeat(43)}`).expect(410);
     const again = await (await visitor(s.app)).redeem(code.code, 'eve@example.test').expect(409);
     expect(again.text).toContain('already been used');
     expect(count(s.seller, 'redemptions')).toBe(1);

@@ -75,7 +75,7 @@ export function consoleRoutes(ctx: Ctx): Router {
       .all() as CardListRow[];
   const groups = (): string[] => db.prepare('SELECT id FROM groups ORDER BY created_at').pluck().all() as string[];
 
-  r.get('/console', authed, (req, res) => send(res, cardsPage(ctx.sec.csrfToken(req, res), listCards(), groups(), typeof req.query.notice === 'string' ? req.query.notice.slice(0, 200) : undefined)));
+  r.get('/console', authed, (req, res) => send(res, cardsPage(ctx.sec.csrfToken(req, res), listCards(), groups())));
 
   r.post('/console/cards', authed, form, ctx.sec.csrfProtect, async (req, res) => {
     const csrf = ctx.sec.csrfToken(req, res);
@@ -87,7 +87,7 @@ export function consoleRoutes(ctx: Ctx): Router {
         : p.data.codes > p.data.maxCodes
           ? 'more codes than the card may hold'
           : null;
-    if (problem || !p.success) return send(res, cardsPage(csrf, listCards(), groups(), `The card was not issued: ${problem ?? 'bad form'}.`), 400);
+    if (problem || !p.success) return send(res, cardsPage(csrf, listCards(), groups(), undefined, `The card was not issued: ${problem ?? 'bad form'}.`), 400);
     try {
       const issued = issueCard(ctx.seller, {
         name: p.data.name,

@@ -2,7 +2,7 @@
 // out. The code never appears in a URL; the link carries a random token only.
 import express, { Router } from 'express';
 import { z } from 'zod';
-import { SealError, isSealError, parseCode } from '../../../card/index.js';
+import { SealError, isSealError, parseCode, profileCerts } from '../../../card/index.js';
 import { grantRedemption } from '../../seller/redemption.js';
 import { clientKey, describeError, noStore, type Ctx } from '../context.js';
 import { downloadPage, errorPage, redeemPage } from '../views/redeem.js';
@@ -39,7 +39,7 @@ export function redeemRoutes(ctx: Ctx): Router {
         distributorUrl: ctx.publicUrl,
       });
       ctx.log.info({ event: 'redemption.granted', redemptionId: g.redemptionId, buildId: g.buildId, serial: g.serial }, 'download granted');
-      const copy = !!g.profile && ctx.seller.db.prepare('SELECT copy_of FROM redemptions WHERE id = ?').pluck().get(g.redemptionId) !== null;
+      const copy = profileCerts(g.profile).build.copyOf !== '';
       res.type('html').send(downloadPage({ token: g.token, fileName: xpiName(g.buildId), expiresAt: g.tokenExpiresAt, buildId: g.buildId, copy }).s);
     } catch (err) {
       const d = describeError(err);

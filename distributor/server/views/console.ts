@@ -34,11 +34,12 @@ export interface CardListRow {
   unused: number;
 }
 
-export function cardsPage(csrf: string, cards: CardListRow[], groups: string[], notice?: string): Html {
+export function cardsPage(csrf: string, cards: CardListRow[], groups: string[], notice?: string, error?: string): Html {
   return consolePage(
     'Purchasers and cards',
     csrf,
     html`${notice ? html`<div class="ok" role="status"><p>${notice}</p></div>` : ''}
+${error ? html`<div class="error" role="alert" id="error"><p>${error}</p></div>` : ''}
 <h2>Issue a card</h2>
 <form method="post" action="/console/cards">${csrfField(csrf)}
 <label for="name">Purchaser name</label><input id="name" name="name" required maxlength="200">

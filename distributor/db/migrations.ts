@@ -128,4 +128,14 @@ CREATE TABLE server_secrets (
 );
 `,
   },
+  {
+    version: 3,
+    name: 'distributor: indexes for download tokens and open grants',
+    sql: `
+-- Every download looks its redemption up by token hash; every grant sweeps the open
+-- grants whose window has closed. Without these both scan all redemptions.
+CREATE INDEX redemptions_token ON redemptions (token_hash) WHERE token_hash IS NOT NULL;
+CREATE INDEX redemptions_open ON redemptions (token_expires_at) WHERE completed_at IS NULL AND sealed_profile IS NOT NULL;
+`,
+  },
 ];

@@ -46,7 +46,9 @@ seller.close();
 const port = await getFreePort();
 const base = `http://127.0.0.1:${port}`;
 fs.mkdirSync(path.join(dir, 'static'));
-const server = spawn(process.execPath, [path.join(here, '..', 'bin', 'sealcode.js'), 'serve', '--data', dir, '--port', String(port), '--static', path.join(dir, 'static'), '--resume-window', '3600'], {
+// SEALCODE_BENCH_PROF=DIR writes a CPU profile of the server there.
+const prof = process.env.SEALCODE_BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.SEALCODE_BENCH_PROF}`] : [];
+const server = spawn(process.execPath, [...prof, path.join(here, '..', 'bin', 'sealcode.js'), 'serve', '--data', dir, '--port', String(port), '--static', path.join(dir, 'static'), '--resume-window', '3600'], {
   env: { ...process.env, SEALCODE_LOG_LEVEL: 'warn', SEALCODE_LIMITS: JSON.stringify(Object.fromEntries(['redeemPerClient', 'redeemPerSerial', 'downloadPerClient'].map((k) => [k, { windowMs: 60_000, max: 1e9 }]))) },
   stdio: ['ignore', 'ignore', 'inherit'],
 });
@@ -113,5 +115,6 @@ try {
   console.log('(p50/p99 are per HTTP request; in the last row half are POST /redeem and half GET /download.)');
 } finally {
   server.kill('SIGTERM');
+  await new Promise((r) => server.once('exit', r));
   fs.rmSync(dir, { recursive: true, force: true });
 }

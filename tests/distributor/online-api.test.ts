@@ -198,12 +198,15 @@ describe('pay-back, statement, status list, console', () => {
     await c.agent.post('/console/cards').type('form').send({ name: 'X', email: 'x@example.test', group: 'new', codes: '1', maxCodes: '10', amount: '0', passphrase: 'xxxxxxxx', passphrase2: 'xxxxxxxx' }).expect(403);
     expect(count(s.seller, 'cards')).toBe(before);
     const form = { name: 'X', email: 'x@example.test', group: 'new', codes: '1', maxCodes: '10', amount: '0', passphrase: 'xxxxxxxx', passphrase2: 'xxxxxxxx', _csrf: c.csrf };
-    for (const bad of [{ passphrase2: 'yyyyyyyy' }, { codes: '11' }, { email: 'nope' }, { passphrase: 'short', passphrase2: 'short' }, { group: 'grp_UNKNOWN' }]) {
+    for (const bad of [{ passphrase2: 'yyyyyyyy' }, { codes: '11' }, { email: 'nope' }, { passphrase: 'short', passphrase2: 'short' }, { group: 'grp_UNKNOWN' }, { purchaserId: 'pur_UNKNOWN' }, { moduleKind: 'floppy' }]) {
       const r = await c.agent.post('/console/cards').type('form').send({ ...form, ...bad });
       expect(r.status, JSON.stringify(bad)).toBeGreaterThanOrEqual(400);
       expect(r.text).toContain('not issued');
     }
     expect(count(s.seller, 'cards')).toBe(before);
+    // A purchaser's further card, as a PKCS#11 token.
+    await c.agent.post('/console/cards').type('form').send({ ...form, purchaserId: alice.purchaserId, moduleKind: 'pkcs11' }).expect(200);
+    expect(s.seller.db.prepare('SELECT COUNT(*) FROM cards WHERE purchaser_id = ? AND module_kind = ?').pluck().get(alice.purchaserId, 'pkcs11')).toBe(1);
     const serial = alice.data.codes[2]!.serial;
     const codes = await c.agent.get(`/console/codes?card=${alice.cardId}`).expect(200);
     expect(codes.text).toContain(serial);

@@ -27,6 +27,8 @@ const IssueForm = z.object({
   name: z.string().trim().min(1).max(200),
   email: z.string().trim().email().max(254),
   group: z.string().max(64).regex(/^(new|[A-Za-z0-9_-]+)$/),
+  purchaserId: z.union([z.literal(''), z.string().max(64).regex(/^[A-Za-z0-9_-]+$/)]).default(''),
+  moduleKind: z.enum(['keyfile', 'pkcs11']).default('keyfile'),
   codes: int(0, 1000),
   maxCodes: int(1, 100000),
   amount: int(0, 100_000_000),
@@ -89,7 +91,11 @@ export function consoleRoutes(ctx: Ctx): Router {
           : null;
     if (problem || !p.success) return send(res, cardsPage(csrf, listCards(), groups(), undefined, `The card was not issued: ${problem ?? 'bad form'}.`), 400);
     try {
+      if (p.data.purchaserId && !db.prepare('SELECT 1 FROM purchasers WHERE id = ?').get(p.data.purchaserId))
+        throw new SealError('USAGE', `unknown purchaser ${p.data.purchaserId}`);
       const issued = issueCard(ctx.seller, {
+        purchaserId: p.data.purchaserId || undefined,
+        moduleKind: p.data.moduleKind,
         name: p.data.name,
         email: p.data.email,
         group: p.data.group,

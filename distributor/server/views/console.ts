@@ -44,6 +44,9 @@ ${error ? html`<div class="error" role="alert" id="error"><p>${error}</p></div>`
 <form method="post" action="/console/cards">${csrfField(csrf)}
 <label for="name">Purchaser name</label><input id="name" name="name" required maxlength="200">
 <label for="email">Purchaser email</label><input id="email" name="email" type="email" required maxlength="254">
+<label for="purchaserId">Existing purchaser id (optional)</label><input id="purchaserId" name="purchaserId" maxlength="64" aria-describedby="pid-hint">
+<p id="pid-hint">Leave empty for a new purchaser; give an id from the table below for a purchaser's further card.</p>
+<label for="moduleKind">Module kind</label><select id="moduleKind" name="moduleKind"><option value="keyfile">key file (passphrase-sealed)</option><option value="pkcs11">PKCS#11 token</option></select>
 <label for="group">Group</label><select id="group" name="group"><option value="new">A new group</option>
 ${groups.map((g) => html`<option value="${g}">${g}</option>`)}</select>
 <label for="codes">Codes on the card</label><input id="codes" name="codes" type="number" min="0" max="1000" value="10" required>
@@ -55,9 +58,9 @@ ${groups.map((g) => html`<option value="${g}">${g}</option>`)}</select>
 <button type="submit">Issue the card and download its file</button></form>
 <h2>Cards</h2>
 <table><caption>All issued cards</caption><thead><tr><th scope="col">Card</th><th scope="col">Purchaser</th><th scope="col">Group</th>
-<th scope="col">Codes (unused)</th><th scope="col">Issued</th><th scope="col">Expires</th><th scope="col">State</th><th scope="col">Action</th></tr></thead><tbody>
+<th scope="col">Codes (unused) / most</th><th scope="col">Issued</th><th scope="col">Expires</th><th scope="col">State</th><th scope="col">Action</th></tr></thead><tbody>
 ${cards.map(
-  (c) => html`<tr><td><a href="/console/codes?card=${c.id}">${c.id}</a></td><td>${c.name} &lt;${c.email}&gt;</td><td>${c.group_id}</td>
+  (c) => html`<tr><td><a href="/console/codes?card=${c.id}">${c.id}</a></td><td>${c.name} &lt;${c.email}&gt;<br><code>${c.purchaser_id}</code></td><td>${c.group_id}</td>
 <td>${c.codes} (${c.unused}) / ${c.max_codes}</td><td>${when(c.issued_at)}</td><td>${when(c.expires_at)}</td><td>${c.revoked_at ? 'revoked' : 'active'}</td>
 <td>${c.revoked_at ? '' : html`<form class="inline" method="post" action="/console/cards/${c.id}/revoke">${csrfField(csrf)}<button type="submit" aria-label="Revoke card ${c.id}">Revoke</button></form>`}</td></tr>`,
 )}</tbody></table>`,

@@ -89,6 +89,41 @@ describe('CLI usage', () => {
     expect(fs.existsSync(p('m.seal'))).toBe(false);
   });
 
+  it('bad recipients, IDs, files and folders are refused before anything is written', async () => {
+    fs.writeFileSync(p('empty-pass.txt'), '');
+    fs.writeFileSync(p('garbage.bundle'), Buffer.alloc(120, 7));
+    fs.writeFileSync(p('status-garbage.json'), 'not json');
+    const card = ['--card', p('alice.card')];
+    const cases: [string[], number, RegExp][] = [
+      [['admin', 'redeem', codes[0]!.code, '--email', 'e@example.test', '--id', codes[0]!.serial, '--out', p('id1.json'), ...D], 2, /reads as a code serial/],
+      [['admin', 'redeem', codes[0]!.code, '--email', 'e@example.test', '--id', 'two words', '--out', p('id2.json'), ...D], 2, /without spaces/],
+      [['admin', 'redeem', codes[0]!.code, '--email', 'e@example.test', '--id', 'group', '--out', p('id3.json'), ...D], 2, /reserved/],
+      [['card', 'encrypt', ...card, '--to', 'group:grp_OTHER', p('f.txt'), '-o', p('r1.seal')], 2, /cannot seal for/],
+      [['card', 'encrypt', ...card, '--to', 'pair:pair_NONE', p('f.txt'), '-o', p('r2.seal')], 2, /no pair key/],
+      [['card', 'encrypt', ...card, '--to', 'SC-0000-0000', p('f.txt'), '-o', p('r3.seal')], 3, /not a sealcode code/],
+      [['card', 'encrypt', ...card, '--to', 'group', p('f.txt'), '-o', p('no-such-dir/r4.seal')], 2, /does not exist/],
+      [['card', 'info', '--card', p('alice.card'), '--passphrase-file', p('empty-pass.txt')], 2, /empty/],
+      [['card', 'import-codes', ...card, p('garbage.bundle')], 3, /not sealed to this card/],
+      [['verify', ...D, '--status', p('status-garbage.json'), p('f.txt')], 4, /not JSON/],
+      [['admin', 'sell-codes', '--card', 'card_NOPE', '--count', '1', '--out', p('nope.bundle'), ...D], 2, /unknown card/],
+      [['admin', 'issue-card', '--name', 'X', '--email', 'x@example.test', '--group', 'grp_NOPE', '--out', p('nope.card'), ...D], 2, /unknown group/],
+    ];
+    const runs = await inBatches(cases, 4, ([args]) => sealcode(args));
+    runs.forEach((r, i) => {
+      const [args, code, msg] = cases[i]!;
+      expect(r.code, `${args.join(' ')}\n${show(r)}`).toBe(code);
+      expect(r.stderr).toMatch(msg);
+    });
+    for (const f of ['id1.json', 'id2.json', 'id3.json', 'r1.seal', 'r2.seal', 'r3.seal', 'nope.bundle', 'nope.card']) expect(fs.existsSync(p(f)), f).toBe(false);
+    const s = openSeller(data);
+    try {
+      expect(s.db.prepare('SELECT state FROM codes WHERE serial = ?').pluck().get(codes[0]!.serial)).toBe('unused');
+      expect(s.db.prepare('SELECT COUNT(*) FROM cards').pluck().get()).toBe(1);
+    } finally {
+      s.close();
+    }
+  });
+
   it('a wrong passphrase is a clear error (1) that never echoes a passphrase', async () => {
     const r = await sealcode(['card', 'info', '--card', p('alice.card')], { env: { SEALCODE_PASSPHRASE: 'not the passphrase' } });
     expect(r.code, show(r)).toBe(1);

@@ -1,0 +1,41 @@
+// Stamping from the prepared template gives the same files as the add-on's own
+// stampDedicatedXpi, deterministically, and refuses anything but the dedicated template.
+import { describe, expect, it } from 'vitest';
+import { existsSync, readFileSync } from 'node:fs';
+import { unzipSync, zipSync, strToU8 } from 'fflate';
+import { isSealError } from '../../card/index.js';
+import { stampDedicatedXpi } from '../../thunderbird-addon/stamp.js';
+import { defaultTemplatePath, placeholderTemplate, prepareTemplate } from '../../distributor/server/xpi.js';
+import { makeWorld } from '../support/world.js';
+
+const template = existsSync(defaultTemplatePath()) ? new Uint8Array(readFileSync(defaultTemplatePath())) : placeholderTemplate();
+const { D1 } = makeWorld();
+
+describe('prepared dedicated template', () => {
+  it('stamps the same files as stampDedicatedXpi, the same bytes every time', () => {
+    const t = prepareTemplate(template, 'test');
+    const a = t.stamp(D1);
+    expect(Buffer.from(t.stamp(D1)).equals(Buffer.from(a))).toBe(true);
+    const mine = unzipSync(a);
+    const theirs = unzipSync(stampDedicatedXpi(template, D1));
+    expect(Object.keys(mine).sort()).toEqual(Object.keys(theirs).sort());
+    for (const k of Object.keys(theirs)) expect(Buffer.from(mine[k]!).equals(Buffer.from(theirs[k]!)), k).toBe(true);
+    // A template prepared again (a restart) stamps the very same bytes: Range resumes hold.
+    expect(Buffer.from(prepareTemplate(template, 'again').stamp(D1)).equals(Buffer.from(a))).toBe(true);
+  });
+
+  it('refuses what is not the dedicated template', () => {
+    const codeOf = (f: () => unknown) => {
+      try {
+        f();
+        return 'ok';
+      } catch (e) {
+        return isSealError(e) ? e.code : String(e);
+      }
+    };
+    expect(codeOf(() => prepareTemplate(new Uint8Array([1, 2, 3]), 'junk'))).toBe('MALFORMED');
+    expect(codeOf(() => prepareTemplate(zipSync({ 'a.txt': strToU8('x') }), 'no manifest'))).toBe('MALFORMED');
+    expect(codeOf(() => prepareTemplate(zipSync({ 'manifest.json': strToU8('{"name":"other"}') }), 'other add-on'))).toBe('MALFORMED');
+    expect(codeOf(() => prepareTemplate(stampDedicatedXpi(template, D1), 'already stamped'))).toBe('MALFORMED');
+  });
+});

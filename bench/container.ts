@@ -5,7 +5,7 @@
 // own process (peak RSS per variant). Outputs go to the page cache as age and gpg leave
 // them (the disk is synced, untimed, between runs); one extra row shows sealcode with
 // the fsync the CLI does before renaming.
-//   npx tsx bench/container.ts [--size MiB] [--runs N]
+//   npx tsx bench/container.ts [--size MiB] [--runs N]      (defaults: 256 MiB, 5 rounds)
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -21,7 +21,7 @@ const arg = (name: string, dflt: number): number => {
   return i > 0 ? Number(process.argv[i + 1]) : dflt;
 };
 const sizeMiB = arg('size', 256);
-const runs = arg('runs', 3);
+const runs = arg('runs', 5);
 const bytes = sizeMiB * 1024 * 1024;
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sealcode-bench-'));
@@ -102,10 +102,11 @@ async function main(): Promise<void> {
     });
   } else console.log('gpg: not installed, skipped');
 
-  const rows: Row[] = [];
-  for (const v of variants) {
-    const row: Row = { name: v.name, seal: [], open: [], sealRss: [], openRss: [], sealCpu: [], openCpu: [] };
-    for (let i = 0; i < runs; i++) {
+  // Round-robin, so that load from elsewhere on a shared machine falls on every variant alike.
+  const rows: Row[] = variants.map((v) => ({ name: v.name, seal: [], open: [], sealRss: [], openRss: [], sealCpu: [], openCpu: [] }));
+  for (let i = 0; i < runs; i++) {
+    for (const [k, v] of variants.entries()) {
+      const row = rows[k]!;
       const sealed = path.join(dir, `out-${i}.sealed`);
       const opened = path.join(dir, `out-${i}.opened`);
       spawnSync('sync');
@@ -122,8 +123,7 @@ async function main(): Promise<void> {
       row.openCpu.push(o.cpu / (bytes / 1e9));
       rm(sealed, opened);
     }
-    rows.push(row);
-    console.log(`  ${v.name}: seal ${row.seal.map((x) => x.toFixed(0)).join('/')} MB/s, open ${row.open.map((x) => x.toFixed(0)).join('/')} MB/s`);
+    console.log(`  round ${i + 1}/${runs}: ` + rows.map((r) => `${r.name.split(' ')[0]} ${r.seal.at(-1)!.toFixed(0)}/${r.open.at(-1)!.toFixed(0)}`).join(', '));
   }
 
   const copy = rows[0]!;

@@ -49,6 +49,8 @@ export function manifestFor(o: ManifestOptions): Manifest {
     },
     message_display_scripts: [{ js: ['content/banner.js'], css: ['content/banner.css'] }],
     options_ui: { page: 'pages/options.html' },
+    // WebAssembly for the running SHA-256 (see lib/primitives.ts).
+    content_security_policy: { extension_pages: "script-src 'self' 'wasm-unsafe-eval'; object-src 'self'" },
   };
 }
 

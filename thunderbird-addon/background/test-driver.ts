@@ -6,8 +6,17 @@
 import { messenger } from '../lib/messenger.js';
 import { displayedMessageIds, openedFile, summary, verdictsFor } from './display.js';
 import { banners, outcomes, rememberRecipient, tabSeal } from './main.js';
-import { unlockCard } from './keys.js';
+import { loadProfile, openingKeys, unlockCard } from './keys.js';
+import { FLAVOUR } from './flavour.js';
+import { dedicatedPlan } from '../lib/plan.js';
+import { sealFile } from '../lib/seal-files.js';
+import { judge } from '../lib/display-logic.js';
 import type { RecipientSpec } from '../../card/stanza.js';
+import { patternBytes } from '../lib/pattern.js';
+import { blobChunks } from '../lib/bytes.js';
+import { webPrimitives } from '../../card/container/primitives.js';
+import { addonPrimitives } from '../lib/primitives.js';
+import { chunkNonce } from '../../card/container/aead.js';
 
 interface Plan {
   reportUrl: string;
@@ -17,6 +26,9 @@ type Step =
   | { op: 'waitInbox'; count: number }
   | { op: 'verdicts'; subject?: string }
   | { op: 'send'; to: string[]; subject: string; attachments: { name: string; size: number; seed: number; type?: string }[]; seal?: boolean }
+  | { op: 'fetch'; subject: string }
+  | { op: 'bench'; mb: number }
+  | { op: 'perf'; mb: number; sealed: string }
   | { op: 'unlock'; passphrase: string; minutes?: number }
   | { op: 'remember'; address: string; spec: RecipientSpec }
   | { op: 'display'; subject: string; screenshot?: boolean };
@@ -27,21 +39,6 @@ let reportUrl = '';
 
 async function report(event: string, data: unknown = {}): Promise<void> {
   await fetch(reportUrl, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ event, data }) }).catch(() => undefined);
-}
-
-/** Test pattern shared with tests/addon/support: byte i of seed s. */
-export function patternBytes(size: number, seed: number): Uint8Array {
-  const b = new Uint8Array(size);
-  let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    b[i] = x & 255;
-  }
-  return b;
 }
 
 async function sha256Hex(b: Blob): Promise<string> {
@@ -70,7 +67,7 @@ async function inboxMessages(): Promise<{ id: number; subject: string }[]> {
 async function run(step: Step): Promise<unknown> {
   switch (step.op) {
     case 'waitInbox': {
-      for (let i = 0; i < 240; i++) {
+      for (let i = 0; i < 120; i++) {
         const msgs = await inboxMessages();
         if (msgs.length >= step.count) return msgs.map((x) => x.subject);
         await sleep(500);
@@ -82,6 +79,7 @@ async function run(step: Step): Promise<unknown> {
       for (const msg of await inboxMessages()) {
         if (step.subject && msg.subject !== step.subject) continue;
         const t0 = performance.now();
+        await report('progress', { verdictsFor: msg.subject });
         const views = await verdictsFor(msg.id);
         const total = Math.round(performance.now() - t0);
         const files = [];
@@ -108,6 +106,71 @@ async function run(step: Step): Promise<unknown> {
       }
       return { sendError, outcome: outcomes.filter((o) => o.tabId === tab.id).at(-1) ?? null };
     }
+    case 'fetch': {
+      // Times Thunderbird's own part of reading an attachment (no sealcode code involved).
+      const msg = (await inboxMessages()).find((x) => x.subject === step.subject);
+      if (!msg) throw new Error(`no message "${step.subject}"`);
+      const t0 = performance.now();
+      const atts = await m.messages.listAttachments(msg.id);
+      const t1 = performance.now();
+      const f = await m.messages.getAttachmentFile(msg.id, atts[0]!.partName!);
+      const t2 = performance.now();
+      const buf = await f.arrayBuffer();
+      return { listMs: Math.round(t1 - t0), getFileMs: Math.round(t2 - t1), readMs: Math.round(performance.now() - t2), size: buf.byteLength };
+    }
+    case 'perf': {
+      // The add-on's own seal and open of a big file, without Thunderbird's MIME work
+      // around it: sealFile with this build's real plan (what onBeforeSend runs), and
+      // judge (what the banner runs) on a container the test sealed with Alice's card.
+      const size = step.mb << 20;
+      const data = new Uint8Array(size);
+      for (let o = 0; o < size; o += 65536) crypto.getRandomValues(data.subarray(o, o + 65536));
+      const file = new File([data as BlobPart], 'big.bin', { type: 'application/octet-stream' });
+      const plan = dedicatedPlan(await loadProfile(), true);
+      if (!plan) throw new Error('no plan');
+      let t = performance.now();
+      const sealedFile = await sealFile(file, 'big.bin', plan);
+      const sealMs = Math.round(performance.now() - t);
+      const blob = await (await fetch(m.runtime.getURL(step.sealed))).blob();
+      const keys = await openingKeys(FLAVOUR);
+      t = performance.now();
+      const j = await judge(blob, step.sealed, { party: keys.party, issuerPub: keys.issuerPub! });
+      const openMs = Math.round(performance.now() - t);
+      return {
+        size,
+        sealMs,
+        sealedSize: sealedFile.size,
+        openMs,
+        opened: j.view.kind,
+        openedSize: j.content?.size ?? null,
+        openedSha256: j.content ? await sha256Hex(j.content) : null,
+      };
+    }
+    case 'bench': {
+      // Where time goes inside Thunderbird: the primitives the container uses, alone.
+      const data = patternBytes(step.mb << 20, 9);
+      let t = performance.now();
+      const h = (await addonPrimitives()).sha256();
+      for (let o = 0; o < data.length; o += 1 << 20) h.update(data.subarray(o, o + (1 << 20)));
+      h.digest();
+      const wasmSha = performance.now() - t;
+      t = performance.now();
+      await crypto.subtle.digest('SHA-256', data as BufferSource);
+      const subtleSha = performance.now() - t;
+      const c = await webPrimitives.cipher(new Uint8Array(32));
+      t = performance.now();
+      for (let o = 0, i = 0; o < data.length; o += 1 << 20, i++) await c.seal(chunkNonce(i, false), data.subarray(o, o + (1 << 20)));
+      const aes = performance.now() - t;
+      t = performance.now();
+      let n = 0;
+      for await (const ch of blobChunks(new Blob([data as BlobPart]))) n += ch.length;
+      const stream = performance.now() - t;
+      t = performance.now();
+      let acc = 0;
+      for (let i = 0; i < 10_000_000; i++) acc = (acc + i * 31) | 0;
+      const loop10M = performance.now() - t;
+      return { mb: step.mb, wasmSha, subtleSha, aes, stream, n, loop10M, acc, wasm: typeof WebAssembly };
+    }
     case 'unlock':
       return unlockCard(step.passphrase, step.minutes ?? 15);
     case 'remember':
@@ -126,8 +189,12 @@ async function run(step: Step): Promise<unknown> {
           if (step.screenshot) {
             await sleep(1500);
             await report('screenshot', { subject: step.subject });
-            // The test answers once it has captured the screen.
-            await fetch(`${reportUrl}/ack`).catch(() => undefined);
+            // The test answers GET /ack/screenshot once it has captured the screen.
+            for (let k = 0; k < 120; k++) {
+              const r = await fetch(`${reportUrl}/ack/screenshot`).catch(() => null);
+              if (r?.ok) break;
+              await sleep(250);
+            }
           }
           return { banner: b.text, displayed: await displayedMessageIds(tab.id) };
         }

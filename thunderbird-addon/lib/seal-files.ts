@@ -2,7 +2,7 @@
 // party (a dedicated build's keys, or the card behind the native host) for the file key
 // wrap and the signature. Several recipients share one container per file.
 import { seal } from '../../card/container/seal.js';
-import { webPrimitives } from '../../card/container/primitives.js';
+import { addonPrimitives } from './primitives.js';
 import type { Party } from '../../card/party.js';
 import type { RecipientSpec } from '../../card/stanza.js';
 import { SEALED_TYPE } from '../manifest.js';
@@ -22,7 +22,7 @@ export async function sealFile(file: File, name: string, plan: SealPlan): Promis
     recipients: plan.recipients,
     addressees: plan.addressees,
     meta: { name, type: file.type || 'application/octet-stream', size: file.size },
-    primitives: webPrimitives,
+    primitives: await addonPrimitives(),
   });
   const { parts } = await collectParts(out);
   return new File(parts as BlobPart[], `${name}.seal`, { type: SEALED_TYPE });

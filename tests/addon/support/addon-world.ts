@@ -1,0 +1,156 @@
+// The cast of the add-on end-to-end tests: one issuer, Alice's card, dedicated builds
+// from her codes (a good one, a different build of the same code, an expired one), the
+// test XPIs with a driver plan, and helpers to seal with the CLI and to write mail.
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import MailComposer from 'nodemailer/lib/mail-composer/index.js';
+import {
+  DAY_MS,
+  cardParty,
+  cardSecretsOf,
+  makeBuild,
+  makeCard,
+  newGroupKey,
+  newSigningKey,
+  sealCardFile,
+  seal,
+  type DedicatedProfile,
+  type NewCard,
+  type Party,
+  type RecipientSpec,
+} from '../../../card/index.js';
+import { nodePrimitives } from '../../../card/node.js';
+import { buildXpi } from '../../../thunderbird-addon/build.js';
+import { stampDedicatedXpi } from '../../../thunderbird-addon/stamp.js';
+import { SEALED_TYPE } from '../../../thunderbird-addon/manifest.js';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const PASSPHRASE = 'correct horse battery staple';
+
+export interface AddonWorld {
+  issuer: { secretKey: Uint8Array; publicKey: Uint8Array };
+  alice: NewCard;
+  cardFile: string;
+  serial: string;
+  dana: DedicatedProfile; // Alice's code 0, redeemed by Dana
+  danaCopy: DedicatedProfile; // another build of the same code: an illegal copy for Dana
+  erin: DedicatedProfile; // Alice's code 1, already expired
+}
+
+export async function makeAddonWorld(dir: string): Promise<AddonWorld> {
+  const issuer = newSigningKey();
+  const group = { id: 'grp_e2e', key: newGroupKey() };
+  const alice = makeCard(issuer.secretKey, issuer.publicKey, {
+    purchaser: { id: 'p_alice', name: 'Alice Example', email: 'alice@example.test' },
+    groupId: group.id,
+    groupKey: group.key,
+    codes: 3,
+  });
+  alice.data.distributorUrl = 'https://distributor.example.test/redeem';
+  const cardFile = path.join(dir, 'alice.card');
+  // A lighter scrypt than the default keeps each unlock in the tests short.
+  fs.writeFileSync(cardFile, await sealCardFile(alice.data, PASSPHRASE, 1 << 14));
+  const build = (serial: string, email: string, extra: Partial<Parameters<typeof makeBuild>[2]> = {}): DedicatedProfile =>
+    makeBuild(issuer.secretKey, issuer.publicKey, {
+      serial,
+      purchaserCert: alice.cert,
+      purchaserCertBytes: alice.certBytes,
+      groupKey: group.key,
+      redeemerEmail: email,
+      ...extra,
+    });
+  const serial = alice.data.codes[0]!.serial;
+  const now = Date.now();
+  return {
+    issuer,
+    alice,
+    cardFile,
+    serial,
+    dana: build(serial, 'dana@example.test'),
+    danaCopy: build(serial, 'dana@example.test'),
+    erin: build(alice.data.codes[1]!.serial, 'erin@example.test', { now: now - 30 * DAY_MS, expires: now - DAY_MS }),
+  };
+}
+
+export const aliceParty = (w: AddonWorld): Party => cardParty(cardSecretsOf(w.alice.data));
+
+export interface PlanStep {
+  op: string;
+  [k: string]: unknown;
+}
+
+const planFile = (reportUrl: string, steps: PlanStep[], extra: Record<string, Uint8Array> = {}): Record<string, Uint8Array> => ({
+  ...extra,
+  'test-plan.json': new TextEncoder().encode(JSON.stringify({ reportUrl, steps })),
+});
+
+export async function purchaserTestXpi(file: string, reportUrl: string, steps: PlanStep[]): Promise<string> {
+  fs.writeFileSync(file, await buildXpi({ flavour: 'purchaser', test: true, extra: planFile(reportUrl, steps) }));
+  return file;
+}
+
+export async function dedicatedTestXpi(
+  file: string,
+  profile: DedicatedProfile,
+  reportUrl: string,
+  steps: PlanStep[],
+  extra: Record<string, Uint8Array> = {},
+): Promise<string> {
+  const template = await buildXpi({ flavour: 'dedicated', test: true, extra: planFile(reportUrl, steps, extra) });
+  fs.writeFileSync(file, stampDedicatedXpi(template, profile));
+  return file;
+}
+
+/** Seals in-process (Node primitives): the cases where no CLI is the point. */
+export async function sealWith(sender: Party, recipients: RecipientSpec[], data: Uint8Array, name: string, addressees: Uint8Array[] = []): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  async function* src(): AsyncGenerator<Uint8Array> {
+    for (let i = 0; i < data.length; i += 1 << 20) yield data.subarray(i, i + (1 << 20));
+  }
+  for await (const c of seal(src(), {
+    sender,
+    recipients,
+    addressees,
+    meta: { name, type: 'application/octet-stream', size: data.length },
+    primitives: nodePrimitives,
+  }))
+    parts.push(Buffer.from(c));
+  return Buffer.concat(parts);
+}
+
+export function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [path.join(ROOT, 'bin', 'sealcode.js'), ...args],
+      { env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024, timeout: 120_000 },
+      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+/** Does the built CLI have this command? (The CLI engineer's commands land in parallel.) */
+export async function cliHas(...words: string[]): Promise<boolean> {
+  const r = await cli([...words, '--help']);
+  return r.code === 0;
+}
+
+export async function mail(o: {
+  from: string;
+  to: string;
+  subject: string;
+  attachments: { filename: string; content: Buffer }[];
+}): Promise<Buffer> {
+  return new MailComposer({
+    from: o.from,
+    to: o.to,
+    subject: o.subject,
+    text: 'sealed attachments inside',
+    headers: { 'X-Sealcode': 'v1' },
+    attachments: o.attachments.map((a) => ({ ...a, contentType: SEALED_TYPE })),
+  })
+    .compile()
+    .build();
+}

@@ -1,0 +1,78 @@
+// One Thunderbird run with a test add-on: profile, launch, follow the driver's reports
+// until it says done, stop. Each run gets its own report server.
+import fs from 'node:fs';
+import path from 'node:path';
+import { createProfile, launchThunderbird, type ProfileOptions } from '../../support/thunderbird.js';
+import { startReportServer, type ReportServer } from '../../support/report-server.js';
+
+export interface StepReport {
+  i: number;
+  op: string;
+  result?: any;
+  error?: string;
+}
+
+export interface RunResult {
+  hello: any;
+  steps: StepReport[];
+  seconds: number;
+  log: string;
+}
+
+export async function withReportServer<T>(f: (rs: ReportServer) => Promise<T>): Promise<T> {
+  const rs = await startReportServer();
+  try {
+    return await f(rs);
+  } finally {
+    await rs.stop();
+  }
+}
+
+export async function runThunderbird(o: {
+  rs: ReportServer;
+  profile: Omit<ProfileOptions, 'addons'>;
+  xpi: string;
+  headless?: boolean;
+  screenshot?: string;
+  timeoutMs?: number;
+  /** Runs after the profile exists and before launch (e.g. installing the native host into its HOME). */
+  prepare?: (home: string) => Promise<void>;
+}): Promise<RunResult> {
+  const t0 = Date.now();
+  const profile = await createProfile({
+    ...o.profile,
+    addons: [o.xpi],
+    prefs: { 'mail.identity.id1.fcc': false, ...(o.profile.prefs ?? {}) },
+  });
+  const home = path.join(profile.dir, '.home');
+  fs.mkdirSync(home, { recursive: true });
+  await o.prepare?.(home);
+  const tb = await launchThunderbird(profile.dir, { headless: o.headless ?? true, env: { HOME: home } });
+  try {
+    const hello = await o.rs.waitFor((b) => b?.event === 'hello', 60_000);
+    if (o.screenshot) {
+      void o.rs
+        .waitFor((b) => b?.event === 'screenshot', o.timeoutMs ?? 150_000)
+        .then(async () => {
+          await tb.screenshot(o.screenshot!);
+          o.rs.reply('/ack/screenshot', true);
+        })
+        .catch(() => o.rs.reply('/ack/screenshot', true));
+    }
+    await o.rs.waitFor((b) => b?.event === 'done', o.timeoutMs ?? 150_000);
+    const steps = o.rs.reports.filter((r) => r.body?.event === 'step').map((r) => r.body.data as StepReport);
+    return { hello: hello.data, steps, seconds: (Date.now() - t0) / 1000, log: tb.tail(60) };
+  } catch (e) {
+    throw new Error(`${(e as Error).message}\n--- thunderbird ---\n${tb.tail(60)}`);
+  } finally {
+    await tb.stop();
+  }
+}
+
+/** The result of step `op` (the n-th of that op), failing loudly on a driver error. */
+export function stepResult(r: RunResult, op: string, n = 0): any {
+  const s = r.steps.filter((x) => x.op === op)[n];
+  if (!s) throw new Error(`no ${op} step reported; got ${JSON.stringify(r.steps).slice(0, 2000)}`);
+  if (s.error) throw new Error(`driver step ${op} failed: ${s.error}\n${r.log}`);
+  return s.result;
+}

@@ -2,6 +2,7 @@
 // until it says done, stop. Each run gets its own report server.
 import fs from 'node:fs';
 import path from 'node:path';
+import { strFromU8, unzipSync } from 'fflate';
 import { createProfile, launchThunderbird, type ProfileOptions } from '../../support/thunderbird.js';
 import { startReportServer, type ReportServer } from '../../support/report-server.js';
 
@@ -41,9 +42,11 @@ export async function runThunderbird(o: {
   const t0 = Date.now();
   const profile = await createProfile({
     ...o.profile,
-    addons: [o.xpi],
     prefs: { 'mail.identity.id1.fcc': false, ...(o.profile.prefs ?? {}) },
   });
+  // Side-loaded by hand: the id is read here with fflate rather than an unzip child.
+  const manifest = JSON.parse(strFromU8(unzipSync(new Uint8Array(fs.readFileSync(o.xpi)), { filter: (f) => f.name === 'manifest.json' })['manifest.json']!));
+  fs.copyFileSync(o.xpi, path.join(profile.dir, 'extensions', `${manifest.browser_specific_settings.gecko.id}.xpi`));
   const home = path.join(profile.dir, '.home');
   fs.mkdirSync(home, { recursive: true });
   await o.prepare?.(home);

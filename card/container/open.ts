@@ -22,7 +22,7 @@ import {
   type Header,
 } from './header.js';
 import { MAX_META, decodeMeta, type FileMeta } from './meta.js';
-import { webPrimitives, type Primitives } from './primitives.js';
+import { finish, webPrimitives, type Primitives } from './primitives.js';
 import { SourceReader, type SealInput } from './source.js';
 
 export interface OpenOptions {
@@ -76,10 +76,10 @@ function checkSignature(origin: Cert, headerHash: Uint8Array, payloadHash: Uint8
     throw tampered("the sender's signature does not verify");
 }
 
-const hashOf = (p: Primitives, b: Uint8Array): Uint8Array => {
+const hashOf = (p: Primitives, b: Uint8Array): Uint8Array | Promise<Uint8Array> => {
   const h = p.sha256();
   h.update(b);
-  return h.digest();
+  return finish(h);
 };
 
 const payloadHasher = (prim: Primitives, sizeHint?: number) => prim.sha256Bulk?.(sizeHint ?? 0) ?? prim.sha256();
@@ -89,7 +89,7 @@ async function checkWhole(r: SourceReader, header: Header, origin: Cert, prim: P
   const ph = payloadHasher(prim, sizeHint);
   let sig: Uint8Array | undefined;
   for await (const c of payloadChunks(r, header, (s) => (sig = s))) ph.update(c.data);
-  checkSignature(origin, hashOf(prim, header.bytes), ph.digest(), sig!);
+  checkSignature(origin, await hashOf(prim, header.bytes), await finish(ph), sig!);
 }
 
 // Addressees steer the keyless verdict, so only issuer-signed ones count: an unsigned
@@ -228,7 +228,7 @@ async function* decryptChunks(
       }
     }
     counter++;
-    if (c.last) checkSignature(origin, hashOf(prim, h.bytes), ph.digest(), sig!);
+    if (c.last) checkSignature(origin, await hashOf(prim, h.bytes), await finish(ph), sig!);
     yield pt;
   }
 }

@@ -7,7 +7,12 @@ import { webCryptoCipher, type ChunkCipherFactory } from './aead.js';
 export interface IncrementalHash {
   update(data: Uint8Array): void;
   digest(): Uint8Array;
+  /** Optional: preferred when present (WebCrypto digests, as in the add-on, resolve later). */
+  digestAsync?(): Promise<Uint8Array>;
 }
+
+/** The digest, through digestAsync when the hash has one. */
+export const finish = (h: IncrementalHash): Uint8Array | Promise<Uint8Array> => (h.digestAsync ? h.digestAsync() : h.digest());
 
 export interface Primitives {
   cipher: ChunkCipherFactory;

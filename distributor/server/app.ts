@@ -59,7 +59,11 @@ export interface DistributorApp {
   ctx: Ctx;
 }
 
-export function createApp(seller: Seller, opts: AppOptions = {}): DistributorApp {
+export function createApp(sellerIn: Seller, opts: AppOptions = {}): DistributorApp {
+  // Opening and checking the issuer key costs more than the rest of a grant; a serving
+  // process keeps it once opened (it lives in this process's memory either way).
+  let issuer: Uint8Array | undefined;
+  const seller: Seller = { ...sellerIn, issuerSecret: () => (issuer ??= sellerIn.issuerSecret()) };
   const log = opts.logger === false ? makeLogger(undefined, 'silent') : (opts.logger ?? makeLogger());
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
   const refuse = (req: Request, res: Response, status: number, message: string) => {

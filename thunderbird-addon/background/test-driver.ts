@@ -169,7 +169,26 @@ async function run(step: Step): Promise<unknown> {
       let acc = 0;
       for (let i = 0; i < 10_000_000; i++) acc = (acc + i * 31) | 0;
       const loop10M = performance.now() - t;
-      return { mb: step.mb, wasmSha, subtleSha, aes, stream, n, loop10M, acc, wasm: typeof WebAssembly };
+      const { newSigningKey, sign, verify } = await import('../../card/keys.js');
+      t = performance.now();
+      const kp = newSigningKey();
+      const keygen = performance.now() - t;
+      t = performance.now();
+      const sig = sign(kp.secretKey, new Uint8Array(32));
+      const edSign = performance.now() - t;
+      t = performance.now();
+      verify(kp.publicKey, new Uint8Array(32), sig);
+      const edVerify = performance.now() - t;
+      let subtleEd = 'no';
+      try {
+        const k = await crypto.subtle.importKey('raw', kp.publicKey as BufferSource, { name: 'Ed25519' }, false, ['verify']);
+        t = performance.now();
+        const ok = await crypto.subtle.verify({ name: 'Ed25519' }, k, sig as BufferSource, new Uint8Array(32));
+        subtleEd = `${ok} ${performance.now() - t}`;
+      } catch (e) {
+        subtleEd = String(e);
+      }
+      return { keygen, edSign, edVerify, subtleEd, mb: step.mb, wasmSha, subtleSha, aes, stream, n, loop10M, acc, wasm: typeof WebAssembly };
     }
     case 'unlock':
       return unlockCard(step.passphrase, step.minutes ?? 15);

@@ -38,7 +38,7 @@ export interface JudgeOptions {
 /** Keyless look, for what to say when we cannot (or may not) open. */
 async function keyless(blob: Blob, o: JudgeOptions): Promise<{ sealedBy?: string; origin?: 'card' | 'dedicated'; reason?: string; certified?: boolean; kind?: VerdictKind }> {
   try {
-    const v = await verifySealed(blobChunks(blob), { issuerPub: o.issuerPub, now: o.now, primitives: await addonPrimitives() });
+    const v = await verifySealed(blobChunks(blob), { issuerPub: o.issuerPub, now: o.now, sizeHint: blob.size, primitives: await addonPrimitives() });
     return { sealedBy: v.verdict.sealedBy, origin: v.header.origin, reason: v.verdict.reason, certified: v.verdict.certified };
   } catch (e) {
     if (isSealError(e, 'TAMPERED')) return { kind: 'tampered', reason: e.message };
@@ -56,7 +56,7 @@ export async function judge(blob: Blob, attachment: string, o: JudgeOptions): Pr
     return { view: { attachment, kind: 'locked', sealedBy: k.sealedBy, origin: k.origin, reason: k.reason ?? 'the card is locked', ms: ms() } };
   }
   try {
-    const opened = await openSealed(blobChunks(blob), { receiver: o.party, issuerPub: o.issuerPub, now: o.now, primitives: await addonPrimitives() });
+    const opened = await openSealed(blobChunks(blob), { receiver: o.party, issuerPub: o.issuerPub, now: o.now, sizeHint: blob.size, primitives: await addonPrimitives() });
     // Provisional until the iterator finishes: nothing leaves this function before then.
     const { parts, size } = await collectParts(opened.content);
     const content = new File(parts as BlobPart[], opened.meta.name, { type: opened.meta.type || 'application/octet-stream' });

@@ -67,7 +67,8 @@ export function createApp(sellerIn: Seller, opts: AppOptions = {}): DistributorA
   const log = opts.logger === false ? makeLogger(undefined, 'silent') : (opts.logger ?? makeLogger());
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
   const refuse = (req: Request, res: Response, status: number, message: string) => {
-    if (req.path.startsWith('/api/')) return res.status(status).json({ error: { code: 'REFUSED', message } });
+    const code = status === 404 ? 'NOT_FOUND' : status === 429 ? 'RATE_LIMITED' : status === 403 ? 'REFUSED' : status < 500 ? 'USAGE' : 'ERROR';
+    if (req.path.startsWith('/api/')) return res.status(status).json({ error: { code, message } });
     res.status(status).type('html').send(errorPage('Request refused', message).s);
   };
   const ctx: Ctx = {

@@ -171,6 +171,10 @@ describe('two serve processes on one database', () => {
     expect(a.pairs[0]!.key).toBe(b.pairs[0]!.key);
     // Alice's card cannot take in Bob's copy.
     await expect(cli('card', 'import-pair', '--card', aFile, pairFile)).rejects.toMatchObject({ code: 3 });
+    // No distributor there: an error, and the card file is left as it was.
+    const beforeFile = readFileSync(aFile, 'utf8');
+    await expect(cli('card', 'charge', '--card', aFile, '--count', '1', '--server', 'http://127.0.0.1:1')).rejects.toMatchObject({ code: 1 });
+    expect(readFileSync(aFile, 'utf8')).toBe(beforeFile);
     const st = await cli('card', 'statement', '--card', aFile, '--server', server);
     expect(st).toMatchObject({ sealcode: 'statement', cardId: alice.cardId });
     // The build downloaded after the kill asks for a copy right with its XPI.

@@ -108,6 +108,23 @@ describe('redemption page', () => {
     await request(s.app).get(`/download/${token}`).set('Range', 'bytes=1500-').expect(410);
   });
 
+  it('once the resume window has closed the link gives nothing, and the code is used up', async () => {
+    const t = makeServer({ resumeWindowMs: 1 });
+    try {
+      const card = issueCard(t.seller, { name: 'W', email: 'w@example.test', codes: 2 });
+      const v = await visitor(t.app);
+      const token = tokenOf((await v.redeem(card.data.codes[0]!.code, 'w@example.test').expect(200)).text);
+      await new Promise((r) => setTimeout(r, 20));
+      await request(t.app).get(`/download/${token}`).expect(410);
+      // The next grant sweeps closed windows: the abandoned code is already_used.
+      await v.redeem(card.data.codes[1]!.code, 'w@example.test').expect(200);
+      expect(state(t.seller, card.data.codes[0]!.serial)).toBe('already_used');
+      await v.redeem(card.data.codes[0]!.code, 'w@example.test').expect(409);
+    } finally {
+      t.close();
+    }
+  });
+
   it('rate-limits redemption per client and per serial', async () => {
     const t = makeServer({ limits: { redeemPerSerial: { windowMs: 60_000, max: 2 }, redeemPerClient: { windowMs: 60_000, max: 4 } } });
     try {

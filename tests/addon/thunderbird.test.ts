@@ -159,11 +159,13 @@ describe('the add-on in a real Thunderbird', () => {
 
   it("dedicated add-on (stamped for Dana) runs its scenario: certifies, opens, refuses, sends", async () => {
     const shot = path.join(ROOT, 'docs', 'addon-verdict-banner.png');
+    const shotBad = path.join(ROOT, 'docs', 'addon-verdict-refused.png');
     danaRun = await withReportServer(async (rs) => {
       const xpi = await dedicatedTestXpi(path.join(dir, 'dana.xpi'), w.dana, rs.url, [
         { op: 'waitInbox', count: danaInbox },
         { op: 'verdicts' },
-        { op: 'display', subject: S.alice, screenshot: true },
+        { op: 'display', subject: S.alice, screenshot: 'certified' },
+        { op: 'display', subject: S.copy, screenshot: 'refused' },
         {
           op: 'send',
           to: ['Alice Example <alice@example.test>'],
@@ -179,12 +181,13 @@ describe('the add-on in a real Thunderbird', () => {
         rs,
         xpi,
         headless: false,
-        screenshot: shot,
+        screenshots: { certified: shot, refused: shotBad },
         profile: { dir: path.join(dir, 'tb-dana'), imap: imapOf('dana@example.test'), smtp: smtpOf(), identity: { name: 'Dana', email: 'dana@example.test' } },
       });
     });
     expect(danaRun.hello).toMatchObject({ flavour: 'dedicated', stamped: true, serial: w.serial, redeemer: 'dana@example.test' });
     expect(fs.statSync(shot).size).toBeGreaterThan(10_000);
+    expect(fs.statSync(shotBad).size).toBeGreaterThan(10_000);
     console.log(`dedicated run: ${danaRun.seconds.toFixed(1)} s; screenshot ${shot}`);
   }, 240_000);
 
@@ -201,7 +204,7 @@ describe('the add-on in a real Thunderbird', () => {
     expect(v.views[0]).toMatchObject({ kind: 'certified', origin: 'card', attachment: 'report.bin.seal' });
     expect(v.views[0].sealedBy).toContain(w.alice.data.cardId);
     expect(v.files[0]).toEqual({ name: 'report.bin', size: files.report.length, sha256: sha(files.report) });
-    const banner = stepResult(danaRun, 'display');
+    const banner = stepResult(danaRun, 'display', 0);
     expect(banner.banner).toContain('Certified');
     expect(banner.banner).toContain(w.alice.data.cardId);
     console.log(`case 1 sealed by ${cliSeals ? 'the CLI (sealcode card encrypt)' : 'the card library in-process (CLI has no card encrypt yet)'}`);
@@ -219,6 +222,9 @@ describe('the add-on in a real Thunderbird', () => {
     expect(copy.views[0].reason).toMatch(/dedicated build to dedicated build|not from a purchaser/);
     expect(copy.views[0].sealedBy).toContain(w.danaCopy.buildId);
     expect(copy.files[0]).toBeNull();
+    const banner = stepResult(danaRun, 'display', 1);
+    expect(banner.banner).toContain('Not certified');
+    expect(banner.banner).not.toContain('Open');
     const t = verdict(S.tampered);
     expect(t.views[0]).toMatchObject({ kind: 'tampered' });
     expect(t.files[0]).toBeNull();

@@ -31,7 +31,7 @@ type Step =
   | { op: 'perf'; mb: number; sealed: string }
   | { op: 'unlock'; passphrase: string; minutes?: number }
   | { op: 'remember'; address: string; spec: RecipientSpec }
-  | { op: 'display'; subject: string; screenshot?: boolean };
+  | { op: 'display'; subject: string; screenshot?: string };
 
 const m = messenger();
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -207,10 +207,10 @@ async function run(step: Step): Promise<unknown> {
         if (b) {
           if (step.screenshot) {
             await sleep(1500);
-            await report('screenshot', { subject: step.subject });
-            // The test answers GET /ack/screenshot once it has captured the screen.
+            await report('screenshot', { name: step.screenshot, subject: step.subject });
+            // The test answers GET /ack/screenshot/NAME once it has captured the screen.
             for (let k = 0; k < 120; k++) {
-              const r = await fetch(`${reportUrl}/ack/screenshot`).catch(() => null);
+              const r = await fetch(`${reportUrl}/ack/screenshot/${step.screenshot}`).catch(() => null);
               if (r?.ok) break;
               await sleep(250);
             }

@@ -85,7 +85,9 @@ export async function judge(blob: Blob, attachment: string, o: JudgeOptions): Pr
       }
       default: {
         const k = await keyless(blob, o);
-        return { view: { attachment, kind: 'refused', sealedBy: k.sealedBy, origin: k.origin, reason: e.message, ms: ms() } };
+        // The banner says "Not certified" itself; keep the reason only.
+        const reason = e.message.replace(/^not certified:\s*/i, '');
+        return { view: { attachment, kind: 'refused', sealedBy: k.sealedBy, origin: k.origin, reason, ms: ms() } };
       }
     }
   }

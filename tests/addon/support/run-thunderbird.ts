@@ -34,7 +34,8 @@ export async function runThunderbird(o: {
   profile: Omit<ProfileOptions, 'addons'>;
   xpi: string;
   headless?: boolean;
-  screenshot?: string;
+  /** Screenshot name (as the driver's display step names it) → PNG file. */
+  screenshots?: Record<string, string>;
   timeoutMs?: number;
   /** Runs after the profile exists and before launch (e.g. installing the native host into its HOME). */
   prepare?: (home: string) => Promise<void>;
@@ -53,16 +54,24 @@ export async function runThunderbird(o: {
   const tb = await launchThunderbird(profile.dir, { headless: o.headless ?? true, env: { HOME: home } });
   try {
     const hello = await o.rs.waitFor((b) => b?.event === 'hello', 60_000);
-    if (o.screenshot) {
-      void o.rs
-        .waitFor((b) => b?.event === 'screenshot', o.timeoutMs ?? 150_000)
-        .then(async () => {
-          await tb.screenshot(o.screenshot!);
-          o.rs.reply('/ack/screenshot', true);
-        })
-        .catch(() => o.rs.reply('/ack/screenshot', true));
+    const shot = async (name: string): Promise<void> => {
+      const file = o.screenshots?.[name];
+      try {
+        if (file) await tb.screenshot(file);
+      } finally {
+        o.rs.reply(`/ack/screenshot/${name}`, true);
+      }
+    };
+    let handled = 0;
+    const timer = setInterval(() => {
+      const shots = o.rs.reports.filter((r) => r.body?.event === 'screenshot');
+      for (; handled < shots.length; handled++) void shot(String(shots[handled]!.body.data.name));
+    }, 200);
+    try {
+      await o.rs.waitFor((b) => b?.event === 'done', o.timeoutMs ?? 150_000);
+    } finally {
+      clearInterval(timer);
     }
-    await o.rs.waitFor((b) => b?.event === 'done', o.timeoutMs ?? 150_000);
     const steps = o.rs.reports.filter((r) => r.body?.event === 'step').map((r) => r.body.data as StepReport);
     return { hello: hello.data, steps, seconds: (Date.now() - t0) / 1000, log: tb.tail(60) };
   } catch (e) {

@@ -1,9 +1,9 @@
 // Dedicated builds are stamped, never built: the add-on's dedicated template is read
 // once at start-up and its files are compressed once into a fixed zip prefix; each
 // download appends only the build's manifest.json and profile.json and a central
-// directory. Those two come from the add-on's own stampDedicatedXpi, run on a zip that
-// holds the template's manifest alone, so the rules for names, ids and update URLs stay
-// in one place while the heavy files are not compressed again per download.
+// directory. The two files are exactly what the add-on's own stampDedicatedXpi writes
+// (tests/distributor/xpi.test.ts compares them file by file), made here without its
+// per-call zip and unzip, which cost more than the rest of a download.
 // The output is a pure function of the profile, so a download resumed with HTTP Range
 // (even after a restart) continues the very same bytes.
 import { existsSync, readFileSync } from 'node:fs';
@@ -12,14 +12,15 @@ import { fileURLToPath } from 'node:url';
 import { crc32, deflateRawSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
 import { unzipSync, strToU8, zipSync } from 'fflate';
-import { SealError, type DedicatedProfile } from '../../card/index.js';
-import { TEMPLATE_ID } from '../../thunderbird-addon/manifest.js';
-import { stampDedicatedXpi, type StampOptions } from '../../thunderbird-addon/stamp.js';
+import { SealError, parseProfile, profileCerts, type DedicatedProfile } from '../../card/index.js';
+import { TEMPLATE_ID, dedicatedId } from '../../thunderbird-addon/manifest.js';
+import type { StampOptions } from '../../thunderbird-addon/stamp.js';
 
 export const TEMPLATE_NAME = 'sealcode-dedicated-template.xpi';
 const PROFILE = 'profile.json';
 const MANIFEST = 'manifest.json';
 const DOS_DATE = (0 << 9) | (1 << 5) | 1; // 1980-01-01: fixed, so stamping is deterministic
+const MAX_NAME = 45; // as thunderbird-addon/stamp.ts
 
 export interface XpiTemplate {
   /** Where the template came from: a file path, or 'placeholder'. */
@@ -27,6 +28,11 @@ export interface XpiTemplate {
   /** A fingerprint of the template: with a redemption id it names the stamped bytes. */
   id: string;
   stamp(profile: DedicatedProfile): Uint8Array;
+  /**
+   * The same bytes as two parts: the template's shared prefix (never copied) and the
+   * build's own tail, so a download writes them without assembling a new buffer.
+   */
+  stampParts(profile: DedicatedProfile): [Uint8Array, Uint8Array];
 }
 
 interface Entry {
@@ -100,7 +106,7 @@ export function prepareTemplate(templateBytes: Uint8Array, source: string, stamp
     id = undefined;
   }
   if (id !== TEMPLATE_ID || files[PROFILE]) throw new SealError('MALFORMED', `${source} is not the sealcode dedicated template`);
-  const manifestOnly = zipSync({ [MANIFEST]: manifestBytes }, { level: 0, mtime: new Date('2024-01-01T00:00:00Z') });
+  const manifestJson = new TextDecoder().decode(manifestBytes);
   const fixed: Entry[] = [];
   let offset = 0;
   for (const [name, data] of Object.entries(files).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
@@ -111,13 +117,26 @@ export function prepareTemplate(templateBytes: Uint8Array, source: string, stamp
   }
   const prefix = concatAll(fixed.map((e) => e.local));
   const prefixCentral = fixed.map((e) => e.central);
-  return {
-    source,
-    id: createHash('sha256').update(templateBytes).digest('hex').slice(0, 16),
-    stamp(profile) {
-      const small = unzipSync(stampDedicatedXpi(manifestOnly, profile, stampOpts));
-      const me = entry(MANIFEST, small[MANIFEST]!, prefix.length, false);
-      const pe = entry(PROFILE, small[PROFILE]!, prefix.length + me.local.length, false);
+  // Purchaser names by certificate: decoding a certificate per download is wasted work.
+  const names = new Map<string, string>();
+  const purchaserName = (p: DedicatedProfile): string => {
+    let n = names.get(p.purchaserCert);
+    if (n === undefined) {
+      n = profileCerts(p).purchaser.name;
+      if (names.size > 10_000) names.clear();
+      names.set(p.purchaserCert, n);
+    }
+    return n;
+  };
+  const stampParts = (profile: DedicatedProfile): [Uint8Array, Uint8Array] => {
+      const p = parseProfile(profile);
+      const m = JSON.parse(manifestJson) as { name: string; browser_specific_settings: { gecko: Record<string, string> } };
+      const name = stampOpts.name ?? `sealcode for ${purchaserName(p)}`;
+      m.name = name.length > MAX_NAME ? name.slice(0, MAX_NAME - 1) + '…' : name;
+      m.browser_specific_settings.gecko.id = stampOpts.addonId ?? dedicatedId(p.buildId);
+      if (stampOpts.updateUrl) m.browser_specific_settings.gecko.update_url = stampOpts.updateUrl;
+      const me = entry(MANIFEST, strToU8(JSON.stringify(m, null, 2)), prefix.length, false);
+      const pe = entry(PROFILE, strToU8(JSON.stringify(p)), prefix.length + me.local.length, false);
       const central = concatAll([...prefixCentral, me.central, pe.central]);
       const cdOffset = prefix.length + me.local.length + pe.local.length;
       const eocd = new Uint8Array(22);
@@ -128,8 +147,13 @@ export function prepareTemplate(templateBytes: Uint8Array, source: string, stamp
       d.setUint16(10, count, true);
       d.setUint32(12, central.length, true);
       d.setUint32(16, cdOffset, true);
-      return concatAll([prefix, me.local, pe.local, central, eocd]);
-    },
+      return [prefix, concatAll([me.local, pe.local, central, eocd])];
+  };
+  return {
+    source,
+    id: createHash('sha256').update(templateBytes).digest('hex').slice(0, 16),
+    stampParts,
+    stamp: (profile) => concatAll(stampParts(profile)),
   };
 }
 

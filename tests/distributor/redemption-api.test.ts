@@ -101,8 +101,13 @@ describe('redemption page', () => {
     const first = await request(s.app).get(`/download/${token}`).set('Range', 'bytes=0-1499').buffer(true).parse(binaryParser).expect(206);
     const etag = first.headers.etag!;
     await request(s.app).get(`/download/${token}`).set('Range', 'bytes=999999999-').expect(416);
-    const rest = await request(s.app).get(`/download/${token}`).set('Range', 'bytes=1500-').set('If-Range', etag).buffer(true).parse(binaryParser).expect(206);
-    const whole = Buffer.concat([first.body as Buffer, rest.body as Buffer]);
+    // Ranges cut across the template's prefix and the build's own tail.
+    const size = Number(/\/(\d+)$/.exec(first.headers['content-range']!)![1]);
+    const mid = await request(s.app).get(`/download/${token}`).set('Range', `bytes=1500-${size - 101}`).buffer(true).parse(binaryParser).expect(206);
+    expect(state(s.seller, code.serial)).toBe('in_use');
+    const rest = await request(s.app).get(`/download/${token}`).set('Range', 'bytes=-100').set('If-Range', etag).buffer(true).parse(binaryParser).expect(206);
+    const whole = Buffer.concat([first.body as Buffer, mid.body as Buffer, rest.body as Buffer]);
+    expect(whole.length).toBe(size);
     expect(profileInXpi(new Uint8Array(whole)).buildId).toMatch(/^build_/);
     expect(state(s.seller, code.serial)).toBe('already_used');
     await request(s.app).get(`/download/${token}`).set('Range', 'bytes=1500-').expect(410);

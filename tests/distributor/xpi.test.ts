@@ -20,6 +20,11 @@ describe('prepared dedicated template', () => {
     const theirs = unzipSync(stampDedicatedXpi(template, D1));
     expect(Object.keys(mine).sort()).toEqual(Object.keys(theirs).sort());
     for (const k of Object.keys(theirs)) expect(Buffer.from(mine[k]!).equals(Buffer.from(theirs[k]!)), k).toBe(true);
+    for (const opts of [{ updateUrl: 'https://dist.example/updates.json' }, { name: 'n'.repeat(60) }, { addonId: 'x@example.test' }]) {
+      const m = unzipSync(prepareTemplate(template, 'opts', opts).stamp(D1));
+      const t = unzipSync(stampDedicatedXpi(template, D1, opts));
+      expect(Buffer.from(m['manifest.json']!).equals(Buffer.from(t['manifest.json']!)), JSON.stringify(opts)).toBe(true);
+    }
     // A template prepared again (a restart) stamps the very same bytes: Range resumes hold.
     expect(Buffer.from(prepareTemplate(template, 'again').stamp(D1)).equals(Buffer.from(a))).toBe(true);
   });

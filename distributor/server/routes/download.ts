@@ -33,12 +33,12 @@ export function parseRange(header: string | undefined, size: number): { start: n
 export function downloadRoutes(ctx: Ctx): Router {
   const r = Router();
   // Recently stamped builds, so that a resumed or repeated request does not stamp again.
-  const cache = new Map<string, { bytes: Uint8Array; etag: string }>();
-  const stamped = (id: string, make: () => Uint8Array) => {
+  const cache = new Map<string, { parts: Uint8Array[]; etag: string }>();
+  const stamped = (id: string, make: () => Uint8Array[]) => {
     let c = cache.get(id);
     if (!c) {
       // The bytes are a pure function of template and redemption: that pair is a strong ETag.
-      c = { bytes: make(), etag: `"${ctx.template.id}-${id}"` };
+      c = { parts: make(), etag: `"${ctx.template.id}-${id}"` };
       if (cache.size >= 256) cache.delete(cache.keys().next().value!);
       cache.set(id, c);
     }
@@ -60,8 +60,8 @@ export function downloadRoutes(ctx: Ctx): Router {
       const d = describeError(err);
       return gone(res, d.status === 500 ? 404 : 410, 'This download link is no longer valid: it was used or it has expired. Ask the person who gave you the code.');
     }
-    const { bytes, etag } = stamped(grant.redemptionId, () => ctx.template.stamp(grant.profile));
-    const size = bytes.length;
+    const { parts, etag } = stamped(grant.redemptionId, () => ctx.template.stampParts(grant.profile));
+    const size = parts.reduce((n, p) => n + p.length, 0);
     // A Range with an If-Range naming other bytes gets the whole file, per RFC 9110.
     const ifRange = req.headers['if-range'];
     const range = ifRange && ifRange !== etag ? 'all' : parseRange(req.headers.range, size);
@@ -90,7 +90,15 @@ export function downloadRoutes(ctx: Ctx): Router {
         }
       });
     if (req.method === 'HEAD') return res.end();
-    res.end(Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start + 1));
+    // Write the slices of the parts that fall in [start, end], without copying.
+    let at = 0;
+    for (const p of parts) {
+      const from = Math.max(start - at, 0);
+      const to = Math.min(end + 1 - at, p.length);
+      if (from < to) res.write(Buffer.from(p.buffer, p.byteOffset + from, to - from));
+      at += p.length;
+    }
+    res.end();
   });
   return r;
 }

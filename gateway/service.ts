@@ -45,7 +45,7 @@ export async function startGateway(cfg: GatewayConfig, o: StartOptions = {}): Pr
   const status = cfg.status ? new StatusSource(cfg.status, cfg.issuerPub, log) : undefined;
   await status?.start();
 
-  const pool = cfg.imap.accounts.length ? new CertifyPool(cfg.issuerPub, log) : undefined;
+  const pool = cfg.imap.accounts.length ? new CertifyPool(cfg.issuerPub, log, cfg.imap.certifyThreads) : undefined;
   const watchers: FolderWatcher[] = [];
   for (const a of cfg.imap.accounts)
     for (const f of a.folders)

@@ -1,5 +1,6 @@
-// A small pool of certify workers (one per spare core). If a worker cannot start or
-// dies, the work is done on the main thread instead: slower, never wrong.
+// An optional pool of certify workers. With none (the default on two cores, where the
+// IMAP server needs the second one) the work is done on the main thread. If a worker
+// cannot start or dies, its work falls back to the main thread: slower, never wrong.
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
@@ -17,7 +18,7 @@ export class CertifyPool {
   constructor(
     private readonly issuerPub: Uint8Array,
     private readonly log: Logger,
-    size = Math.max(1, Math.min(4, os.availableParallelism() - 1)),
+    size = Math.max(0, Math.min(4, os.availableParallelism() - 2)),
   ) {
     // Under tsx/vitest this module is TypeScript; the built gateway runs the .js twin.
     const ts = import.meta.url.endsWith('.ts');

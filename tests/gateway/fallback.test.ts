@@ -37,6 +37,8 @@ it('polls without IDLE, applies the status list and quarantines bad mail', async
   const statusFile = path.join(dataDir, 'status.json');
   fs.writeFileSync(statusFile, JSON.stringify(signStatus(c.issuer.secretKey, { issuedAt: Date.now(), revoked: { codes: [], builds: [c.D3.buildId], cards: [] } })));
   const cfg = gatewayConfig(c, dc, dataDir, { status: { file: statusFile } });
+  // Exercise the worker-thread path here (the default on two cores is inline).
+  Object.assign(cfg.imap, { certifyThreads: 1 });
   Object.assign(cfg.imap.accounts[0]!, { pollSeconds: 0.5, quarantine: 'Quarantine', quarantineVerdicts: ['tampered', 'uncertified'] });
   const file = path.join(dataDir, 'gateway.json');
   fs.writeFileSync(file, JSON.stringify(cfg));

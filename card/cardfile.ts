@@ -73,6 +73,8 @@ export async function openCardFile(text: string, passphrase: string): Promise<Ca
   }
   if (env?.sealcode !== 'card' || env.v !== 1 || env.kdf?.name !== 'scrypt') throw malformed('not a sealcode card file');
   const { N, r, p } = env.kdf;
+  if (typeof env.kdf.salt !== 'string' || typeof env.nonce !== 'string' || typeof env.ct !== 'string')
+    throw malformed('not a sealcode card file');
   if (![N, r, p].every(Number.isInteger) || N < 1024 || N > 1 << 22 || (N & (N - 1)) !== 0 || r < 1 || r > 32 || p < 1 || p > 16)
     throw malformed('card file has out-of-range key-stretching parameters');
   const key = await derive(passphrase, fromBase64(env.kdf.salt), N, r, p);
@@ -82,8 +84,13 @@ export async function openCardFile(text: string, passphrase: string): Promise<Ca
   } catch {
     throw new SealError('BAD_PASSPHRASE', 'wrong passphrase for this card file (or the file was changed)');
   }
-  const data = JSON.parse(fromUtf8(pt)) as CardData;
-  if (data.v !== 1 || typeof data.cardId !== 'string') throw malformed('card file contents not understood');
+  let data: CardData;
+  try {
+    data = JSON.parse(fromUtf8(pt)) as CardData;
+  } catch {
+    throw malformed('card file contents not understood');
+  }
+  if (data?.v !== 1 || typeof data.cardId !== 'string') throw malformed('card file contents not understood');
   return data;
 }
 

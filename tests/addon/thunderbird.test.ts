@@ -166,6 +166,8 @@ describe('the add-on in a real Thunderbird', () => {
         { op: 'verdicts' },
         { op: 'display', subject: S.alice, screenshot: 'certified' },
         { op: 'display', subject: S.copy, screenshot: 'refused' },
+        { op: 'openButton', subject: S.alice },
+        { op: 'openButton', subject: S.tampered },
         {
           op: 'send',
           to: ['Alice Example <alice@example.test>'],
@@ -204,6 +206,9 @@ describe('the add-on in a real Thunderbird', () => {
     expect(v.views[0]).toMatchObject({ kind: 'certified', origin: 'card', attachment: 'report.bin.seal' });
     expect(v.views[0].sealedBy).toContain(w.alice.data.cardId);
     expect(v.files[0]).toEqual({ name: 'report.bin', size: files.report.length, sha256: sha(files.report) });
+    const open = stepResult(danaRun, 'openButton', 0);
+    expect(open).toMatchObject({ opened: true });
+    expect(open.tabsAfter).toBe(open.tabsBefore + 1);
     const banner = stepResult(danaRun, 'display', 0);
     expect(banner.banner).toContain('Certified');
     expect(banner.banner).toContain(w.alice.data.cardId);
@@ -228,6 +233,8 @@ describe('the add-on in a real Thunderbird', () => {
     const t = verdict(S.tampered);
     expect(t.views[0]).toMatchObject({ kind: 'tampered' });
     expect(t.files[0]).toBeNull();
+    // Open has nothing to show for a tampered file.
+    expect(stepResult(danaRun, 'openButton', 1)).toMatchObject({ opened: false });
   });
 
   it('seals and opens a 25 MB file inside the add-on (measured)', () => {

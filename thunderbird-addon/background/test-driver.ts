@@ -5,7 +5,7 @@
 // messages.getAttachmentFile.
 import { messenger } from '../lib/messenger.js';
 import { displayedMessageIds, openedFile, summary, verdictsFor } from './display.js';
-import { banners, outcomes, rememberRecipient, tabSeal } from './main.js';
+import { banners, handleMessage, outcomes, rememberRecipient, tabSeal } from './main.js';
 import { loadProfile, openingKeys, unlockCard } from './keys.js';
 import { FLAVOUR } from './flavour.js';
 import { dedicatedPlan } from '../lib/plan.js';
@@ -31,7 +31,8 @@ type Step =
   | { op: 'perf'; mb: number; sealed: string }
   | { op: 'unlock'; passphrase: string; minutes?: number }
   | { op: 'remember'; address: string; spec: RecipientSpec }
-  | { op: 'display'; subject: string; screenshot?: string };
+  | { op: 'display'; subject: string; screenshot?: string }
+  | { op: 'openButton'; subject: string };
 
 const m = messenger();
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -189,6 +190,17 @@ async function run(step: Step): Promise<unknown> {
         subtleEd = String(e);
       }
       return { keygen, edSign, edVerify, subtleEd, mb: step.mb, wasmSha, subtleSha, aes, stream, n, loop10M, acc, wasm: typeof WebAssembly };
+    }
+    case 'openButton': {
+      // What the banner's Open button asks the background to do.
+      const msg = (await inboxMessages()).find((x) => x.subject === step.subject);
+      if (!msg) throw new Error(`no message "${step.subject}"`);
+      const views = await verdictsFor(msg.id);
+      const before = (await m.tabs.query({})).length;
+      const opened = await handleMessage({ type: 'open', messageId: msg.id, partName: views[0]?.partName ?? '' }, {});
+      await sleep(1000);
+      const tabs = await m.tabs.query({});
+      return { opened, tabsBefore: before, tabsAfter: tabs.length };
     }
     case 'unlock':
       return unlockCard(step.passphrase, step.minutes ?? 15);

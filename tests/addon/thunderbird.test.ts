@@ -168,6 +168,7 @@ describe('the add-on in a real Thunderbird', () => {
         { op: 'display', subject: S.copy, screenshot: 'refused' },
         { op: 'openButton', subject: S.alice },
         { op: 'openButton', subject: S.tampered },
+        { op: 'options' },
         {
           op: 'send',
           to: ['Alice Example <alice@example.test>'],
@@ -190,6 +191,11 @@ describe('the add-on in a real Thunderbird', () => {
     expect(danaRun.hello).toMatchObject({ flavour: 'dedicated', stamped: true, serial: w.serial, redeemer: 'dana@example.test' });
     expect(fs.statSync(shot).size).toBeGreaterThan(10_000);
     expect(fs.statSync(shotBad).size).toBeGreaterThan(10_000);
+    // Options: whom this build is for, its code serial and expiry.
+    const opts = stepResult(danaRun, 'options').text as string;
+    expect(opts).toContain('dana@example.test — Alice Example <alice@example.test>');
+    expect(opts).toContain(w.serial);
+    expect(opts).toContain(new Date(w.dana.expires).toISOString().slice(0, 10));
     console.log(`dedicated run: ${danaRun.seconds.toFixed(1)} s; screenshot ${shot}`);
   }, 240_000);
 
@@ -284,6 +290,8 @@ describe('the add-on in a real Thunderbird', () => {
         { op: 'verdicts' },
         { op: 'unlock', passphrase: PASSPHRASE, minutes: 10 },
         { op: 'verdicts' },
+        { op: 'remember', address: 'dana@example.test', spec: { kind: 'code', label: w.serial } },
+        { op: 'options' },
       ]);
       return runThunderbird({
         rs,
@@ -305,6 +313,13 @@ describe('the add-on in a real Thunderbird', () => {
     expect(after.views[0].sealedBy).toContain(w.dana.buildId);
     const byName = Object.fromEntries(after.files.map((f: any) => [f.name, f.sha256]));
     expect(byName).toEqual({ 'a.pdf': sha(patternBytes(150_000, 4)), 'b.txt': sha(patternBytes(70_001, 5)) });
+    // Options: the card, unlocked; the code stock with the text to hand over; who got which code.
+    const opts = stepResult(r, 'options').text as string;
+    expect(opts).toContain('Alice Example');
+    expect(opts).toMatch(/unlocked for \d+ min/);
+    for (const c of w.alice.data.codes) expect(opts).toContain(c.code);
+    expect(opts).toContain('https://distributor.example.test/redeem');
+    expect(opts).toMatch(new RegExp(`${w.serial}\\s+unused\\s+dana@example.test`));
     console.log(`purchaser open run: ${r.seconds.toFixed(1)} s`);
   }, 180_000);
 

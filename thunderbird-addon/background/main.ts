@@ -15,6 +15,7 @@ const m = messenger();
 export const tabSeal = new Map<number, boolean>();
 export const outcomes: SendOutcome[] = [];
 export const banners: { messageId: number; text: string }[] = [];
+export const pages: { page: string; text: string }[] = [];
 
 export async function rememberedRecipients(): Promise<RecipientMap> {
   return ((await m.storage.local.get('recipients')).recipients as RecipientMap | undefined) ?? {};
@@ -68,6 +69,10 @@ export async function handleMessage(msg: Msg, sender: { tab?: { id: number } }):
     case 'bannerShown':
       banners.push({ messageId: Number(msg.messageId), text: String(msg.text) });
       if (banners.length > 50) banners.shift();
+      return true;
+    case 'pageShown':
+      pages.push({ page: String(msg.page), text: String(msg.text) });
+      if (pages.length > 20) pages.shift();
       return true;
     case 'file':
       return openedFile(Number(msg.messageId), String(msg.partName)) ?? null;

@@ -5,7 +5,7 @@
 // messages.getAttachmentFile.
 import { messenger } from '../lib/messenger.js';
 import { displayedMessageIds, openedFile, summary, verdictsFor } from './display.js';
-import { banners, handleMessage, outcomes, rememberRecipient, tabSeal } from './main.js';
+import { banners, handleMessage, outcomes, pages, rememberRecipient, tabSeal } from './main.js';
 import { loadProfile, openingKeys, unlockCard } from './keys.js';
 import { FLAVOUR } from './flavour.js';
 import { dedicatedPlan } from '../lib/plan.js';
@@ -32,7 +32,8 @@ type Step =
   | { op: 'unlock'; passphrase: string; minutes?: number }
   | { op: 'remember'; address: string; spec: RecipientSpec }
   | { op: 'display'; subject: string; screenshot?: string }
-  | { op: 'openButton'; subject: string };
+  | { op: 'openButton'; subject: string }
+  | { op: 'options' };
 
 const m = messenger();
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -190,6 +191,15 @@ async function run(step: Step): Promise<unknown> {
         subtleEd = String(e);
       }
       return { keygen, edSign, edVerify, subtleEd, mb: step.mb, wasmSha, subtleSha, aes, stream, n, loop10M, acc, wasm: typeof WebAssembly };
+    }
+    case 'options': {
+      const seen = pages.length;
+      await m.runtime.openOptionsPage();
+      for (let i = 0; i < 80; i++) {
+        if (pages.length > seen) return pages.at(-1);
+        await sleep(250);
+      }
+      throw new Error('the options page did not render');
     }
     case 'openButton': {
       // What the banner's Open button asks the background to do.

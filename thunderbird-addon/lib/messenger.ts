@@ -19,6 +19,7 @@ export interface ComposeDetailsLike {
 export interface Messenger {
   runtime: {
     getURL(path: string): string;
+    openOptionsPage(): Promise<void>;
     connectNative(name: string): NativePort;
     onMessage: { addListener(f: (msg: unknown, sender: { tab?: { id: number } }) => unknown): void };
     onStartup: { addListener(f: () => void): void };

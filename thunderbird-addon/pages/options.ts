@@ -68,4 +68,7 @@ async function purchaser(): Promise<void> {
   const s = await ask<Record<string, unknown>>({ type: 'summary' });
   if (s.flavour === 'dedicated') await dedicated(s);
   else await purchaser();
-})().catch(showError);
+})()
+  .catch(showError)
+  // Lets the background (and the test driver) know what the page showed.
+  .finally(() => void ask({ type: 'pageShown', page: 'options', text: document.body.innerText }).catch(() => undefined));

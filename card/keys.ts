@@ -31,18 +31,33 @@ export interface SigningKeyPair {
   publicKey: Uint8Array;
 }
 
+/**
+ * A Node service may install native Ed25519 signing (card/ed25519-node.ts): Ed25519
+ * is deterministic, so the bytes are exactly those @noble would produce, only faster.
+ */
+export interface Ed25519Signer {
+  publicKey(secretKey: Uint8Array): Uint8Array;
+  sign(secretKey: Uint8Array, msg: Uint8Array): Uint8Array;
+}
+let fastSigner: Ed25519Signer | undefined;
+export function setFastEd25519Signer(s: Ed25519Signer | undefined): void {
+  fastSigner = s;
+}
+
 export function newSigningKey(): SigningKeyPair {
   const secretKey = ed25519.utils.randomSecretKey();
-  return { secretKey, publicKey: ed25519.getPublicKey(secretKey) };
+  return { secretKey, publicKey: signingPublicKey(secretKey) };
 }
-export const signingPublicKey = (secretKey: Uint8Array): Uint8Array => ed25519.getPublicKey(secretKey);
+export const signingPublicKey = (secretKey: Uint8Array): Uint8Array =>
+  fastSigner ? fastSigner.publicKey(secretKey) : ed25519.getPublicKey(secretKey);
 
 export function newAgreementKey(): SigningKeyPair {
   const secretKey = x25519.utils.randomSecretKey();
   return { secretKey, publicKey: x25519.getPublicKey(secretKey) };
 }
 
-export const sign = (secretKey: Uint8Array, msg: Uint8Array): Uint8Array => ed25519.sign(msg, secretKey);
+export const sign = (secretKey: Uint8Array, msg: Uint8Array): Uint8Array =>
+  fastSigner ? fastSigner.sign(secretKey, msg) : ed25519.sign(msg, secretKey);
 export type Ed25519Verify = (publicKey: Uint8Array, msg: Uint8Array, sig: Uint8Array) => boolean;
 let fastVerify: Ed25519Verify | undefined;
 /**

@@ -1,3 +1,4 @@
 // Node-only additions to the card package.
 export { nodePrimitives } from './container/primitives-node.js';
 export { nodeCipher } from './container/aead-node.js';
+export { useNativeEd25519Signing, nativeEd25519Signer } from './ed25519-node.js';

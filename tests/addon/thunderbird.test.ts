@@ -158,8 +158,10 @@ describe('the add-on in a real Thunderbird', () => {
   }, 180_000);
 
   it("dedicated add-on (stamped for Dana) runs its scenario: certifies, opens, refuses, sends", async () => {
-    const shot = path.join(ROOT, 'docs', 'addon-verdict-banner.png');
-    const shotBad = path.join(ROOT, 'docs', 'addon-verdict-refused.png');
+    // Into docs/ only when asked, so that test runs leave the working tree alone.
+    const shotDir = process.env.SEALCODE_UPDATE_SCREENSHOTS === '1' ? path.join(ROOT, 'docs') : dir;
+    const shot = path.join(shotDir, 'addon-verdict-banner.png');
+    const shotBad = path.join(shotDir, 'addon-verdict-refused.png');
     danaRun = await withReportServer(async (rs) => {
       const xpi = await dedicatedTestXpi(path.join(dir, 'dana.xpi'), w.dana, rs.url, [
         { op: 'waitInbox', count: danaInbox },

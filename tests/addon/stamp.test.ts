@@ -10,7 +10,7 @@ import { PROFILE_ENTRY, profileFromXpi, stampDedicatedXpi } from '../../thunderb
 import { TEMPLATE_ID, dedicatedId } from '../../thunderbird-addon/manifest.js';
 import { loadBuildProfile } from '../../cli/build-profile.js';
 import { isSealError } from '../../card/index.js';
-import { cli, makeAddonWorld, type AddonWorld } from './support/addon-world.js';
+import { aliceParty, cli, makeAddonWorld, sealWith, type AddonWorld } from './support/addon-world.js';
 
 let dir: string;
 let w: AddonWorld;
@@ -94,6 +94,26 @@ describe('loadBuildProfile (for sealcode dedicated --build)', () => {
     expect(() => loadBuildProfile(g)).toThrow(/neither a dedicated profile/);
     expect(() => loadBuildProfile(path.join(dir, 'nope.xpi'))).toThrow(/cannot read/);
   });
+});
+
+describe('sealcode dedicated --build STAMPED.xpi (CLI)', () => {
+  it("opens what Alice's card sealed, with the profile read out of the stamped add-on", async () => {
+    const xpi = path.join(dir, 'dana-cli.xpi');
+    fs.writeFileSync(xpi, stampDedicatedXpi(template, w.dana));
+    const data = new Uint8Array(5000).map((_, i) => i % 256);
+    const sealed = path.join(dir, 'for-dana.bin.seal');
+    fs.writeFileSync(sealed, await sealWith(aliceParty(w), [{ kind: 'code', label: w.serial }], data, 'for-dana.bin'));
+    const out = path.join(dir, 'for-dana.out');
+    const r = await cli(['dedicated', 'decrypt', '--build', xpi, sealed, '-o', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(Buffer.from(fs.readFileSync(out)).equals(Buffer.from(data))).toBe(true);
+    const t = path.join(dir, 'template-cli.xpi');
+    fs.writeFileSync(t, template);
+    const bad = await cli(['dedicated', 'decrypt', '--build', t, sealed, '-o', path.join(dir, 'never.out')]);
+    expect(bad.code).toBe(4);
+    expect(bad.stderr).toMatch(/no dedicated profile/);
+    expect(fs.existsSync(path.join(dir, 'never.out'))).toBe(false);
+  }, 30_000);
 });
 
 describe('sealcode addon stamp (CLI)', () => {

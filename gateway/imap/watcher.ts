@@ -46,9 +46,9 @@ const BACKOFF_FIRST_MS = 250;
 const BACKOFF_MAX_MS = 30_000;
 const DOWNLOAD_CHUNK = 1024 * 1024;
 /** Messages up to this size are fetched whole, in bulk, and walked in memory. */
-const SOURCE_MAX = 2 * 1024 * 1024;
-/** At most this much is held in memory per bulk FETCH. */
-const BULK_FETCH_BYTES = 32 * 1024 * 1024;
+const SOURCE_MAX = 1024 * 1024;
+/** Messages per bulk FETCH: at most this many times SOURCE_MAX in memory. */
+const BULK_FETCH_COUNT = 32;
 
 const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
   new Promise((resolve) => {
@@ -218,8 +218,8 @@ export class FolderWatcher {
       if (uids.length === 0) return;
       const batch = uids.slice(0, this.account.batchSize);
       const metas: FetchMessageObject[] = [];
-      // Flags and sizes only (from the index, cheap); contents follow per size class.
-      for await (const m of client.fetch(batch.join(','), { uid: true, flags: true, size: true }, { uid: true })) metas.push(m);
+      // Flags only (from the index); contents follow.
+      for await (const m of client.fetch(batch.join(','), { uid: true, flags: true }, { uid: true })) metas.push(m);
       metas.sort((x, y) => x.uid - y.uid);
       await this.processBatch(client, metas, uidValidity);
       if (this.stopper.signal.aborted) return;
@@ -231,7 +231,7 @@ export class FolderWatcher {
 
   /**
    * One batch. Messages up to SOURCE_MAX are fetched whole, many per FETCH, and walked
-   * here; larger ones are walked by the server (BODYSTRUCTURE) and their attachments
+   * here (or in the certify pool); larger ones are walked by the server (BODYSTRUCTURE) and their attachments
    * streamed part by part, never held whole. Verdicts are stored with one STORE per
    * keyword and journalled in one commit.
    */
@@ -239,13 +239,12 @@ export class FolderWatcher {
     const acct = this.account.name;
     const folder = this.folder;
     const settled = (uid: number, label?: Label): void => this.deps.onSettled?.({ account: acct, folder, uid, label });
-    const small: FetchMessageObject[] = [];
-    const big: FetchMessageObject[] = [];
+    const todo: FetchMessageObject[] = [];
+    const big: number[] = [];
     for (const m of metas) {
       const flags = m.flags ?? new Set<string>();
       if ([...flags].some((f) => OURS.has(f.toLowerCase()))) settled(m.uid, labelOfKeyword(flags));
-      else if ((m.size ?? Infinity) <= SOURCE_MAX) small.push(m);
-      else big.push(m);
+      else todo.push(m);
     }
     const done: Item[] = [];
     const fail = (it: { uid: number; messageId?: string }, e: unknown): void => {
@@ -268,18 +267,21 @@ export class FolderWatcher {
       }
     };
 
-    for (let i = 0; i < small.length; ) {
-      const chunk: FetchMessageObject[] = [];
-      let bytes = 0;
-      while (i < small.length && (chunk.length === 0 || bytes + (small[i]!.size ?? 0) <= BULK_FETCH_BYTES)) {
-        bytes += small[i]!.size ?? 0;
-        chunk.push(small[i++]!);
-      }
+    // Sources are fetched cut at SOURCE_MAX + 1 bytes: a message that fits is walked here,
+    // one that does not goes to the streaming path. (Cheaper than asking for RFC822.SIZE,
+    // which a server may have to compute by reading every new message.)
+    for (let i = 0; i < todo.length; ) {
+      const chunk = todo.slice(i, (i += BULK_FETCH_COUNT));
       // The walk and the hashing run in the certify pool while this loop reads on.
       const jobs: Promise<void>[] = [];
-      for await (const r of client.fetch(chunk.map((m) => m.uid).join(','), { uid: true, source: true }, { uid: true })) {
+      const query = { uid: true, source: { start: 0, maxLength: SOURCE_MAX + 1 } };
+      for await (const r of client.fetch(chunk.map((m) => m.uid).join(','), query, { uid: true })) {
         if (this.stopper.signal.aborted) return;
         const uid = r.uid;
+        if ((r.source?.length ?? 0) > SOURCE_MAX) {
+          big.push(uid);
+          continue;
+        }
         jobs.push(
           this.deps.pool.run(r.source ?? Buffer.alloc(0), this.deps.status()).then(
             (a) => {
@@ -302,7 +304,7 @@ export class FolderWatcher {
 
     if (big.length) {
       const structs: FetchMessageObject[] = [];
-      for await (const m of client.fetch(big.map((m) => m.uid).join(','), { uid: true, bodyStructure: true, envelope: true }, { uid: true })) structs.push(m);
+      for await (const m of client.fetch(big.join(','), { uid: true, bodyStructure: true, envelope: true }, { uid: true })) structs.push(m);
       structs.sort((x, y) => x.uid - y.uid);
       for (const m of structs) {
         if (this.stopper.signal.aborted) return;

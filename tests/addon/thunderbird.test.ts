@@ -123,6 +123,7 @@ describe('the add-on in a real Thunderbird', () => {
         { op: 'unlock', passphrase: PASSPHRASE, minutes: 10 },
         { op: 'remember', address: 'dana@example.test', spec: { kind: 'code', label: w.serial } },
         { op: 'send', to: ['Dana <dana@example.test>'], subject: S.purchaser, attachments: [{ name: 'notes.txt', size: 200_000, seed: 3, type: 'text/plain' }] },
+        { op: 'send', to: ['dana@example.test'], subject: 'switched off', seal: false, attachments: [{ name: 'plain.txt', size: 100, seed: 8, type: 'text/plain' }] },
       ]);
       return runThunderbird({
         rs,
@@ -152,6 +153,11 @@ describe('the add-on in a real Thunderbird', () => {
     const parts: Uint8Array[] = [];
     for await (const c of opened.content) parts.push(c.slice());
     expect(sha(Buffer.concat(parts))).toBe(sha(patternBytes(200_000, 3)));
+    // Sealing switched off in the compose popup for one message: sent as it was.
+    expect(stepResult(r, 'send', 1).outcome).toMatchObject({ sealed: false, cancelled: false });
+    const plain = await sinkMessage('switched off');
+    expect(plain.attachments.map((a) => a.filename)).toEqual(['plain.txt']);
+    expect(plain.headers.get('x-sealcode')).toBeUndefined();
     await dc.append('dana@example.test', await rawOf(S.purchaser));
     danaInbox++;
     console.log(`purchaser run: ${r.seconds.toFixed(1)} s`);

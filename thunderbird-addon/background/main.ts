@@ -11,8 +11,24 @@ import { hostCall } from './host-client.js';
 
 const m = messenger();
 
-/** Per compose tab: sealing switched on/off in the popup (undefined: the default). */
+/**
+ * Per compose tab: sealing switched on/off in the popup (undefined: the default). Also
+ * kept in session storage: an MV3 event page may be suspended between the choice and the
+ * send, and a lost "on" must never turn into a message sent in clear.
+ */
 export const tabSeal = new Map<number, boolean>();
+
+export async function setTabSeal(tabId: number, enabled: boolean): Promise<void> {
+  tabSeal.set(tabId, enabled);
+  await m.storage.session?.set({ [`tabSeal:${tabId}`]: enabled }).catch(() => undefined);
+}
+
+export async function getTabSeal(tabId: number): Promise<boolean | undefined> {
+  if (tabSeal.has(tabId)) return tabSeal.get(tabId);
+  const key = `tabSeal:${tabId}`;
+  const v = m.storage.session ? (await m.storage.session.get(key).catch((): Record<string, unknown> => ({})))[key] : undefined;
+  return typeof v === 'boolean' ? v : undefined;
+}
 export const outcomes: SendOutcome[] = [];
 export const banners: { messageId: number; text: string }[] = [];
 export const pages: { page: string; text: string }[] = [];
@@ -37,8 +53,8 @@ export function onBeforeSend(tab: { id: number }, details: Parameters<typeof bef
       addAttachment: (tabId, a) => m.compose.addAttachment(tabId, a),
       plan: async (tabId, d) =>
         FLAVOUR === 'dedicated'
-          ? dedicatedPlan(await loadProfile(), tabSeal.get(tabId))
-          : purchaserPlan(d, await rememberedRecipients(), tabSeal.get(tabId), cardPartyOrThrow),
+          ? dedicatedPlan(await loadProfile(), await getTabSeal(tabId))
+          : purchaserPlan(d, await rememberedRecipients(), await getTabSeal(tabId), cardPartyOrThrow),
       notify: (why) => {
         void m.notifications
           .create(`sealcode-send-${Date.now()}`, { type: 'basic', title: t('notifyTitle'), message: t('sendCancelled', why) })
@@ -100,10 +116,10 @@ export async function handleMessage(msg: Msg, sender: { tab?: { id: number } }):
       await rememberRecipient(String(msg.address), (msg.spec as RecipientSpec | null) ?? null);
       return true;
     case 'setSeal':
-      tabSeal.set(Number(msg.tabId), Boolean(msg.enabled));
+      await setTabSeal(Number(msg.tabId), Boolean(msg.enabled));
       return true;
     case 'getSeal':
-      return tabSeal.get(Number(msg.tabId)) ?? null;
+      return (await getTabSeal(Number(msg.tabId))) ?? null;
     default:
       return undefined;
   }

@@ -5,7 +5,7 @@
 // messages.getAttachmentFile.
 import { messenger } from '../lib/messenger.js';
 import { displayedMessageIds, openedFile, summary, verdictsFor } from './display.js';
-import { banners, handleMessage, outcomes, pages, rememberRecipient, tabSeal } from './main.js';
+import { banners, handleMessage, outcomes, pages, rememberRecipient, setTabSeal } from './main.js';
 import { loadProfile, openingKeys, unlockCard } from './keys.js';
 import { FLAVOUR } from './flavour.js';
 import { dedicatedPlan } from '../lib/plan.js';
@@ -95,7 +95,7 @@ async function run(step: Step): Promise<unknown> {
     }
     case 'send': {
       const tab = await m.compose.beginNew(null, { to: step.to, subject: step.subject, plainTextBody: 'sealcode test' });
-      if (step.seal !== undefined) tabSeal.set(tab.id, step.seal);
+      if (step.seal !== undefined) await setTabSeal(tab.id, step.seal);
       for (const a of step.attachments) {
         const file = new File([patternBytes(a.size, a.seed) as BlobPart], a.name, { type: a.type ?? 'application/octet-stream' });
         await m.compose.addAttachment(tab.id, { file, name: a.name });

@@ -47,7 +47,11 @@ export interface Messenger {
   messageDisplay: {
     getDisplayedMessages(tabId: number): Promise<{ messages: { id: number }[] } | { id: number }[]>;
   };
-  storage: { local: { get(k: string | string[] | null): Promise<Record<string, unknown>>; set(o: Record<string, unknown>): Promise<void> } };
+  storage: {
+    local: StorageArea;
+    /** Kept while Thunderbird runs, across suspensions of the event page. */
+    session?: StorageArea;
+  };
   notifications: { create(id: string, o: { type: 'basic'; title: string; message: string; iconUrl?: string }): Promise<string> };
   i18n: { getMessage(key: string, subs?: string | string[]): string };
   tabs: { create(o: { url: string }): Promise<unknown>; query(q: Record<string, unknown>): Promise<{ id: number; type?: string }[]> };
@@ -58,6 +62,11 @@ export interface Messenger {
   };
   folders: { query(q: Record<string, unknown>): Promise<{ id: string; name: string }[]> };
   accounts: { list(): Promise<{ id: string; type: string; identities: { email: string }[] }[]> };
+}
+
+export interface StorageArea {
+  get(k: string | string[] | null): Promise<Record<string, unknown>>;
+  set(o: Record<string, unknown>): Promise<void>;
 }
 
 export interface NativePort {

@@ -13,6 +13,8 @@ async function main(): Promise<void> {
   const s = await ask<Record<string, unknown>>({ type: 'summary' });
   const current = await ask<boolean | null>({ type: 'getSeal', tabId: tab.id });
   const toggle = el('input', { type: 'checkbox', checked: current ?? true });
+  // What the box shows is what happens on send: opening the popup states the intent.
+  await ask({ type: 'setSeal', tabId: tab.id, enabled: toggle.checked });
   toggle.addEventListener('change', () => void ask({ type: 'setSeal', tabId: tab.id, enabled: toggle.checked }).catch(showError));
   root.append(el('label', {}, toggle, ' ', t('popupSealToggle')));
   if (s.flavour === 'dedicated') {

@@ -8,6 +8,7 @@
 // mail, and a signature check costs a quarter of a millisecond on a small server.
 import crypto from 'node:crypto';
 import { setFastEd25519Verify } from '../card/keys.js';
+import { useNativeEd25519Signing } from '../card/ed25519-node.js';
 
 const keys = new Map<string, crypto.KeyObject>();
 const verified = new Set<string>();
@@ -43,6 +44,8 @@ export function nativeEd25519Verify(pub: Uint8Array, msg: Uint8Array, sig: Uint8
   return ok;
 }
 
+/** Native checks (here) and native signing (card/, for sealing on the SMTP side). */
 export function useNativeEd25519(): void {
   setFastEd25519Verify(nativeEd25519Verify);
+  useNativeEd25519Signing();
 }

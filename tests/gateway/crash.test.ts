@@ -162,3 +162,16 @@ it('SIGKILL in the middle of an IMAP batch: every message labelled exactly once 
   expect([...changes.values()].every((n) => n === 1)).toBe(true);
   await client.logout();
 });
+
+it('stops cleanly on SIGTERM (exit 0, "gateway stopped" logged)', async () => {
+  output.length = 0;
+  const p = startChild();
+  child = p;
+  await waitForPort(smtpPort, '127.0.0.1', 20_000);
+  await waitUntil(() => output.join('').includes('imap folder watched'), 20_000, 'the watcher connected');
+  const exited = new Promise<number | null>((r) => p.once('exit', (code) => r(code)));
+  p.kill('SIGTERM');
+  expect(await exited).toBe(0);
+  child = undefined;
+  expect(output.join('')).toContain('"msg":"gateway stopped"');
+});

@@ -19,7 +19,7 @@ import { issueCard } from '../distributor/seller/cards.js';
 import { grantRedemption } from '../distributor/seller/redemption.js';
 import { getFreePort, waitForPort } from '../tests/support/ports.js';
 
-type Result = { requests: { average: number; total: number }; latency: { p50: number; p99: number; average: number }; throughput: { average: number }; duration: number; non2xx: number; errors: number };
+type Result = { requests: { average: number; total: number }; latency: { p50: number; p99: number; average: number }; throughput: { average: number; total: number }; duration: number; non2xx: number; errors: number };
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const autocannon = createRequire(import.meta.url)('autocannon') as (o: any) => Promise<Result>;
 
@@ -62,12 +62,34 @@ try {
   const csrf = /name="_csrf" value="([^"]+)"/.exec(await page.text())![1]!;
 
   const load = os.loadavg().map((x) => x.toFixed(1)).join(' ');
-  const run = (title: string, o: object): Promise<Result> => {
-    process.stderr.write(`${title}...\n`);
-    return autocannon({ url: base, connections, ...o });
+  // CPU seconds spent by the server (from /proc) and by this load generator in each
+  // run: on a shared, noisy machine, CPU per request is steadier than requests per second.
+  const tick = 100; // USER_HZ on Linux
+  const serverCpu = (): number => {
+    try {
+      const f = fs.readFileSync(`/proc/${server.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      return (Number(f[11]) + Number(f[12])) / tick;
+    } catch {
+      return NaN;
+    }
   };
-  await run('warm-up', { amount: 500, path: '/static/same.xpi' });
-  const stat = await run('static', { amount: 2 * n, path: '/static/same.xpi' });
+  const clientCpu = (): number => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1e6;
+  };
+  const cpu = new Map<Result, { server: number; client: number }>();
+  const run = async (title: string, o: object): Promise<Result> => {
+    process.stderr.write(`${title}...\n`);
+    const s0 = serverCpu();
+    const c0 = clientCpu();
+    const r = await autocannon({ url: base, connections, ...o });
+    cpu.set(r, { server: serverCpu() - s0, client: clientCpu() - c0 });
+    return r;
+  };
+  // autocannon ignores a `path` option (it takes the URL's path), so the static file is
+  // named in the URL: with `path` this row measured GET / (the 1.7 kB code page).
+  await run('warm-up', { amount: 500, url: `${base}/static/same.xpi` });
+  const stat = await run('static', { amount: 2 * n, url: `${base}/static/same.xpi` });
   let t = 0;
   const download = await run('download by token', {
     amount: n,
@@ -103,16 +125,20 @@ try {
     p50: r.latency.p50,
     p99: r.latency.p99,
     bad: r.non2xx + r.errors,
+    bytesPerResponse: r.throughput.total / r.requests.total,
+    serverMs: (cpu.get(r)!.server * 1000 * per) / r.requests.total,
+    clientMs: (cpu.get(r)!.client * 1000 * per) / r.requests.total,
   });
   const rows = [row('static file (same size)', stat), row('download by token', download), row('redeem + download (2 requests)', full, 2)];
   const pad = (s: string | number, w: number) => String(s).padStart(w);
   console.log(`\nXPI size ${xpi.length} bytes, ${connections} connections, server: one process; codes already_used after the run: ${used}; load average before: ${load}`);
-  console.log(`${'what'.padEnd(32)}${pad('done', 7)}${pad('per s', 9)}${pad('MB/s', 8)}${pad('p50 ms', 8)}${pad('p99 ms', 8)}${pad('non-2xx', 9)}`);
-  for (const r of rows) console.log(`${r.name.padEnd(32)}${pad(r.ops, 7)}${pad(r.opsPerS.toFixed(0), 9)}${pad(r.mbPerS.toFixed(1), 8)}${pad(r.p50, 8)}${pad(r.p99, 8)}${pad(r.bad, 9)}`);
+  console.log(`${'what'.padEnd(32)}${pad('done', 7)}${pad('per s', 9)}${pad('MB/s', 8)}${pad('p50 ms', 8)}${pad('p99 ms', 8)}${pad('non-2xx', 9)}${pad('srv cpu ms', 12)}${pad('cli cpu ms', 12)}${pad('B/resp', 8)}`);
+  for (const r of rows) console.log(`${r.name.padEnd(32)}${pad(r.ops, 7)}${pad(r.opsPerS.toFixed(0), 9)}${pad(r.mbPerS.toFixed(1), 8)}${pad(r.p50, 8)}${pad(r.p99, 8)}${pad(r.bad, 9)}${pad(r.serverMs.toFixed(2), 12)}${pad(r.clientMs.toFixed(2), 12)}${pad(r.bytesPerResponse.toFixed(0), 8)}`);
   const s0 = rows[0]!.opsPerS;
   console.log(`\ndownload by token:  ${((rows[1]!.opsPerS / s0) * 100).toFixed(0)}% of static (target >= 50%), p99 ${rows[1]!.p99} ms (target < 100 ms)`);
   console.log(`redeem + download: ${((rows[2]!.opsPerS / s0) * 100).toFixed(0)}% of static in completed downloads per second, p99 per request ${rows[2]!.p99} ms`);
   console.log('(p50/p99 are per HTTP request; in the last row half are POST /redeem and half GET /download.)');
+  console.log('(srv/cli cpu ms: CPU time of the server process and of this load generator per operation.)');
 } finally {
   server.kill('SIGTERM');
   await new Promise((r) => server.once('exit', r));

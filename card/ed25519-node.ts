@@ -1,13 +1,29 @@
 // Native Ed25519 signing for Node services (distributor grants sign a build certificate
 // per redemption; pure-JS signing was most of that cost). Node-only: not in the add-on.
-import { createPrivateKey, createPublicKey, sign as nodeSign } from 'node:crypto';
+import { createPrivateKey, createPublicKey, sign as nodeSign, type KeyObject } from 'node:crypto';
 import { setFastEd25519Signer, type Ed25519Signer } from './keys.js';
 
 // PKCS#8 wrapping of a raw 32-byte Ed25519 seed (RFC 8410).
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+// Node's JWK import requires an `x` string but builds the key from `d` alone (the public
+// key is derived from the seed), so any well-formed placeholder will do.
+const X_PLACEHOLDER = Buffer.alloc(32).toString('base64url');
 
-const privateKey = (seed: Uint8Array) =>
-  createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' });
+// OpenSSL 3 decodes PKCS#8 DER through its generic decoder chain (~0.8 ms a key here);
+// a JWK import of the same seed takes ~0.08 ms. DER stays as the fallback should a
+// Node version ever refuse the placeholder.
+let jwkWorks = true;
+const privateKey = (seed: Uint8Array): KeyObject => {
+  if (jwkWorks)
+    try {
+      return createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d: Buffer.from(seed).toString('base64url'), x: X_PLACEHOLDER }, format: 'jwk' });
+    } catch {
+      const k = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' });
+      jwkWorks = false; // DER took this seed: it was the JWK path that failed
+      return k;
+    }
+  return createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' });
+};
 
 export const nativeEd25519Signer: Ed25519Signer = {
   publicKey(seed) {

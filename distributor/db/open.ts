@@ -32,3 +32,26 @@ function migrate(db: Db): void {
   });
   run.immediate();
 }
+
+// better-sqlite3 compiles SQL on every prepare(): on the redemption path that was a
+// larger cost than running the statements. Compiled statements are kept per handle.
+const cached = new WeakMap<Db, Map<string, Database.Statement>>();
+
+/** The prepared statement for `sql` on this handle, compiled once. */
+export function stmt(db: Db, sql: string): Database.Statement {
+  let m = cached.get(db);
+  if (!m) cached.set(db, (m = new Map()));
+  let s = m.get(sql);
+  if (!s) m.set(sql, (s = db.prepare(sql)));
+  return s;
+}
+
+/** As stmt(), returning the first column only (a separate statement: pluck is sticky). */
+export function pluckStmt(db: Db, sql: string): Database.Statement {
+  let m = cached.get(db);
+  if (!m) cached.set(db, (m = new Map()));
+  const key = `pluck\0${sql}`;
+  let s = m.get(key);
+  if (!s) m.set(key, (s = db.prepare(sql).pluck()));
+  return s;
+}

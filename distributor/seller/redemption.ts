@@ -20,6 +20,7 @@ import {
   type DedicatedProfile,
 } from '../../card/index.js';
 import type { Seller } from './seller.js';
+import { pluckStmt, stmt } from '../db/open.js';
 
 export const DEFAULT_RESUME_WINDOW_MS = 15 * 60 * 1000;
 
@@ -44,7 +45,7 @@ const INVALID = 'this code is not valid: check it and type it again';
 /** The code row for a typed code, after checking its secret in constant time. */
 export function checkCode(seller: Seller, codeText: string): CodeRow {
   const code = parseCode(codeText);
-  const row = seller.db.prepare('SELECT * FROM codes WHERE serial = ?').get(code.serial) as CodeRow | undefined;
+  const row = stmt(seller.db, 'SELECT * FROM codes WHERE serial = ?').get(code.serial) as CodeRow | undefined;
   const expect = secretHash(code.serial, code.secret);
   // Compare against a dummy when the serial is unknown, so both paths cost the same.
   const ok = equalBytes(row ? new Uint8Array(row.secret_hash) : new Uint8Array(32), expect);
@@ -71,15 +72,20 @@ export interface GrantInput {
   distributorUrl?: string;
 }
 
+const OPEN_EXPIRED = 'FROM redemptions WHERE completed_at IS NULL AND sealed_profile IS NOT NULL AND token_expires_at < ?';
+const SWEEP_DUE = `SELECT 1 ${OPEN_EXPIRED} LIMIT 1`;
+
 /** Closes resume windows that have run out: their codes become already_used. */
 export function sweepExpiredGrants(seller: Seller, now = Date.now()): number {
+  // Runs before every grant: an indexed read first, so that the write lock (and a WAL
+  // commit) is only taken when some window has in fact closed. The transaction reads again.
+  if (!stmt(seller.db, SWEEP_DUE).get(now)) return 0;
   return seller.db
     .transaction(() => {
-      const stale = seller.db
-        .prepare('SELECT id, serial FROM redemptions WHERE completed_at IS NULL AND sealed_profile IS NOT NULL AND token_expires_at < ?')
+      const stale = stmt(seller.db, `SELECT id, serial ${OPEN_EXPIRED}`)
         .all(now) as { id: string; serial: string }[];
       for (const r of stale) {
-        seller.db.prepare('UPDATE redemptions SET sealed_profile = NULL, token_hash = NULL WHERE id = ?').run(r.id);
+        stmt(seller.db, 'UPDATE redemptions SET sealed_profile = NULL, token_hash = NULL WHERE id = ?').run(r.id);
         settleCode(seller, r.serial, now);
       }
       return stale.length;
@@ -89,13 +95,11 @@ export function sweepExpiredGrants(seller: Seller, now = Date.now()): number {
 
 /** A code is used up once as many redemptions as it allows are done or abandoned. */
 function settleCode(seller: Seller, serial: string, now: number): void {
-  const c = seller.db.prepare('SELECT copies_allowed, state FROM codes WHERE serial = ?').get(serial) as { copies_allowed: number; state: string };
-  const closed = seller.db
-    .prepare('SELECT COUNT(*) FROM redemptions WHERE serial = ? AND (completed_at IS NOT NULL OR sealed_profile IS NULL)')
-    .pluck()
+  const c = stmt(seller.db, 'SELECT copies_allowed, state FROM codes WHERE serial = ?').get(serial) as { copies_allowed: number; state: string };
+  const closed = pluckStmt(seller.db, 'SELECT COUNT(*) FROM redemptions WHERE serial = ? AND (completed_at IS NOT NULL OR sealed_profile IS NULL)')
     .get(serial) as number;
   if (closed >= c.copies_allowed && c.state !== 'revoked')
-    seller.db.prepare("UPDATE codes SET state = 'already_used', state_changed_at = ? WHERE serial = ?").run(now, serial);
+    stmt(seller.db, "UPDATE codes SET state = 'already_used', state_changed_at = ? WHERE serial = ?").run(now, serial);
 }
 
 export function grantRedemption(seller: Seller, input: GrantInput): Grant {
@@ -108,10 +112,10 @@ export function grantRedemption(seller: Seller, input: GrantInput): Grant {
       const row = checkCode(seller, input.code);
       if (row.state === 'revoked') throw new SealError('REVOKED', 'this code has been revoked by its purchaser');
       if (row.expires_at < now) throw new SealError('EXPIRED', 'this code has expired');
-      const taken = seller.db.prepare('SELECT COUNT(*) FROM redemptions WHERE serial = ?').pluck().get(row.serial) as number;
+      const taken = pluckStmt(seller.db, 'SELECT COUNT(*) FROM redemptions WHERE serial = ?').get(row.serial) as number;
       if (row.state === 'already_used' || taken >= row.copies_allowed)
         throw new SealError('REFUSED', 'this code has already been used');
-      const card = seller.db.prepare('SELECT cert, revoked_at FROM cards WHERE id = ?').get(row.card_id) as { cert: Uint8Array; revoked_at: number | null };
+      const card = stmt(seller.db, 'SELECT cert, revoked_at FROM cards WHERE id = ?').get(row.card_id) as { cert: Uint8Array; revoked_at: number | null };
       if (card.revoked_at) throw new SealError('REVOKED', "the purchaser's card has been revoked");
       const purchaserCertBytes = new Uint8Array(card.cert);
       const purchaserCert = decodeCert(purchaserCertBytes) as CardCert;
@@ -119,7 +123,7 @@ export function grantRedemption(seller: Seller, input: GrantInput): Grant {
       let keyKind = row.key_kind;
       let keyLabel = row.key_label ?? row.serial;
       if (row.kind === 'copy' && row.parent_build_id) {
-        const parent = seller.db.prepare('SELECT build_cert FROM redemptions WHERE build_id = ?').pluck().get(row.parent_build_id) as Uint8Array;
+        const parent = pluckStmt(seller.db, 'SELECT build_cert FROM redemptions WHERE build_id = ?').get(row.parent_build_id) as Uint8Array;
         const pc = decodeCert(new Uint8Array(parent));
         if (pc.type !== 'build') throw new SealError('MALFORMED', 'parent build certificate is not a build');
         keyKind = pc.keyKind;
@@ -141,11 +145,8 @@ export function grantRedemption(seller: Seller, input: GrantInput): Grant {
       const redemptionId = newId('red');
       const token = Buffer.from(randomBytes(32)).toString('base64url');
       const tokenExpiresAt = now + (input.resumeWindowMs ?? DEFAULT_RESUME_WINDOW_MS);
-      seller.db
-        .prepare(
-          `INSERT INTO redemptions (id, serial, build_id, redeemer_email, build_cert, copy_of, build_expires_at, sealed_profile, token_hash, token_expires_at, granted_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
+      stmt(seller.db, `INSERT INTO redemptions (id, serial, build_id, redeemer_email, build_cert, copy_of, build_expires_at, sealed_profile, token_hash, token_expires_at, granted_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
         .run(
           redemptionId,
           row.serial,
@@ -159,7 +160,7 @@ export function grantRedemption(seller: Seller, input: GrantInput): Grant {
           tokenExpiresAt,
           now,
         );
-      seller.db.prepare("UPDATE codes SET state = 'in_use', state_changed_at = ? WHERE serial = ?").run(now, row.serial);
+      stmt(seller.db, "UPDATE codes SET state = 'in_use', state_changed_at = ? WHERE serial = ?").run(now, row.serial);
       return { redemptionId, buildId: profile.buildId, serial: row.serial, token, tokenExpiresAt, profile };
     })
     .immediate();
@@ -174,8 +175,7 @@ export interface ResumedGrant {
 
 /** The profile behind a download token, while its window is open and it is not complete. */
 export function resumeRedemption(seller: Seller, token: string, now = Date.now()): ResumedGrant {
-  const row = seller.db
-    .prepare('SELECT id, serial, sealed_profile, token_expires_at, completed_at FROM redemptions WHERE token_hash = ?')
+  const row = stmt(seller.db, 'SELECT id, serial, sealed_profile, token_expires_at, completed_at FROM redemptions WHERE token_hash = ?')
     .get(tokenHash(token)) as { id: string; serial: string; sealed_profile: Uint8Array | null; token_expires_at: number; completed_at: number | null } | undefined;
   if (!row || !row.sealed_profile || row.completed_at) throw new SealError('REFUSED', 'this download link is no longer valid');
   if (row.token_expires_at < now) throw new SealError('EXPIRED', 'this download link has expired');
@@ -187,12 +187,12 @@ export function resumeRedemption(seller: Seller, token: string, now = Date.now()
 export function completeRedemption(seller: Seller, redemptionId: string, now = Date.now()): void {
   seller.db
     .transaction(() => {
-      const r = seller.db.prepare('SELECT serial, completed_at FROM redemptions WHERE id = ?').get(redemptionId) as
+      const r = stmt(seller.db, 'SELECT serial, completed_at FROM redemptions WHERE id = ?').get(redemptionId) as
         | { serial: string; completed_at: number | null }
         | undefined;
       if (!r) throw new SealError('USAGE', `unknown redemption ${redemptionId}`);
       if (r.completed_at) return;
-      seller.db.prepare('UPDATE redemptions SET completed_at = ?, sealed_profile = NULL, token_hash = NULL WHERE id = ?').run(now, redemptionId);
+      stmt(seller.db, 'UPDATE redemptions SET completed_at = ?, sealed_profile = NULL, token_hash = NULL WHERE id = ?').run(now, redemptionId);
       settleCode(seller, r.serial, now);
     })
     .immediate();

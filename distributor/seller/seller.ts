@@ -3,7 +3,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { newSigningKey, signingPublicKey, toBase64, SealError } from '../../card/index.js';
-import { openDatabase, DB_FILE, type Db } from '../db/open.js';
+import { openDatabase, pluckStmt, DB_FILE, type Db } from '../db/open.js';
 import { loadMasterKey, openSecret, sealSecret } from '../db/master-key.js';
 
 export const ISSUER_PUB_FILE = 'issuer.pub';
@@ -71,7 +71,7 @@ export function openSeller(dataDir: string): Seller {
       return s;
     },
     groupKey(groupId) {
-      const sealed = db.prepare('SELECT sealed_key FROM groups WHERE id = ?').pluck().get(groupId) as Uint8Array | undefined;
+      const sealed = pluckStmt(db, 'SELECT sealed_key FROM groups WHERE id = ?').get(groupId) as Uint8Array | undefined;
       if (!sealed) throw new SealError('USAGE', `unknown group ${groupId}`);
       return openSecret(master, `group:${groupId}`, sealed);
     },

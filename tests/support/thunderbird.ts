@@ -140,6 +140,9 @@ function execText(
         else resolve(stdout);
       },
     );
+    // A child that exits without reading its input (unzip -p) must not turn into an
+    // uncaught EPIPE: the exit status already tells what happened.
+    child.stdin?.on('error', () => {});
     child.stdin?.end(opts.input ?? '');
   });
 }

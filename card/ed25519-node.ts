@@ -1,6 +1,6 @@
 // Native Ed25519 signing for Node services (distributor grants sign a build certificate
 // per redemption; pure-JS signing was most of that cost). Node-only: not in the add-on.
-import { createPrivateKey, createPublicKey, sign as nodeSign, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, sign as nodeSign, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { setFastEd25519Signer, type Ed25519Signer } from './keys.js';
 
 // PKCS#8 wrapping of a raw 32-byte Ed25519 seed (RFC 8410).
@@ -25,13 +25,29 @@ const privateKey = (seed: Uint8Array): KeyObject => {
   return createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' });
 };
 
+// A service signs with one key (the issuer's) over and over: keep its key object.
+let lastSeed: Buffer | undefined;
+let lastKey: KeyObject | undefined;
+const signingKey = (seed: Uint8Array): KeyObject => {
+  if (lastSeed && seed.length === 32 && timingSafeEqual(lastSeed, seed)) return lastKey!;
+  const k = privateKey(seed);
+  lastSeed = Buffer.from(seed);
+  lastKey = k;
+  return k;
+};
+
 export const nativeEd25519Signer: Ed25519Signer = {
   publicKey(seed) {
     const jwk = createPublicKey(privateKey(seed)).export({ format: 'jwk' });
     return new Uint8Array(Buffer.from(jwk.x as string, 'base64url'));
   },
   sign(seed, msg) {
-    return new Uint8Array(nodeSign(null, msg, privateKey(seed)));
+    return new Uint8Array(nodeSign(null, msg, signingKey(seed)));
+  },
+  // OpenSSL draws the seed (from its CSPRNG) and derives the public key in one call.
+  generate() {
+    const jwk = generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' });
+    return { secretKey: new Uint8Array(Buffer.from(jwk.d as string, 'base64url')), publicKey: new Uint8Array(Buffer.from(jwk.x as string, 'base64url')) };
   },
 };
 

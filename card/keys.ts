@@ -38,6 +38,8 @@ export interface SigningKeyPair {
 export interface Ed25519Signer {
   publicKey(secretKey: Uint8Array): Uint8Array;
   sign(secretKey: Uint8Array, msg: Uint8Array): Uint8Array;
+  /** A fresh key pair (optional: else a random seed and publicKey()). */
+  generate?(): SigningKeyPair;
 }
 let fastSigner: Ed25519Signer | undefined;
 export function setFastEd25519Signer(s: Ed25519Signer | undefined): void {
@@ -45,6 +47,7 @@ export function setFastEd25519Signer(s: Ed25519Signer | undefined): void {
 }
 
 export function newSigningKey(): SigningKeyPair {
+  if (fastSigner?.generate) return fastSigner.generate();
   const secretKey = ed25519.utils.randomSecretKey();
   return { secretKey, publicKey: signingPublicKey(secretKey) };
 }

@@ -90,7 +90,9 @@ export function downloadRoutes(ctx: Ctx): Router {
         }
       });
     if (req.method === 'HEAD') return res.end();
-    // Write the slices of the parts that fall in [start, end], without copying.
+    // Write the slices of the parts that fall in [start, end], without copying; corked,
+    // so that headers, prefix and tail leave in one writev rather than one per part.
+    res.cork();
     let at = 0;
     for (const p of parts) {
       const from = Math.max(start - at, 0);

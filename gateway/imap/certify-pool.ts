@@ -5,9 +5,9 @@ import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { StatusList } from '../../card/index.js';
-import { analyzeAndCertify, type WorkResult } from './certify-worker.js';
+import { certifyParts, type PartInput, type PartResult, type WorkResult } from './certify-worker.js';
 
-type Pending = { resolve: (r: Omit<WorkResult, 'id'>) => void; reject: (e: Error) => void };
+type Pending = { resolve: (r: PartResult[]) => void; reject: (e: Error) => void };
 
 export class CertifyPool {
   private readonly workers: { w: Worker; pending: Map<number, Pending> }[] = [];
@@ -40,7 +40,7 @@ export class CertifyPool {
           // An idle worker must not keep the process alive; a busy one must.
           if (slot.pending.size === 0) w.unref();
           if (r.error !== undefined) p?.reject(new Error(r.error));
-          else p?.resolve(r);
+          else p?.resolve(r.parts ?? []);
         });
         w.on('error', (e) => this.retire(slot, e));
         w.on('exit', () => this.retire(slot, new Error('certify worker exited')));
@@ -61,18 +61,19 @@ export class CertifyPool {
     if (!this.closing) this.log.warn({ err: e.message }, 'certify worker gone; certifying on the main thread');
   }
 
-  run(source: Uint8Array, status?: StatusList): Promise<Omit<WorkResult, 'id'>> {
-    if (this.workers.length === 0) return analyzeAndCertify(source, this.issuerPub, status);
+  run(parts: PartInput[], status?: StatusList): Promise<PartResult[]> {
+    if (this.workers.length === 0) return certifyParts(parts, this.issuerPub, status);
     const slot = this.workers[this.next++ % this.workers.length]!;
     const id = ++this.seq;
-    const copy = new Uint8Array(source);
-    const viaWorker = new Promise<Omit<WorkResult, 'id'>>((resolve, reject) => {
+    // Copies travel (transferred); the originals stay here for the fallback.
+    const copies = parts.map((p) => ({ ...p, data: new Uint8Array(p.data) }));
+    const viaWorker = new Promise<PartResult[]>((resolve, reject) => {
       slot.pending.set(id, { resolve, reject });
       slot.w.ref();
-      slot.w.postMessage({ id, source: copy, status }, [copy.buffer]);
+      slot.w.postMessage({ id, parts: copies, status }, copies.map((p) => p.data.buffer));
     });
     // Whatever went wrong over there (a dead worker included), the main thread decides.
-    return viaWorker.catch(() => analyzeAndCertify(source, this.issuerPub, status));
+    return viaWorker.catch(() => certifyParts(parts, this.issuerPub, status));
   }
 
   async close(): Promise<void> {

@@ -1,33 +1,37 @@
-// Worker thread: walks a whole message source and certifies its sealcode attachments,
-// so the main thread keeps reading IMAP while another core does the hashing.
+// Worker thread: certifies the decoded sealcode attachments of one message, so the main
+// thread keeps reading IMAP while another core does the hashing and the signature check.
 import { parentPort, workerData } from 'node:worker_threads';
 import { certifyStream, type Certification } from '../certify.js';
 import { useNativeEd25519 } from '../native-ed25519.js';
-import { analyzeSource } from './source.js';
 import type { StatusList } from '../../card/index.js';
+
+/** One attachment, already free of its transfer encoding. */
+export interface PartInput {
+  part: string;
+  filename?: string;
+  data: Uint8Array;
+}
+export type PartResult = Certification & { part: string; filename?: string };
 
 export interface WorkRequest {
   id: number;
-  source: Uint8Array;
+  parts: PartInput[];
   status?: StatusList;
 }
 export interface WorkResult {
   id: number;
   error?: string;
-  messageId?: string;
-  from?: string;
-  parts?: (Certification & { part: string; filename?: string })[];
+  parts?: PartResult[];
 }
 
 async function* once(b: Uint8Array): AsyncGenerator<Uint8Array> {
   yield b;
 }
 
-export async function analyzeAndCertify(source: Uint8Array, issuerPub: Uint8Array, status?: StatusList): Promise<Omit<WorkResult, 'id'>> {
-  const a = analyzeSource(Buffer.from(source.buffer, source.byteOffset, source.byteLength));
-  const parts: NonNullable<WorkResult['parts']> = [];
-  for (const p of a.parts) parts.push({ ...(await certifyStream(once(p.data), { issuerPub, status })), part: p.part, filename: p.filename });
-  return { messageId: a.messageId, from: a.from, parts };
+export async function certifyParts(parts: PartInput[], issuerPub: Uint8Array, status?: StatusList): Promise<PartResult[]> {
+  const out: PartResult[] = [];
+  for (const p of parts) out.push({ ...(await certifyStream(once(p.data), { issuerPub, status })), part: p.part, filename: p.filename });
+  return out;
 }
 
 if (parentPort && workerData?.sealcodeCertifyWorker) {
@@ -35,8 +39,8 @@ if (parentPort && workerData?.sealcodeCertifyWorker) {
   const issuerPub = workerData.issuerPub as Uint8Array;
   const port = parentPort;
   port.on('message', (req: WorkRequest) => {
-    analyzeAndCertify(req.source, issuerPub, req.status).then(
-      (r) => port.postMessage({ id: req.id, ...r } satisfies WorkResult),
+    certifyParts(req.parts, issuerPub, req.status).then(
+      (parts) => port.postMessage({ id: req.id, parts } satisfies WorkResult),
       (e: Error) => port.postMessage({ id: req.id, error: e.message } satisfies WorkResult),
     );
   });

@@ -4,6 +4,7 @@
 // works on the bytes: only header blocks and our own attachments become strings.
 import { decodeBody, parseHeaders, parseStructured, type HeaderField, type Part } from '../mime.js';
 import { SEAL_EXTENSION, SEAL_MIME_TYPE } from './parts.js';
+import { decodeBase64Range } from './base64.js';
 
 export interface SourcePart {
   /** IMAP-style part number, for the log */
@@ -72,6 +73,11 @@ export function analyzeSource(buf: Buffer): SourceAnalysis {
     const cd = parseStructured(get(headers, 'content-disposition'));
     const name = cd.params['filename'] ?? ct.params['name'];
     if (ct.value !== SEAL_MIME_TYPE && !(name !== undefined && name.toLowerCase().endsWith(SEAL_EXTENSION))) return;
+    const cte = (get(headers, 'content-transfer-encoding') ?? '7bit').toLowerCase().trim();
+    if (cte === 'base64') {
+      parts.push({ part: num || '1', filename: name, data: decodeBase64Range(buf, body, end) });
+      return;
+    }
     const part: Part = { headers, headerText: '', eol: '\r\n', sep: '', body: buf.toString('latin1', body, end) };
     parts.push({ part: num || '1', filename: name, data: decodeBody(part) });
   };

@@ -13,6 +13,7 @@ import { certifyStream, worst, type Certification } from '../certify.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { GatewayState, Label } from '../state.js';
 import { sealParts } from './parts.js';
+import { analyzeSource, type SourceAnalysis } from './source.js';
 import type { CertifyPool } from './certify-pool.js';
 import type { StatusList } from '../../card/index.js';
 
@@ -272,7 +273,8 @@ export class FolderWatcher {
     // which a server may have to compute by reading every new message.)
     for (let i = 0; i < todo.length; ) {
       const chunk = todo.slice(i, (i += BULK_FETCH_COUNT));
-      // The walk and the hashing run in the certify pool while this loop reads on.
+      // The walk happens here; the hashing and the signature check run in the certify
+      // pool (on another core when it has workers) while this loop reads on.
       const jobs: Promise<void>[] = [];
       const query = { uid: true, source: { start: 0, maxLength: SOURCE_MAX + 1 } };
       for await (const r of client.fetch(chunk.map((m) => m.uid).join(','), query, { uid: true })) {
@@ -282,12 +284,24 @@ export class FolderWatcher {
           big.push(uid);
           continue;
         }
+        let a: SourceAnalysis;
+        try {
+          a = analyzeSource(r.source ?? Buffer.alloc(0));
+        } catch (e) {
+          this.deps.metrics.errors({ account: acct });
+          this.log.error({ account: acct, folder, uid, err: (e as Error).message }, 'message not certified: error');
+          settled(uid);
+          continue;
+        }
+        if (!a.parts.length) {
+          plain(uid);
+          continue;
+        }
         jobs.push(
-          this.deps.pool.run(r.source ?? Buffer.alloc(0), this.deps.status()).then(
-            (a) => {
-              if (!a.parts?.length) return plain(uid);
-              const it: Item = { uid, messageId: a.messageId, from: a.from, results: a.parts };
-              for (const c of a.parts) it.label = worst(it.label ?? 'certified', c.label);
+          this.deps.pool.run(a.parts, this.deps.status()).then(
+            (results) => {
+              const it: Item = { uid, messageId: a.messageId, from: a.from, results };
+              for (const c of results) it.label = worst(it.label ?? 'certified', c.label);
               done.push(it);
             },
             (e: Error) => {

@@ -22,10 +22,14 @@ export function decodeBase64Range(buf: Buffer, start: number, end: number, piece
     let cut = -1;
     let cutChars = 0;
     let chars = 0;
-    for (let p = s; ; ) {
-      const lf = buf.indexOf(LF, p);
+    for (let p = s, len = 0; ; ) {
+      // Lines are mostly as long as the last one: look there before searching. (Were an
+      // earlier line end skipped, it would count as a character; more characters than
+      // the decoder finds fail the check below, so this can only cost a fallback.)
+      const lf = len > 0 && buf[p + len] === LF ? p + len : buf.indexOf(LF, p);
       if (lf < 0 || lf >= end || lf + 1 - s > piece) break;
       chars += lf - p - (lf > p && buf[lf - 1] === CR ? 1 : 0);
+      len = lf - p;
       p = lf + 1;
       if (chars % 4 === 0) {
         cut = p;

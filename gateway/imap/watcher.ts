@@ -271,6 +271,9 @@ export class FolderWatcher {
     // Sources are fetched cut at SOURCE_MAX + 1 bytes: a message that fits is walked here,
     // one that does not goes to the streaming path. (Cheaper than asking for RFC822.SIZE,
     // which a server may have to compute by reading every new message.)
+    // The certify pool works on one chunk while the next is fetched; waiting for it
+    // before fetching on would leave the server idle. Two chunks at most are in memory.
+    let previous: Promise<unknown> = Promise.resolve();
     for (let i = 0; i < todo.length; ) {
       const chunk = todo.slice(i, (i += BULK_FETCH_COUNT));
       // The walk happens here; the hashing and the signature check run in the certify
@@ -312,8 +315,10 @@ export class FolderWatcher {
           ),
         );
       }
-      await Promise.all(jobs);
+      await previous;
+      previous = Promise.all(jobs);
     }
+    await previous;
     done.sort((a, b) => a.uid - b.uid);
 
     if (big.length) {

@@ -5,12 +5,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { fromHex, isSealError, openSealed, seal, toHex, type PullSource, type RecipientSpec } from '../../card/index.js';
+import { fromHex, isSealError, openSealed, seal, toHex, type PullSource } from '../../card/index.js';
 import { nodePrimitives } from '../../card/node.js';
 import { openFile, sealFile } from '../../cli/seal-files.js';
 // collect() copies each chunk as it arrives, which the recycled-buffer contract allows.
 import { collect } from '../support/world.js';
-import { partiesOf, replay, type ContainerVector, type VectorKeys } from '../vectors/parties.js';
+import { partiesOf, resealOptions, type ContainerVector, type VectorKeys } from '../vectors/parties.js';
 
 const load = <T>(name: string): T => JSON.parse(readFileSync(new URL(`../vectors/${name}`, import.meta.url), 'utf8')) as T;
 const keys = load<VectorKeys>('keys.json');
@@ -40,15 +40,8 @@ describe('pull sources and recycled buffers give the vector bytes', () => {
       it(`${v.name}: seal from a pull source (reads of ≤${step} bytes)`, async () => {
         const out = await collect(
           seal(pullOf(fromHex(v.plaintext), step), {
-            sender: parties[v.sender]!,
-            recipients: v.recipients as RecipientSpec[],
-            addressees: v.addressees.map((a) => parties[a]!.certificate),
-            meta: v.meta,
-            signOnly: v.signOnly,
-            chunkLog2: v.chunkLog2,
-            now: v.now,
+            ...resealOptions(v, parties),
             primitives: nodePrimitives,
-            random: replay(v.random),
             reuseBuffers: true,
           }),
         );

@@ -23,11 +23,10 @@ import {
   toHex,
   verifyCert,
   verifyStatus,
-  type RecipientSpec,
 } from '../../card/index.js';
 import { nodePrimitives } from '../../card/node.js';
 import { chunksOf, collect } from '../support/world.js';
-import { partiesOf, replay, type ContainerVector, type VectorKeys } from '../vectors/parties.js';
+import { partiesOf, resealOptions, type ContainerVector, type VectorKeys } from '../vectors/parties.js';
 import { openSealed, verifySealed } from '../../card/index.js';
 
 const load = <T>(name: string): T => JSON.parse(readFileSync(new URL(`../vectors/${name}`, import.meta.url), 'utf8')) as T;
@@ -49,15 +48,8 @@ describe('container vectors', () => {
       it('re-seals to the same bytes with the recorded randomness and time', async () => {
         const again = await collect(
           seal(chunksOf(plaintext, 5000), {
-            sender: parties[v.sender]!,
-            recipients: v.recipients as RecipientSpec[],
-            addressees: v.addressees.map((a) => parties[a]!.certificate),
-            meta: v.meta,
-            signOnly: v.signOnly,
-            chunkLog2: v.chunkLog2,
-            now: v.now,
+            ...resealOptions(v, parties),
             primitives: nodePrimitives,
-            random: replay(v.random),
           }),
         );
         expect(toHex(again)).toBe(v.container);

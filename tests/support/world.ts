@@ -19,6 +19,7 @@ import {
   type RecipientSpec,
   type SealOptions,
   type Opened,
+  concat,
 } from '../../card/index.js';
 import { nodePrimitives } from '../../card/node.js';
 
@@ -67,18 +68,8 @@ export async function* chunksOf(b: Uint8Array, size = 7919): AsyncGenerator<Uint
 
 export async function collect(gen: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
-  let n = 0;
-  for await (const p of gen) {
-    parts.push(p.slice());
-    n += p.length;
-  }
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  for await (const p of gen) parts.push(p.slice()); // slice: a producer may reuse its buffers
+  return concat(...parts);
 }
 
 export async function sealBytes(

@@ -1,6 +1,6 @@
 // The shapes of the vector files and the parties they describe, shared by the
 // generator and the test (which reads only the JSON files).
-import { buildParty, cardParty, fromHex, type Party, type FileMeta } from '../../card/index.js';
+import { buildParty, cardParty, fromHex, type Party, type FileMeta, type RecipientSpec, type SealOptions } from '../../card/index.js';
 
 export interface VectorKeys {
   issuer: { secret: string; public: string };
@@ -53,5 +53,19 @@ export function replay(recorded: string[]): (n: number) => Uint8Array {
     const b = fromHex(recorded[i++] ?? '');
     if (b.length !== n) throw new Error(`vector replay: draw ${i - 1} wants ${n} bytes, recorded ${b.length}`);
     return b;
+  };
+}
+
+/** The options that re-seal a vector: its parties, metadata, time and recorded randomness. */
+export function resealOptions(v: ContainerVector, parties: Record<string, Party>): SealOptions {
+  return {
+    sender: parties[v.sender]!,
+    recipients: v.recipients as RecipientSpec[],
+    addressees: v.addressees.map((a) => parties[a]!.certificate),
+    meta: v.meta,
+    signOnly: v.signOnly,
+    chunkLog2: v.chunkLog2,
+    now: v.now,
+    random: replay(v.random),
   };
 }

@@ -13,10 +13,9 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { getFreePort, waitForPortClosed } from './ports.js';
+import { getFreePort, probeSocket, waitForPortClosed } from './ports.js';
 
 export interface DovecotUser {
   user: string;
@@ -185,23 +184,13 @@ function processTree(rootPid: number): number[] {
 
 /** Resolves when an IMAP greeting (`* OK`) arrives on host:port. */
 function imapGreeting(port: number, timeoutMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = net.connect({ host: HOST, port });
-    let buf = '';
-    const done = (ok: boolean): void => {
-      sock.removeAllListeners();
-      sock.on('error', () => {});
-      sock.destroy();
-      resolve(ok);
-    };
-    sock.setTimeout(timeoutMs, () => done(false));
+  let buf = '';
+  return probeSocket(port, HOST, timeoutMs, (sock, done) =>
     sock.on('data', (d) => {
       buf += d.toString('latin1');
       if (buf.includes('\r\n')) done(buf.startsWith('* OK'));
-    });
-    sock.once('error', () => done(false));
-    sock.once('close', () => done(false));
-  });
+    }),
+  );
 }
 
 const live = new Set<{ masterPid(): number | undefined }>();

@@ -22,8 +22,16 @@ export async function getFreePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
-/** Resolves true when something accepts a TCP connection on host:port within `timeoutMs`. */
-export function canConnect(port: number, host = '127.0.0.1', timeoutMs = 1000): Promise<boolean> {
+/**
+ * Opens a TCP connection and lets `watch` decide the answer; a timeout, an error or a
+ * close first means false. The socket is always torn down.
+ */
+export function probeSocket(
+  port: number,
+  host: string,
+  timeoutMs: number,
+  watch: (sock: net.Socket, done: (ok: boolean) => void) => void,
+): Promise<boolean> {
   return new Promise<boolean>((resolve) => {
     const sock = net.connect({ host, port });
     const done = (ok: boolean): void => {
@@ -33,9 +41,15 @@ export function canConnect(port: number, host = '127.0.0.1', timeoutMs = 1000): 
       resolve(ok);
     };
     sock.setTimeout(timeoutMs, () => done(false));
-    sock.once('connect', () => done(true));
     sock.once('error', () => done(false));
+    sock.once('close', () => done(false));
+    watch(sock, done);
   });
+}
+
+/** Resolves true when something accepts a TCP connection on host:port within `timeoutMs`. */
+export function canConnect(port: number, host = '127.0.0.1', timeoutMs = 1000): Promise<boolean> {
+  return probeSocket(port, host, timeoutMs, (sock, done) => sock.once('connect', () => done(true)));
 }
 
 /** Polls until host:port accepts connections; rejects after `timeoutMs`. */

@@ -8,7 +8,8 @@ import path from 'node:path';
 import { CommanderError, type Command } from 'commander';
 import { buildProgram } from '../../cli/program.js';
 import { openSeller } from '../../distributor/seller/seller.js';
-import { ensureBuilt, PASS, sealcode, sealcodeJson, show } from './harness.js';
+import { spawnSync } from 'node:child_process';
+import { ensureBuilt, PASS, ROOT, sealcode, sealcodeJson, show } from './harness.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sealcode-cli-usage-'));
 const data = path.join(dir, 'data');
@@ -215,6 +216,15 @@ describe('CLI usage', () => {
     const pass = fs.readFileSync(p('qs/quickstart/alice.passphrase'), 'utf8').trim();
     expect(fs.statSync(p('qs/quickstart/alice.passphrase')).mode & 0o777).toBe(0o600);
     expect(human.stdout).not.toContain(pass);
+    // Every "try next" line runs as printed, from where quickstart ran, without a passphrase in the environment.
+    const next = human.stdout.split('Try next:')[1]!.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('$ ')).map((l) => l.slice(2));
+    expect(next.length).toBeGreaterThanOrEqual(5);
+    const env = { ...process.env };
+    delete env.SEALCODE_PASSPHRASE;
+    for (const line of next) {
+      const r = spawnSync('bash', ['-c', line], { cwd: ROOT, env, encoding: 'utf8' });
+      expect(r.status, `${line}\n${r.stderr}`).toBe(0);
+    }
   });
 });
 

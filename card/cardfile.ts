@@ -45,8 +45,15 @@ interface Envelope {
 export const DEFAULT_SCRYPT_N = 1 << 16;
 const AAD = utf8('sealcode card file v1');
 
+/** scrypt with dkLen 32; Node swaps in its native one (card/scrypt-node.ts), same bytes. */
+export type Scrypt = (pass: Uint8Array, salt: Uint8Array, N: number, r: number, p: number) => Promise<Uint8Array>;
+let scrypt: Scrypt = (pass, salt, N, r, p) => scryptAsync(pass, salt, { N, r, p, dkLen: 32, maxmem: 1024 * 1024 * 1024 });
+export function setScrypt(f: Scrypt): void {
+  scrypt = f;
+}
+
 const derive = (pass: string, salt: Uint8Array, N: number, r: number, p: number): Promise<Uint8Array> =>
-  scryptAsync(utf8(pass.normalize('NFKC')), salt, { N, r, p, dkLen: 32, maxmem: 1024 * 1024 * 1024 });
+  scrypt(utf8(pass.normalize('NFKC')), salt, N, r, p);
 
 export async function sealCardFile(data: CardData, passphrase: string, N = DEFAULT_SCRYPT_N): Promise<string> {
   if (!passphrase) throw new SealError('USAGE', 'a card passphrase is required');

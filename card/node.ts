@@ -2,3 +2,4 @@
 export { nodePrimitives } from './container/primitives-node.js';
 export { nodeCipher } from './container/aead-node.js';
 export { useNativeEd25519Signing, nativeEd25519Signer } from './ed25519-node.js';
+export { useNativeScrypt } from './scrypt-node.js';

@@ -1,14 +1,24 @@
 // Entry point of bin/sealcode.js.
 import { CommanderError } from 'commander';
 import { EXIT } from './errors.js';
-import { buildProgram } from './program.js';
-import { useNativeEd25519Signing } from '../card/ed25519-node.js';
+import { buildProgram, GROUP_NAMES } from './program.js';
+import { modulesFor } from './commands/index.js';
 
-// Same signatures as the pure-JS path (Ed25519 is deterministic), several times faster.
-useNativeEd25519Signing();
+const argv = process.argv.slice(2);
+// The root --help needs no cryptography; every command does. Native Ed25519 signing and
+// scrypt give the same bytes as the pure-JS paths (both are deterministic), several
+// times faster.
+if (modulesFor(argv, GROUP_NAMES) !== 'placeholders') {
+  const [{ useNativeEd25519Signing }, { useNativeScrypt }] = await Promise.all([
+    import('../card/ed25519-node.js'),
+    import('../card/scrypt-node.js'),
+  ]);
+  useNativeEd25519Signing();
+  useNativeScrypt();
+}
 
 try {
-  await (await buildProgram(process.argv.slice(2))).parseAsync(process.argv);
+  await (await buildProgram(argv)).parseAsync(process.argv);
 } catch (err) {
   if (!(err instanceof CommanderError)) throw err;
   // --help and --version exit 0; anything else commander rejects is bad usage.

@@ -3,6 +3,8 @@
 import { Command } from 'commander';
 import { registerCommands } from './commands/index.js';
 
+export const GROUP_NAMES = ['admin', 'card', 'dedicated', 'addon'] as const;
+
 export interface Groups {
   admin: Command;
   card: Command;

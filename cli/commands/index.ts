@@ -1,36 +1,78 @@
-// The one list of command modules. Each exports register(program, groups); add one
-// line naming the top-level commands it registers under (a group such as `card`, or
-// its own command such as `serve`). Only the modules of the command being run are
-// loaded (all of them for the top-level --help), so `sealcode card decrypt` does not
-// pay for loading the gateway's or the distributor's libraries.
+// The one list of command modules. Each exports register(program, groups); its entry
+// names what it registers: subcommands of a group (`card`, `admin`, …) or a top-level
+// command with the one-line description the root --help shows. Only the modules of the
+// command being run are loaded, and none for the root --help, so `sealcode card info`
+// does not pay for the gateway's or the distributor's libraries. tests/cli/usage.test.ts
+// checks these lists against what each module really registers.
 import type { Command } from 'commander';
 import type { Groups } from '../program.js';
 
 type Register = (program: Command, groups: Groups) => void;
-interface Entry {
-  commands: string[];
+export interface Entry {
+  /** Subcommands this module adds, per group. */
+  subcommands?: Partial<Record<keyof Groups, string[]>>;
+  /** A top-level command this module adds, and its description. */
+  command?: { name: string; description: string };
   load: () => Promise<{ register: Register }>;
 }
 
-const modules: Entry[] = [
-  { commands: ['addon'], load: () => import('./addon.js') },
-  { commands: ['card'], load: () => import('./card-host.js') },
-  { commands: ['init'], load: () => import('./init.js') },
-  { commands: ['admin'], load: () => import('./admin.js') },
-  { commands: ['card'], load: () => import('./card.js') },
-  { commands: ['dedicated'], load: () => import('./dedicated.js') },
-  { commands: ['verify'], load: () => import('./verify.js') },
-  { commands: ['quickstart'], load: () => import('./quickstart.js') },
-  { commands: ['gateway'], load: () => import('./gateway.js') },
-  { commands: ['serve'], load: () => import('./serve.js') },
-  { commands: ['card', 'dedicated'], load: () => import('./online.js') },
+export const modules: Entry[] = [
+  { subcommands: { addon: ['stamp'] }, load: () => import('./addon.js') },
+  { subcommands: { card: ['host'] }, load: () => import('./card-host.js') },
+  {
+    command: { name: 'init', description: "create the seller's data folder: database, master key, issuer key (idempotent)" },
+    load: () => import('./init.js'),
+  },
+  { subcommands: { admin: ['issue-card', 'sell-codes', 'redeem'] }, load: () => import('./admin.js') },
+  { subcommands: { card: ['info', 'codes', 'import-codes', 'encrypt', 'decrypt'] }, load: () => import('./card.js') },
+  { subcommands: { dedicated: ['encrypt', 'decrypt'] }, load: () => import('./dedicated.js') },
+  {
+    command: { name: 'verify', description: 'certify who sealed a file and with what, without any secret key (as the gateway does)' },
+    load: () => import('./verify.js'),
+  },
+  {
+    command: {
+      name: 'quickstart',
+      description: 'initialise a data folder and run the whole flow once: card, code, redemption, sealed files both ways',
+    },
+    load: () => import('./quickstart.js'),
+  },
+  {
+    command: { name: 'gateway', description: 'run the mail gateway: certify incoming IMAP mail, seal outgoing attachments over SMTP' },
+    load: () => import('./gateway.js'),
+  },
+  {
+    command: { name: 'serve', description: 'serve the redemption page, downloads, the card API and the seller console' },
+    load: () => import('./serve.js'),
+  },
+  {
+    subcommands: { card: ['charge', 'pair', 'import-pair', 'statement'], dedicated: ['copy-right'] },
+    load: () => import('./online.js'),
+  },
 ];
 
-/** Registers the modules `argv` (the arguments after the script) needs; all when unsure. */
+/** The entries `argv` (the arguments after the script) needs: none for the root help, all when unsure. */
+export function modulesFor(argv: string[], groups: readonly string[]): Entry[] | 'placeholders' {
+  const words = argv.filter((a) => !a.startsWith('-'));
+  const [name, sub] = words;
+  if (name === undefined) return 'placeholders';
+  if (groups.includes(name)) {
+    const of = (m: Entry): string[] | undefined => m.subcommands?.[name as keyof Groups];
+    const exact = modules.filter((m) => sub !== undefined && of(m)?.includes(sub));
+    return exact.length ? exact : modules.filter((m) => of(m) !== undefined);
+  }
+  const top = modules.filter((m) => m.command?.name === name);
+  return top.length ? top : modules;
+}
+
+/** Registers the modules `argv` needs; without argv, all of them. */
 export async function registerCommands(program: Command, groups: Groups, argv?: string[]): Promise<void> {
-  const name = argv?.find((a) => !a.startsWith('-'));
-  const known = name !== undefined && modules.some((m) => m.commands.includes(name));
-  const wanted = modules.filter((m) => !known || m.commands.includes(name));
+  const wanted = argv ? modulesFor(argv, Object.keys(groups)) : modules;
+  if (wanted === 'placeholders') {
+    // The root help lists every command; its description is all it needs of each.
+    for (const m of modules) if (m.command) program.command(m.command.name).description(m.command.description);
+    return;
+  }
   const loaded = await Promise.all(wanted.map((m) => m.load()));
   for (const m of loaded) m.register(program, groups);
 }

@@ -2,6 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import { isSealError, openCardFile, sealCardFile } from '../../card/index.js';
 import { makeWorld } from '../support/world.js';
+import { setScrypt } from '../../card/cardfile.js';
+import { useNativeScrypt } from '../../card/scrypt-node.js';
+import { scryptAsync } from '@noble/hashes/scrypt.js';
 
 const codeOf = async (p: Promise<unknown>) => p.then(() => 'opened', (e: unknown) => (isSealError(e) ? e.code : e));
 
@@ -32,5 +35,21 @@ describe('card file', () => {
 
   it('refuses an empty passphrase when sealing', async () => {
     expect(await codeOf(sealCardFile(w.A.data, '', 1024))).toBe('USAGE');
+  });
+
+  it("a card sealed with Node's native scrypt opens with the pure-JS one (the add-on's), and back", async () => {
+    const noble = (pass: Uint8Array, salt: Uint8Array, N: number, r: number, p: number) => scryptAsync(pass, salt, { N, r, p, dkLen: 32 });
+    useNativeScrypt();
+    const byNative = await sealCardFile(w.A.data, 'correct horse', 1024);
+    setScrypt(noble);
+    expect(await openCardFile(byNative, 'correct horse')).toEqual(w.A.data);
+    const byNoble = await sealCardFile(w.A.data, 'correct horse', 1024);
+    useNativeScrypt();
+    try {
+      expect(await openCardFile(byNoble, 'correct horse')).toEqual(w.A.data);
+      expect(await codeOf(openCardFile(byNoble, 'correct hors'))).toBe('BAD_PASSPHRASE');
+    } finally {
+      setScrypt(noble);
+    }
   });
 });

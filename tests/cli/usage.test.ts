@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CommanderError, type Command } from 'commander';
+import { Command, CommanderError } from 'commander';
+import { modules, modulesFor, type Entry } from '../../cli/commands/index.js';
 import { buildProgram } from '../../cli/program.js';
 import { openSeller } from '../../distributor/seller/seller.js';
 import { spawnSync } from 'node:child_process';
@@ -47,6 +48,34 @@ async function inBatches<T, R>(items: T[], n: number, fn: (t: T) => Promise<R>):
 }
 
 describe('CLI usage', () => {
+  it('each command module registers exactly what the lazy-loading list says it does', async () => {
+    for (const m of modules) {
+      const program = new Command('sealcode');
+      const groups = { admin: program.command('admin'), card: program.command('card'), dedicated: program.command('dedicated'), addon: program.command('addon') };
+      (await m.load()).register(program, groups);
+      const subs = Object.fromEntries(Object.entries(groups).map(([g, c]) => [g, c.commands.map((x) => x.name())]).filter(([, v]) => v!.length));
+      expect(subs).toEqual(m.subcommands ?? {});
+      const top = program.commands.filter((c) => !(c.name() in groups)).map((c) => ({ name: c.name(), description: c.description() }));
+      expect(top).toEqual(m.command ? [m.command] : []);
+    }
+  });
+
+  it('the root --help, built without loading any command module, lists every command as the full one does', async () => {
+    const listed = async (argv?: string[]): Promise<[string, string][]> =>
+      (await buildProgram(argv)).commands.map((c) => [c.name(), c.description()]);
+    expect(modulesFor(['--help'], ['admin', 'card', 'dedicated', 'addon'])).toBe('placeholders');
+    expect(await listed(['--help'])).toEqual(await listed());
+  });
+
+  it('a subcommand loads only its module; an unknown one loads its whole group', () => {
+    const groups = ['admin', 'card', 'dedicated', 'addon'];
+    const subsOf = (e: Entry[] | 'placeholders'): string[] => (e === 'placeholders' ? [] : e.flatMap((m) => Object.values(m.subcommands ?? {}).flat().concat(m.command ? [m.command.name] : [])));
+    expect(subsOf(modulesFor(['card', 'info', '--card', 'x'], groups))).toEqual(['info', 'codes', 'import-codes', 'encrypt', 'decrypt']);
+    expect(subsOf(modulesFor(['card', 'nope'], groups))).toEqual(expect.arrayContaining(['host', 'info', 'charge']));
+    expect(subsOf(modulesFor(['serve', '--port', '1'], groups))).toEqual(['serve']);
+    expect(modulesFor(['frobnicate'], groups)).toBe(modules);
+  });
+
   it('--help works on every command and exits 0', async () => {
     // Every command in-process (one process per command would cost a minute on two
     // cores), and the real binary for the top level and a leaf.

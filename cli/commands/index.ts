@@ -23,6 +23,7 @@ const modules: Entry[] = [
   { commands: ['quickstart'], load: () => import('./quickstart.js') },
   { commands: ['gateway'], load: () => import('./gateway.js') },
   { commands: ['serve'], load: () => import('./serve.js') },
+  { commands: ['game'], load: () => import('./game.js') },
   { commands: ['card', 'dedicated'], load: () => import('./online.js') },
 ];
 

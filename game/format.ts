@@ -57,3 +57,7 @@ export const moveFileName = (gameId: string, n: number): string => `${gameId}-${
 
 /** What a mail attachment of move n is called. */
 export const moveAttachmentName = (gameId: string, n: number): string => `${gameId}-${String(n).padStart(3, '0')}${GAME_EXTENSION}`;
+
+/** Whether a mail part is a move file, by MIME type or name: what gateways and mail clients key on. */
+export const isGameMovePart = (type: string | undefined, name: string | undefined): boolean =>
+  (type ?? '').toLowerCase().trim() === GAME_MIME || (name ?? '').toLowerCase().endsWith(GAME_EXTENSION);

@@ -49,6 +49,10 @@ export const modules: Entry[] = [
     subcommands: { card: ['charge', 'pair', 'import-pair', 'statement'], dedicated: ['copy-right'] },
     load: () => import('./online.js'),
   },
+  {
+    command: { name: 'game', description: 'correspondence chess by sealed move files, between a card and a dedicated build of its code' },
+    load: () => import('./game.js'),
+  },
 ];
 
 /** The entries `argv` (the arguments after the script) needs: none for the root help, all when unsure. */

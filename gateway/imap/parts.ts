@@ -2,6 +2,7 @@
 // BODYSTRUCTURE so that nothing is downloaded to decide. Ours are recognised by our own
 // extension and MIME type only; OpenPGP's .pgp/.asc are someone else's business.
 import type { MessageStructureObject } from 'imapflow';
+import { isGameMovePart } from '../../game/format.js';
 
 export const SEAL_EXTENSION = '.seal';
 export const SEAL_MIME_TYPE = 'application/x-sealcode';
@@ -26,6 +27,7 @@ function filenameOf(n: MessageStructureObject): string | undefined {
 export function isSealNode(n: MessageStructureObject): boolean {
   if (n.childNodes?.length) return false;
   if ((n.type ?? '').toLowerCase() === SEAL_MIME_TYPE) return true;
+  if (isGameMovePart(n.type, filenameOf(n))) return true;
   const name = filenameOf(n);
   return typeof name === 'string' && name.toLowerCase().endsWith(SEAL_EXTENSION);
 }

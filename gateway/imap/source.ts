@@ -4,6 +4,7 @@
 // works on the bytes: only header blocks and our own attachments become strings.
 import { decodeBody, parseHeaders, parseStructured, type HeaderField, type Part } from '../mime.js';
 import { SEAL_EXTENSION, SEAL_MIME_TYPE } from './parts.js';
+import { isGameMovePart } from '../../game/format.js';
 import { decodeBase64Range } from './base64.js';
 
 export interface SourcePart {
@@ -72,7 +73,7 @@ export function analyzeSource(buf: Buffer): SourceAnalysis {
     }
     const cd = parseStructured(get(headers, 'content-disposition'));
     const name = cd.params['filename'] ?? ct.params['name'];
-    if (ct.value !== SEAL_MIME_TYPE && !(name !== undefined && name.toLowerCase().endsWith(SEAL_EXTENSION))) return;
+    if (ct.value !== SEAL_MIME_TYPE && !(name !== undefined && name.toLowerCase().endsWith(SEAL_EXTENSION)) && !isGameMovePart(ct.value, name)) return;
     const cte = (get(headers, 'content-transfer-encoding') ?? '7bit').toLowerCase().trim();
     if (cte === 'base64') {
       parts.push({ part: num || '1', filename: name, data: decodeBase64Range(buf, body, end) });

@@ -5,6 +5,7 @@ import type { Party, RecipientSpec } from '../../card/index.js';
 import { seal } from '../../card/index.js';
 import { nodePrimitives } from '../../card/node.js';
 import { SEAL_EXTENSION, SEAL_MIME_TYPE } from '../imap/parts.js';
+import { isGameMovePart } from '../../game/format.js';
 import { base64Lines, decodeBody, header, headerParam, parseEntity, parseStructured, replaceHeaders, serialize, type Part } from '../mime.js';
 
 export interface SealResult {
@@ -27,7 +28,8 @@ function attachmentName(p: Part): string | undefined {
 }
 
 function alreadySealed(p: Part, name: string): boolean {
-  return parseStructured(header(p, 'content-type')).value === SEAL_MIME_TYPE || name.toLowerCase().endsWith(SEAL_EXTENSION);
+  const type = parseStructured(header(p, 'content-type')).value;
+  return type === SEAL_MIME_TYPE || name.toLowerCase().endsWith(SEAL_EXTENSION) || isGameMovePart(type, name);
 }
 
 async function collect(gen: AsyncIterable<Uint8Array>): Promise<Buffer> {

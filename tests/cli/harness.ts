@@ -23,7 +23,7 @@ function newestSource(dir: string): number {
 
 export function ensureBuilt(): void {
   const stale = (): boolean =>
-    !fs.existsSync(MAIN) || ['card', 'cli', 'distributor'].some((d) => newestSource(path.join(ROOT, d)) > fs.statSync(MAIN).mtimeMs);
+    !fs.existsSync(MAIN) || ['card', 'game', 'cli', 'distributor'].some((d) => newestSource(path.join(ROOT, d)) > fs.statSync(MAIN).mtimeMs);
   if (!stale()) return;
   try {
     execFileSync('flock', ['/tmp/sealcode-cli-build.lock', 'npx', 'tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'pipe' });

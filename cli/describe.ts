@@ -4,6 +4,7 @@ import type { Cert } from '../card/certs.js';
 import { describeCert } from '../card/certs.js';
 import type { Header } from '../card/container/header.js';
 import type { Verdict } from '../card/policy.js';
+import { termSafe } from './output.js';
 
 export interface CertSummary {
   type: 'card' | 'build';
@@ -63,13 +64,14 @@ export function summarize(header: Header, verdict: Verdict, addressees?: Cert[])
 }
 
 export function humanSummary(s: ContainerSummary): string {
+  // Names and emails come from certificates and sealed files: shown, never obeyed.
   const lines = [
-    `${s.certified ? 'certified' : 'NOT certified'}: ${s.reason}`,
-    `  sealed by:   ${s.sealedBy}`,
+    `${s.certified ? 'certified' : 'NOT certified'}: ${termSafe(s.reason)}`,
+    `  sealed by:   ${termSafe(s.sealedBy)}`,
     `  sealed with: ${s.sealedWith === 'card' ? "a purchaser's card" : 'a dedicated build'}`,
     `  created:     ${s.created}`,
-    `  ${s.signOnly ? 'signed only (not encrypted)' : `for:         ${s.recipients.map((r) => `${r.kind} ${r.label}`).join(', ')}`}`,
+    `  ${s.signOnly ? 'signed only (not encrypted)' : `for:         ${s.recipients.map((r) => `${r.kind} ${termSafe(r.label)}`).join(', ')}`}`,
   ];
-  if (s.addressees?.length) lines.push(`  addressed to: ${s.addressees.join('; ')}`);
+  if (s.addressees?.length) lines.push(`  addressed to: ${s.addressees.map(termSafe).join('; ')}`);
   return lines.join('\n');
 }

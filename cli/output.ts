@@ -1,12 +1,29 @@
 // Printing results: human text by default, one JSON document with --json.
 import { CliError, errorCodeOf, exitCodeOf } from './errors.js';
+import { replaceControlChars } from '../distributor/validation.js';
+
+const visible = (c: string): string => {
+  const n = c.codePointAt(0)!;
+  return n < 0x100 ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16).padStart(4, '0')}`;
+};
+
+/**
+ * A name, email or file name from a certificate or a sealed file, fit for a terminal:
+ * control and bidi characters (ESC, BEL, newline, U+202E...) are shown as \xNN / \uNNNN
+ * instead of acting on the terminal.
+ */
+export const termSafe = (s: string): string => replaceControlChars(s, visible);
+
+// Whole human output keeps its own line breaks and tabs; anything else that slipped a
+// field-level termSafe() is still shown, not obeyed.
+const termSafeText = (s: string): string => replaceControlChars(s, (c) => (c === '\n' || c === '\t' ? c : visible(c)));
 
 export interface OutputOptions {
   json?: boolean;
 }
 
 export function print(opts: OutputOptions, value: unknown, human: () => string): void {
-  process.stdout.write(opts.json ? JSON.stringify(value, null, 2) + '\n' : human() + '\n');
+  process.stdout.write(opts.json ? JSON.stringify(value, null, 2) + '\n' : termSafeText(human()) + '\n');
 }
 
 /**
@@ -23,7 +40,7 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<void> | 
       const message = err instanceof Error ? err.message : String(err);
       const known = err instanceof CliError || errorCodeOf(err) !== 'ERROR';
       if (json) process.stdout.write(JSON.stringify({ error: { code: errorCodeOf(err), message } }) + '\n');
-      else process.stderr.write(`sealcode: ${message}\n`);
+      else process.stderr.write(`sealcode: ${termSafeText(message)}\n`);
       if (!known && process.env.SEALCODE_DEBUG) process.stderr.write(String((err as Error)?.stack) + '\n');
       process.exitCode = exitCodeOf(err);
     }

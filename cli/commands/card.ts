@@ -3,7 +3,8 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { Groups } from '../program.js';
-import { action, print } from '../output.js';
+import { action, print, termSafe } from '../output.js';
+import { replaceControlChars } from '../../distributor/validation.js';
 import { CliError, EXIT } from '../errors.js';
 import { passphraseOption, type PassphraseOptions } from '../passphrase.js';
 import { loadCard, saveCard } from '../card-file.js';
@@ -51,8 +52,11 @@ export function cardInfo(d: CardData) {
 
 /** Default output of a decrypt: IN without `.seal`, else the sealed file's own name beside IN. */
 export function defaultOpenedPath(input: string, meta: FileMeta): string {
-  return input.endsWith('.seal') ? input.slice(0, -'.seal'.length) : path.join(path.dirname(input), meta.name);
+  return input.endsWith('.seal') ? input.slice(0, -'.seal'.length) : path.join(path.dirname(input), safeFileName(meta.name));
 }
+
+/** A sealed file's own name, with control and bidi characters (ESC, newline, U+202E...) made '_'. */
+export const safeFileName = (name: string): string => replaceControlChars(name, () => '_');
 
 export function register(_program: Command, groups: Groups): void {
   cardCommand(groups.card, 'info', 'show what a card file holds (never its secrets)').action(
@@ -62,7 +66,7 @@ export function register(_program: Command, groups: Groups): void {
       print(o, i, () =>
         [
           `card ${i.cardId}`,
-          `  purchaser: ${i.purchaser.name} <${i.purchaser.email}> (${i.purchaser.id})`,
+          `  purchaser: ${termSafe(i.purchaser.name)} <${termSafe(i.purchaser.email)}> (${i.purchaser.id})`,
           `  group:     ${i.groupId}`,
           `  module:    ${i.moduleKind}`,
           `  valid:     ${i.validFrom} to ${i.validUntil}`,
@@ -158,5 +162,5 @@ export function register(_program: Command, groups: Groups): void {
 
 export function reportOpened(o: { json?: boolean }, output: string, meta: FileMeta, s: ReturnType<typeof summarize>): void {
   const out = { output: path.resolve(output), name: meta.name, type: meta.type, size: meta.size, ...s };
-  print(o, out, () => `opened → ${output} (${meta.name}, ${meta.size} bytes)\n${humanSummary(s)}`);
+  print(o, out, () => `opened → ${termSafe(output)} (${termSafe(meta.name)}, ${meta.size} bytes)\n${humanSummary(s)}`);
 }

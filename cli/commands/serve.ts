@@ -2,6 +2,7 @@
 // the folder on first run, so `npm start` needs nothing else.
 import type { Command } from 'commander';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import type { Groups } from '../program.js';
 import { action } from '../output.js';
 import { CliError, EXIT } from '../errors.js';
@@ -35,17 +36,39 @@ function limitsFromEnv(): Partial<LimitSettings> | undefined {
   }
 }
 
+const isWildcard = (a: string): boolean => a === '0.0.0.0' || a === '::';
+
+/** --public-url: an absolute http(s) URL without query or fragment; no trailing slash. */
+export function publicUrlOf(raw: string): string {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new CliError(`--public-url ${raw} is not a URL: give it whole, like https://codes.example.org`, EXIT.usage, 'USAGE');
+  }
+  if ((u.protocol !== 'http:' && u.protocol !== 'https:') || u.search || u.hash || u.username || u.password)
+    throw new CliError('--public-url must be an http or https URL without query, fragment or credentials', EXIT.usage, 'USAGE');
+  return u.href.replace(/\/+$/, '');
+}
+
+/** What users reach when no --public-url is given: the address and port served. */
+export function defaultPublicUrl(addr: AddressInfo): string {
+  const host = isWildcard(addr.address) ? hostname() : addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  return `http://${host}:${addr.port}`;
+}
+
 export function register(program: Command, _groups: Groups): void {
   dataOption(program.command('serve').description('serve the redemption page, downloads, the card API and the seller console'))
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'port to listen on (0: any free port)', '8080')
     .option('--template <xpi>', 'the dedicated add-on template (default: dist/sealcode-dedicated-template.xpi)')
     .option('--resume-window <seconds>', 'how long an interrupted download may be resumed', '900')
-    .option('--public-url <url>', 'the URL users reach this server at (written into dedicated builds)')
+    .option('--public-url <url>', 'the URL users reach this server at, written into every card and build (default: http://HOST:PORT)')
     .option('--static <dir>', 'also serve the files of this folder under /static/')
     .option('--trust-proxy', 'take client addresses from X-Forwarded-For (behind a reverse proxy)')
     .action(
       action(async (o: ServeOpts) => {
+        const publicUrl = o.publicUrl === undefined ? undefined : publicUrlOf(o.publicUrl);
         const port = Number(o.port);
         const windowS = Number(o.resumeWindow);
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError('--port must be 0-65535', EXIT.usage, 'USAGE');
@@ -56,12 +79,12 @@ export function register(program: Command, _groups: Groups): void {
         const seller = openSeller(dir);
         const logger = makeLogger(process.stderr);
         const template = loadTemplate(o.template);
-        const { app } = createApp(seller, {
+        const { app, ctx } = createApp(seller, {
           consolePassword: pw.password,
           template,
           logger,
           resumeWindowMs: windowS * 1000,
-          publicUrl: o.publicUrl,
+          publicUrl,
           limits: limitsFromEnv(),
           trustProxy: o.trustProxy ? 1 : false,
           staticDir: o.static,
@@ -72,8 +95,9 @@ export function register(program: Command, _groups: Groups): void {
           server.once('error', reject);
         });
         const addr = server.address() as AddressInfo;
-        const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-        const base = o.publicUrl?.replace(/\/$/, '') ?? `http://${host}:${addr.port}`;
+        const base = publicUrl ?? defaultPublicUrl(addr);
+        // Written into every card and build from now on: hand-over texts and status-list URLs name it.
+        ctx.publicUrl = base;
         const lines = [
           `sealcode distributor listening on ${base}`,
           `  data folder:      ${dir}${init.created ? ' (new)' : ''}`,
@@ -81,9 +105,11 @@ export function register(program: Command, _groups: Groups): void {
           `  redemption page:  ${base}/`,
           `  seller console:   ${base}/console`,
           `  status list:      ${base}/api/v1/status`,
-          `  console password: in ${pw.path} (mode 0600)${pw.created ? `; it is ${pw.password} (shown this once)` : ''}`,
+          // On a terminal only: journald and docker keep stdout, and the file is 0600.
+          `  console password: in ${pw.path} (mode 0600)${pw.created && process.stdout.isTTY ? `; it is ${pw.password} (shown this once)` : ''}`,
         ];
-        // The terminal only, never the log stream.
+        if (!publicUrl && isWildcard(addr.address)) lines.push(`  (listening on all addresses: pass --public-url with the address users reach, it goes into every card and build)`);
+        // stdout, never the log stream.
         process.stdout.write(lines.join('\n') + '\n');
         const sweep = setInterval(() => {
           try {

@@ -1,10 +1,11 @@
 // The master key seals the issuer's private key and the group keys at rest. It lives
 // in DATA/master.key (mode 0600) or comes from SEALCODE_MASTER_KEY (base64, 32 bytes),
 // so the database file alone reveals no secret.
-import { existsSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { concat, fromBase64, toBase64, utf8, SealError } from '../../card/index.js';
+import { writePrivateFile } from './private-files.js';
 
 export const MASTER_KEY_FILE = 'master.key';
 
@@ -23,8 +24,7 @@ export function loadMasterKey(dataDir: string, create: boolean): Uint8Array {
   }
   if (!create) throw new SealError('USAGE', `no master key: ${path} is missing and SEALCODE_MASTER_KEY is not set`);
   const k = new Uint8Array(randomBytes(32));
-  writeFileSync(path, toBase64(k) + '\n', { mode: 0o600, flag: 'wx' });
-  chmodSync(path, 0o600);
+  if (!writePrivateFile(path, toBase64(k) + '\n')) return loadMasterKey(dataDir, false);
   return k;
 }
 

@@ -138,4 +138,20 @@ CREATE INDEX redemptions_token ON redemptions (token_hash) WHERE token_hash IS N
 CREATE INDEX redemptions_open ON redemptions (token_expires_at) WHERE completed_at IS NULL AND sealed_profile IS NOT NULL;
 `,
   },
+  {
+    version: 4,
+    name: 'distributor: console sessions',
+    sql: `
+-- Console sessions, so that logout, a new password and a restart end them. The cookie
+-- holds a random id; only its hash is kept. epoch binds a session to the console
+-- password in force when it was made.
+CREATE TABLE console_sessions (
+  id_hash BLOB PRIMARY KEY,
+  epoch BLOB NOT NULL,
+  created_at INTEGER NOT NULL,
+  last_seen_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+`,
+  },
 ];

@@ -1,15 +1,19 @@
 // Opens (and on first use creates) the seller's SQLite database in a data folder.
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { MIGRATIONS } from './migrations.js';
+import { chmodIfPresent, privateDir, privateFile } from './private-files.js';
 
 export type Db = Database.Database;
 export const DB_FILE = 'sealcode.db';
 
 export function openDatabase(dataDir: string): Db {
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const db = new Database(join(dataDir, DB_FILE));
+  privateDir(dataDir);
+  const file = join(dataDir, DB_FILE);
+  // SQLite gives the -wal and -shm files the database file's mode when it makes them.
+  privateFile(file);
+  for (const side of ['-wal', '-shm']) chmodIfPresent(file + side);
+  const db = new Database(file);
   db.pragma('journal_mode = WAL');
   // Several distributor processes may share the file: wait for the write lock rather
   // than fail, and keep transactions short.

@@ -14,6 +14,7 @@ import {
   type Code,
 } from '../../card/index.js';
 import type { Seller } from './seller.js';
+import { EmailAddress, PersonName, parseOrRefuse } from '../validation.js';
 
 export interface IssueCardInput {
   name: string;
@@ -26,6 +27,8 @@ export interface IssueCardInput {
   validDays?: number;
   codeValidDays?: number;
   payment?: PaymentInput;
+  /** The distributor's public URL, for the card's hand-over texts. */
+  distributorUrl?: string;
   now?: number;
 }
 
@@ -74,6 +77,9 @@ export function issueCard(seller: Seller, input: IssueCardInput): IssuedCard {
   const now = input.now ?? Date.now();
   const n = input.codes ?? DEFAULT_CODES;
   const max = input.maxCodes ?? DEFAULT_MAX_CODES;
+  // Signed into the card certificate and printed by every verify: checked here, whoever calls.
+  const name = parseOrRefuse(PersonName, input.name);
+  const email = parseOrRefuse(EmailAddress, input.email);
   if (!Number.isInteger(n) || n < 0 || n > max) throw new SealError('USAGE', `codes must be between 0 and the card's maximum (${max})`);
   return seller.db
     .transaction((): IssuedCard => {
@@ -89,9 +95,9 @@ export function issueCard(seller: Seller, input: IssueCardInput): IssuedCard {
       }
       const purchaserId = input.purchaserId ?? newId('pur');
       if (!seller.db.prepare('SELECT 1 FROM purchasers WHERE id = ?').get(purchaserId))
-        seller.db.prepare('INSERT INTO purchasers (id, name, email, created_at) VALUES (?, ?, ?, ?)').run(purchaserId, input.name, input.email, now);
+        seller.db.prepare('INSERT INTO purchasers (id, name, email, created_at) VALUES (?, ?, ?, ?)').run(purchaserId, name, email, now);
       const card = makeCard(seller.issuerSecret(), seller.issuerPub, {
-        purchaser: { id: purchaserId, name: input.name, email: input.email },
+        purchaser: { id: purchaserId, name, email },
         groupId,
         groupKey,
         moduleKind: input.moduleKind ?? 'keyfile',
@@ -105,6 +111,7 @@ export function issueCard(seller: Seller, input: IssueCardInput): IssuedCard {
         )
         .run(card.cert.cardId, purchaserId, groupId, card.cert.moduleKind, card.cert.signPub, card.kxPub, card.certBytes, max, now, card.cert.notAfter);
       const codes = insertCodes(seller, card.cert.cardId, groupId, n, input.codeValidDays ?? DEFAULT_CODE_VALID_DAYS, now);
+      if (input.distributorUrl) card.data.distributorUrl = input.distributorUrl;
       card.data.codes = codes.map((c) => ({ serial: c.serial, code: c.text, state: 'unused', expires: now + (input.codeValidDays ?? DEFAULT_CODE_VALID_DAYS) * DAY_MS }));
       recordPayment(seller, purchaserId, card.cert.cardId, 'card', 1, input.payment, now);
       return { cardId: card.cert.cardId, groupId, purchaserId, data: card.data };

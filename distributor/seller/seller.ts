@@ -1,10 +1,11 @@
 // The seller's state in one data folder: database, master key, issuer key. Everything
 // that reads or writes seller data goes through openSeller().
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { newSigningKey, signingPublicKey, toBase64, SealError } from '../../card/index.js';
 import { openDatabase, pluckStmt, DB_FILE, type Db } from '../db/open.js';
 import { loadMasterKey, openSecret, sealSecret } from '../db/master-key.js';
+import { writePrivateFile } from '../db/private-files.js';
 
 export const ISSUER_PUB_FILE = 'issuer.pub';
 
@@ -43,8 +44,7 @@ export function initSeller(dataDir: string): InitResult {
       created = true;
     }).immediate();
     const pub = db.prepare('SELECT public_key FROM issuer_keys WHERE id = 1').pluck().get() as Uint8Array;
-    const pubFile = join(dataDir, ISSUER_PUB_FILE);
-    if (!existsSync(pubFile)) writeFileSync(pubFile, toBase64(pub) + '\n');
+    writePrivateFile(join(dataDir, ISSUER_PUB_FILE), toBase64(pub) + '\n');
     return { created: created || fresh, dataDir, issuerPublicKey: toBase64(pub) };
   } finally {
     db.close();

@@ -14,7 +14,7 @@ import { consoleRoutes } from './routes/console.js';
 import { downloadRoutes } from './routes/download.js';
 import { redeemRoutes } from './routes/redeem.js';
 import { serverKey } from './secrets.js';
-import { RateLimiter, security, type Limit } from './security.js';
+import { RateLimiter, endAllSessions, security, type Limit } from './security.js';
 import { errorPage } from './views/redeem.js';
 import { loadTemplate, type XpiTemplate } from './xpi.js';
 
@@ -24,6 +24,7 @@ export interface LimitSettings {
   downloadPerClient: Limit;
   apiPerClient: Limit;
   apiPerSubject: Limit;
+  challengePerClient: Limit;
   loginPerClient: Limit;
 }
 
@@ -34,6 +35,7 @@ export const DEFAULT_LIMITS: LimitSettings = {
   downloadPerClient: { windowMs: MINUTE, max: 60 },
   apiPerClient: { windowMs: MINUTE, max: 120 },
   apiPerSubject: { windowMs: MINUTE, max: 30 },
+  challengePerClient: { windowMs: MINUTE, max: 30 },
   loginPerClient: { windowMs: MINUTE, max: 10 },
 };
 
@@ -75,13 +77,21 @@ export function createApp(sellerIn: Seller, opts: AppOptions = {}): DistributorA
     seller,
     rules: opts.rules ?? loadRules(seller.dataDir),
     template: opts.template ?? loadTemplate(),
-    sec: security(serverKey(seller, 'cookie'), opts.consolePassword, refuse),
+    sec: security({
+      db: seller.db,
+      key: serverKey(seller, 'cookie'),
+      consolePassword: opts.consolePassword,
+      httpsPublic: opts.publicUrl?.startsWith('https:') ?? false,
+      onRefused: refuse,
+    }),
     limits: Object.fromEntries(Object.entries(limits).map(([k, v]) => [k, new RateLimiter(v)])) as unknown as Limits,
     log,
     resumeWindowMs: opts.resumeWindowMs ?? DEFAULT_RESUME_WINDOW_MS,
     publicUrl: opts.publicUrl,
   };
 
+  // A restarted server starts with no console session: a cookie captured before does not open it.
+  endAllSessions(seller.db);
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', opts.trustProxy ?? false);

@@ -14,6 +14,7 @@ export interface Limits {
   downloadPerClient: RateLimiter;
   apiPerClient: RateLimiter;
   apiPerSubject: RateLimiter;
+  challengePerClient: RateLimiter;
   loginPerClient: RateLimiter;
 }
 
@@ -25,6 +26,7 @@ export interface Ctx {
   limits: Limits;
   log: Logger;
   resumeWindowMs: number;
+  /** Set by `serve` once it listens, when no --public-url was given. */
   publicUrl?: string;
 }
 

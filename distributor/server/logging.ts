@@ -1,11 +1,15 @@
-// Request logs that cannot leak: a request line keeps method, a redacted path, status
-// and timing only — no headers (cookies), no bodies (codes, passphrases), and the
-// download token in /download/TOKEN is replaced.
-import type { RequestHandler } from 'express';
+// Request logs that cannot leak: a request line keeps method, the route it matched,
+// status and timing only — no headers (cookies), no bodies (codes, passphrases), and no
+// path: the route's pattern (/download/:token) stands for it, so a token is never
+// written whatever case or spelling the request used. A request that matched no route
+// is logged without its path.
+import type { Request, RequestHandler } from 'express';
 import { pino, type Logger } from 'pino';
 
-export const redactPath = (url: string | undefined): string =>
-  (url ?? '').split('?')[0]!.replace(/^\/download\/[^/]*/, '/download/[token]');
+export const UNMATCHED = '[no route]';
+
+/** The pattern of the route that handled `req`, once it has run. */
+export const routeOf = (req: Request): string => (req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : UNMATCHED);
 
 export function makeLogger(dest?: NodeJS.WritableStream, level = process.env.SEALCODE_LOG_LEVEL ?? 'info'): Logger {
   return pino(
@@ -31,7 +35,7 @@ export function httpLogger(logger: Logger): RequestHandler {
       const level = res.statusCode >= 500 ? 'error' : 'info';
       if (!logger.isLevelEnabled(level)) return;
       logger[level](
-        { req: { id, method: req.method, path: redactPath(req.originalUrl) }, res: { status: res.statusCode }, responseTime: Math.round(performance.now() - start) },
+        { req: { id, method: req.method, route: routeOf(req) }, res: { status: res.statusCode }, responseTime: Math.round(performance.now() - start) },
         aborted ? 'request aborted' : 'request completed',
       );
     };

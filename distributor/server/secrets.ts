@@ -1,10 +1,11 @@
 // The web service's own secrets: the cookie-signing key (sealed in the database, so
 // every process sharing it signs alike) and the console password (a file in the data
 // folder, mode 0600, readable by the operator only).
-import { existsSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from '@noble/hashes/utils.js';
 import type { Seller } from '../seller/seller.js';
+import { writePrivateFile } from '../db/private-files.js';
 
 export const CONSOLE_PASSWORD_FILE = 'console-password';
 
@@ -26,12 +27,6 @@ export function ensureConsolePassword(dataDir: string): { password: string; path
   const path = join(dataDir, CONSOLE_PASSWORD_FILE);
   if (existsSync(path)) return { password: readFileSync(path, 'utf8').trim(), path, created: false };
   const password = Buffer.from(randomBytes(18)).toString('base64url');
-  try {
-    writeFileSync(path, password + '\n', { mode: 0o600, flag: 'wx' });
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return { password: readFileSync(path, 'utf8').trim(), path, created: false };
-    throw e;
-  }
-  chmodSync(path, 0o600);
+  if (!writePrivateFile(path, password + '\n')) return { password: readFileSync(path, 'utf8').trim(), path, created: false };
   return { password, path, created: true };
 }

@@ -1,17 +1,33 @@
-// Cookies, CSRF tokens, the console session, rate limits. Cookie values are signed
-// with a key from the database; every secret comparison is constant-time.
+// Cookies, CSRF tokens, the console session, rate limits. Every secret comparison is
+// constant-time; console sessions live in the database (only a hash of their id), so
+// logout, a new console password and a restart end them.
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { createHash } from 'node:crypto';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { equalBytes, utf8 } from '../../card/index.js';
+import type { Db } from '../db/open.js';
 
+// Over https the cookies carry the __Host- prefix: the browser then accepts them only
+// from this exact origin, Secure, on path /, so a sibling subdomain or a plain-http
+// page cannot plant one. Browsers refuse __Host- cookies without Secure, so on plain
+// http (a loopback console) the unprefixed names are used; the CSRF cookie is rotated
+// at every login either way, so a planted one dies there.
 export const CSRF_COOKIE = 'sc_csrf';
 export const SESSION_COOKIE = 'sc_session';
-export const SESSION_MS = 8 * 60 * 60 * 1000;
+export const HOST_PREFIX = '__Host-';
+/** A session ends this long after login, whatever happens. */
+export const SESSION_ABSOLUTE_MS = 8 * 60 * 60 * 1000;
+/** ...and this long after its last request. */
+export const SESSION_IDLE_MS = 30 * 60 * 1000;
+// last_seen_at is written at most this often, not on every console request.
+const TOUCH_EVERY_MS = 60 * 1000;
 
 const b64u = (b: Uint8Array): string => Buffer.from(b).toString('base64url');
 const eqStr = (a: string, b: string): boolean => equalBytes(sha256(utf8(a)), sha256(utf8(b)));
+const idHash = (id: string): Buffer => createHash('sha256').update('sealcode console session\0' + id, 'utf8').digest();
+const TOKEN_RE = /^[A-Za-z0-9_-]{43}$/;
 
 export function cookies(req: Request): Record<string, string | undefined> {
   const out: Record<string, string> = {};
@@ -24,57 +40,115 @@ export function cookies(req: Request): Record<string, string | undefined> {
   return out;
 }
 
+/** True when the Origin header names another site, or cannot be read at all. */
+export function foreignOrigin(origin: string | undefined, host: string | undefined): boolean {
+  if (origin === undefined || origin === 'null') return false;
+  try {
+    return new URL(origin).host !== host;
+  } catch {
+    return true;
+  }
+}
+
 export interface Security {
   /** The CSRF token for this browser's forms; sets the CSRF cookie when missing. */
   csrfToken(req: Request, res: Response): string;
   /** Refuses state-changing form posts without a matching token (403). */
   csrfProtect: RequestHandler;
+  /** A new session (and a new CSRF cookie, so that one planted before login is useless). */
   startSession(req: Request, res: Response): void;
-  endSession(res: Response): void;
+  endSession(req: Request, res: Response): void;
   hasSession(req: Request): boolean;
   checkPassword(given: string): boolean;
+  /** Whether this request gets __Host- cookies. */
+  secure(req: Request): boolean;
 }
 
-export function security(key: Uint8Array, consolePassword: string | undefined, onRefused: (req: Request, res: Response, status: number, msg: string) => void): Security {
-  const mac = (label: string, v: string): string => b64u(hmac(sha256, key, utf8(`${label}\0${v}`)));
-  const cookieOpts = (req: Request, path = '/') => ({ httpOnly: true, sameSite: 'strict' as const, secure: req.secure, path });
-  const csrfFor = (v: string): string => mac('csrf', v);
+export interface SecurityOptions {
+  db: Db;
+  /** Signs CSRF tokens and binds sessions to the console password in force. */
+  key: Uint8Array;
+  consolePassword?: string;
+  /** The public URL is https (a TLS proxy in front): cookies are Secure and __Host-. */
+  httpsPublic?: boolean;
+  onRefused: (req: Request, res: Response, status: number, msg: string) => void;
+  now?: () => number;
+}
+
+export function security(o: SecurityOptions): Security {
+  const now = o.now ?? Date.now;
+  const mac = (label: string, v: string): string => b64u(hmac(sha256, o.key, utf8(`${label}\0${v}`)));
+  // Sessions made under another password do not open the console under this one.
+  const epoch = Buffer.from(sha256(utf8(mac('password epoch', o.consolePassword ?? ''))));
+  const secure = (req: Request): boolean => Boolean(o.httpsPublic || req.secure);
+  const name = (req: Request, base: string): string => (secure(req) ? HOST_PREFIX + base : base);
+  const cookieOpts = (req: Request) => ({ httpOnly: true, sameSite: 'strict' as const, secure: secure(req), path: '/' });
   const pending = new WeakMap<Request, string>();
+  const pendingSession = new WeakMap<Request, string>();
+  const sessionId = (req: Request): string | undefined => {
+    const v = pendingSession.get(req) ?? cookies(req)[name(req, SESSION_COOKIE)];
+    return v && TOKEN_RE.test(v) ? v : undefined;
+  };
+  // A logged-in browser's token is bound to its session too: whoever planted (or read)
+  // the CSRF cookie still cannot make a console form's token without the session id.
+  const csrfFor = (req: Request, v: string): string => mac('csrf', `${v}\0${sessionId(req) ?? ''}`);
+  const setCsrf = (req: Request, res: Response): string => {
+    const v = b64u(randomBytes(32));
+    pending.set(req, v);
+    res.cookie(name(req, CSRF_COOKIE), v, cookieOpts(req));
+    return v;
+  };
+  const db = o.db;
   return {
+    secure,
     csrfToken(req, res) {
-      let v = cookies(req)[CSRF_COOKIE] ?? pending.get(req);
-      if (!v || !/^[A-Za-z0-9_-]{43}$/.test(v)) {
-        v = b64u(randomBytes(32));
-        pending.set(req, v);
-        res.cookie(CSRF_COOKIE, v, cookieOpts(req));
-      }
-      return csrfFor(v);
+      let v = pending.get(req) ?? cookies(req)[name(req, CSRF_COOKIE)];
+      if (!v || !TOKEN_RE.test(v)) v = setCsrf(req, res);
+      return csrfFor(req, v);
     },
     csrfProtect(req: Request, res: Response, next: NextFunction) {
-      const v = cookies(req)[CSRF_COOKIE];
+      const v = cookies(req)[name(req, CSRF_COOKIE)];
       const given = typeof req.body?._csrf === 'string' ? req.body._csrf : '';
-      // Browsers send Origin on cross-site posts; a foreign one is refused outright.
-      const origin = req.headers.origin;
-      const foreign = origin !== undefined && origin !== 'null' && new URL(origin).host !== req.headers.host;
-      if (!v || !given || foreign || !eqStr(csrfFor(v), given)) return onRefused(req, res, 403, 'This form has expired or did not come from this site. Reload the page and try again.');
+      // Browsers send Origin on cross-site posts; a foreign (or unreadable) one is refused outright.
+      const foreign = foreignOrigin(req.headers.origin, req.headers.host);
+      if (!v || !given || foreign || !eqStr(csrfFor(req, v), given)) return o.onRefused(req, res, 403, 'This form has expired or did not come from this site. Reload the page and try again.');
       next();
     },
     startSession(req, res) {
-      const exp = String(Date.now() + SESSION_MS);
-      res.cookie(SESSION_COOKIE, `${exp}.${mac('session', exp)}`, { ...cookieOpts(req, '/console'), maxAge: SESSION_MS });
+      const id = b64u(randomBytes(32));
+      const t = now();
+      db.prepare('INSERT INTO console_sessions (id_hash, epoch, created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?)').run(idHash(id), epoch, t, t, t + SESSION_ABSOLUTE_MS);
+      db.prepare('DELETE FROM console_sessions WHERE expires_at < ? OR last_seen_at < ?').run(t, t - SESSION_IDLE_MS);
+      pendingSession.set(req, id);
+      res.cookie(name(req, SESSION_COOKIE), id, { ...cookieOpts(req), maxAge: SESSION_ABSOLUTE_MS });
+      setCsrf(req, res);
     },
-    endSession(res) {
-      res.clearCookie(SESSION_COOKIE, { path: '/console' });
+    endSession(req, res) {
+      const id = sessionId(req);
+      if (id) db.prepare('DELETE FROM console_sessions WHERE id_hash = ?').run(idHash(id));
+      res.clearCookie(name(req, SESSION_COOKIE), { path: '/', secure: secure(req), sameSite: 'strict', httpOnly: true });
     },
     hasSession(req) {
-      const v = cookies(req)[SESSION_COOKIE];
-      const m = v && /^(\d{1,15})\.([A-Za-z0-9_-]{43})$/.exec(v);
-      return !!m && eqStr(mac('session', m[1]!), m[2]!) && Number(m[1]) > Date.now();
+      const id = sessionId(req);
+      if (!id) return false;
+      const h = idHash(id);
+      const row = db.prepare('SELECT epoch, last_seen_at, expires_at FROM console_sessions WHERE id_hash = ?').get(h) as
+        | { epoch: Uint8Array; last_seen_at: number; expires_at: number }
+        | undefined;
+      const t = now();
+      if (!row || !equalBytes(new Uint8Array(row.epoch), epoch) || row.expires_at <= t || row.last_seen_at + SESSION_IDLE_MS <= t) return false;
+      if (t - row.last_seen_at >= TOUCH_EVERY_MS) db.prepare('UPDATE console_sessions SET last_seen_at = ? WHERE id_hash = ?').run(t, h);
+      return true;
     },
     checkPassword(given) {
-      return consolePassword !== undefined && consolePassword.length > 0 && eqStr(consolePassword, given);
+      return o.consolePassword !== undefined && o.consolePassword.length > 0 && eqStr(o.consolePassword, given);
     },
   };
+}
+
+/** Ends every console session: a restarted server starts with none. */
+export function endAllSessions(db: Db): void {
+  db.prepare('DELETE FROM console_sessions').run();
 }
 
 export interface Limit {
@@ -99,6 +173,3 @@ export class RateLimiter {
   }
 }
 
-export function limitBy(limiter: RateLimiter, keyOf: (req: Request) => string, onRefused: (req: Request, res: Response) => void): RequestHandler {
-  return (req, res, next) => (limiter.hit(keyOf(req)) ? next() : onRefused(req, res));
-}

@@ -12,7 +12,7 @@ import { clientKey, describeError, noStore, type Ctx } from '../context.js';
 export const STATUS_MAX_AGE_S = 60;
 
 export function apiRoutes(ctx: Ctx): Router {
-  const r = Router();
+  const r = Router({ caseSensitive: true });
   const json = express.json({ limit: '16kb' });
 
   const fail = (req: Request, res: Response, err: unknown) => {
@@ -29,14 +29,20 @@ export function apiRoutes(ctx: Ctx): Router {
         if (!ctx.limits.apiPerClient.hit(clientKey(req))) return res.status(429).json({ error: { code: 'RATE_LIMITED', message: 'too many requests; wait a minute' } });
         const p = schema.safeParse(req.body);
         if (!p.success) throw new SealError('USAGE', `bad request: ${p.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`);
-        if (!ctx.limits.apiPerSubject.hit(subjectOf(p.data))) return res.status(429).json({ error: { code: 'RATE_LIMITED', message: 'too many requests for this card; wait a minute' } });
+        // Card ids are in every sealed file: a limit on the subject alone would let anyone
+        // lock a card out of its own requests. The subject is counted per client.
+        if (!ctx.limits.apiPerSubject.hit(`${clientKey(req)}\0${subjectOf(p.data)}`))
+          return res.status(429).json({ error: { code: 'RATE_LIMITED', message: 'too many requests for this card; wait a minute' } });
         res.json(fn(p.data));
       } catch (err) {
         fail(req, res, err);
       }
     };
 
-  r.post(`${API}/challenge`, json, handle(ChallengeRequest, (b) => b.subjectId, (b) => issueChallenge(ctx.seller, b.purpose, b.subjectId)));
+  // Challenges cost a row each and anyone may ask: limited per client, never per card.
+  const challengeLimit = (req: Request, res: Response, next: () => void) =>
+    ctx.limits.challengePerClient.hit(clientKey(req)) ? next() : res.status(429).json({ error: { code: 'RATE_LIMITED', message: 'too many challenges from your network; wait a minute' } });
+  r.post(`${API}/challenge`, challengeLimit, json, handle(ChallengeRequest, (b) => b.subjectId, (b) => issueChallenge(ctx.seller, b.purpose, b.subjectId)));
   r.post(`${API}/charge`, json, handle(ChargeRequest, (b) => b.subjectId, (b) => {
     const out = chargeCard(ctx.seller, ctx.rules, { challengeId: b.challengeId, cardId: b.subjectId, count: b.count, signature: b.signature });
     ctx.log.info({ event: 'card.charged', cardId: b.subjectId, count: b.count, paymentId: out.paymentId }, 'codes sold online');

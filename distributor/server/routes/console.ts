@@ -6,6 +6,7 @@ import { SealError, sealCardFile } from '../../../card/index.js';
 import { issueCard } from '../../seller/cards.js';
 import { applyPaybacks, paybackCsv, paybackReport } from '../../seller/payback.js';
 import { revokeBuild, revokeCard, revokeCode } from '../../seller/revoke.js';
+import { EmailAddress, PersonName } from '../../validation.js';
 import { clientKey, describeError, noStore, type Ctx } from '../context.js';
 import {
   cardsPage,
@@ -24,8 +25,8 @@ import { errorPage } from '../views/redeem.js';
 const form = express.urlencoded({ extended: false, limit: '8kb', parameterLimit: 20 });
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const IssueForm = z.object({
-  name: z.string().trim().min(1).max(200),
-  email: z.string().trim().email().max(254),
+  name: PersonName,
+  email: EmailAddress,
   group: z.string().max(64).regex(/^(new|[A-Za-z0-9_-]+)$/),
   purchaserId: z.union([z.literal(''), z.string().max(64).regex(/^[A-Za-z0-9_-]+$/)]).default(''),
   moduleKind: z.enum(['keyfile', 'pkcs11']).default('keyfile'),
@@ -39,7 +40,7 @@ const IssueForm = z.object({
 const idParam = /^[A-Za-z0-9_-]{1,64}$/;
 
 export function consoleRoutes(ctx: Ctx): Router {
-  const r = Router();
+  const r = Router({ caseSensitive: true });
   const db = ctx.seller.db;
   const send = (res: Response, page: { s: string }, status = 200) => res.status(status).type('html').send(page.s);
 
@@ -61,8 +62,8 @@ export function consoleRoutes(ctx: Ctx): Router {
   });
 
   const authed = (req: Request, res: Response, next: NextFunction) => (ctx.sec.hasSession(req) ? next() : res.redirect(303, '/console/login'));
-  r.post('/console/logout', form, ctx.sec.csrfProtect, (_req, res) => {
-    ctx.sec.endSession(res);
+  r.post('/console/logout', form, ctx.sec.csrfProtect, (req, res) => {
+    ctx.sec.endSession(req, res);
     res.redirect(303, '/console/login');
   });
 
@@ -102,6 +103,7 @@ export function consoleRoutes(ctx: Ctx): Router {
         codes: p.data.codes,
         maxCodes: p.data.maxCodes,
         payment: { amountCents: p.data.amount, currency: ctx.rules.currency, reference: 'console' },
+        distributorUrl: ctx.publicUrl,
       });
       applyPaybacks(ctx.seller, ctx.rules);
       ctx.log.info({ event: 'card.issued', cardId: issued.cardId, purchaserId: issued.purchaserId }, 'card issued');

@@ -31,7 +31,8 @@ export function parseRange(header: string | undefined, size: number): { start: n
 }
 
 export function downloadRoutes(ctx: Ctx): Router {
-  const r = Router();
+  // Case-sensitive: /DOWNLOAD/… must not reach a handler that the log redaction does not know.
+  const r = Router({ caseSensitive: true });
   // Recently stamped builds, so that a resumed or repeated request does not stamp again.
   const cache = new Map<string, { parts: Uint8Array[]; etag: string }>();
   const stamped = (id: string, make: () => Uint8Array[]) => {

@@ -11,7 +11,7 @@ const Form = z.object({ code: z.string().max(64), email: z.string().max(254), _c
 export const xpiName = (buildId: string): string => `sealcode-${buildId}.xpi`;
 
 export function redeemRoutes(ctx: Ctx): Router {
-  const r = Router();
+  const r = Router({ caseSensitive: true });
   r.get('/', (req, res) => {
     noStore(res);
     res.type('html').send(redeemPage(ctx.sec.csrfToken(req, res)).s);

@@ -1,0 +1,104 @@
+// `sealcode serve` as a real process with stdout on a pipe (as under journald or
+// docker): the console password stays in its 0600 file, and the URL served (the default
+// public URL) goes into every card and build.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openCardFile } from '../../card/index.js';
+import { initSeller, openSeller } from '../../distributor/seller/seller.js';
+import { issueCard } from '../../distributor/seller/cards.js';
+import { ROOT, csrfOf, ensureBuilt, profileInXpi, tokenOf } from './helpers.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'sealcode-serve-'));
+const bin = join(ROOT, 'bin', 'sealcode.js');
+let proc: ChildProcess;
+let stdout = '';
+let base = '';
+let code = '';
+
+beforeAll(async () => {
+  ensureBuilt();
+  initSeller(dir);
+  const seller = openSeller(dir);
+  code = issueCard(seller, { name: 'Paula Purchaser', email: 'paula@example.test', codes: 1 }).data.codes[0]!.code;
+  seller.close();
+  proc = spawn(process.execPath, [bin, 'serve', '--data', dir, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SEALCODE_LOG_LEVEL: 'warn' } });
+  await new Promise<void>((resolve, reject) => {
+    proc.stdout!.on('data', (d) => {
+      stdout += d;
+      const m = /listening on (http:\/\/\S+)/.exec(stdout);
+      if (m && stdout.includes('console password')) {
+        base = m[1]!;
+        resolve();
+      }
+    });
+    proc.once('exit', (c) => reject(new Error(`serve exited ${c}`)));
+  });
+}, 60_000);
+afterAll(async () => {
+  if (proc.exitCode === null) {
+    proc.kill('SIGTERM');
+    await new Promise((r) => proc.once('exit', r));
+  }
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** A cookie-keeping fetch, like a browser. */
+function browser() {
+  const jar = new Map<string, string>();
+  return async (path: string, init: RequestInit = {}) => {
+    const r = await fetch(base + path, { ...init, redirect: 'manual', headers: { ...(init.headers as Record<string, string>), cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') } });
+    for (const c of r.headers.getSetCookie()) {
+      const [k, v] = c.split(';')[0]!.split('=') as [string, string];
+      jar.set(k, v);
+    }
+    return r;
+  };
+}
+const form = (o: Record<string, string>) => ({ method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(o).toString() });
+
+describe('sealcode serve', () => {
+  it('does not print the console password when stdout is not a terminal; the file is 0600', () => {
+    const pwFile = join(dir, 'console-password');
+    const password = readFileSync(pwFile, 'utf8').trim();
+    expect(password.length).toBeGreaterThan(16);
+    expect(stdout).not.toContain(password);
+    expect(stdout).toContain(pwFile);
+    expect(statSync(pwFile).mode & 0o777).toBe(0o600);
+  });
+
+  it('writes the URL it serves at into cards issued in the console and into builds', async () => {
+    expect(base).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const b = browser();
+    const login = await b('/console/login');
+    expect((await b('/console/login', form({ password: readFileSync(join(dir, 'console-password'), 'utf8').trim(), _csrf: csrfOf(await login.text()) }))).status).toBe(303);
+    const home = await b('/console');
+    const issued = await b(
+      '/console/cards',
+      form({ name: 'Quinn', email: 'quinn@example.test', group: 'new', codes: '1', maxCodes: '10', amount: '0', passphrase: 'quinn passphrase', passphrase2: 'quinn passphrase', _csrf: csrfOf(await home.text()) }),
+    );
+    expect(issued.status).toBe(200);
+    const card = await openCardFile(await issued.text(), 'quinn passphrase');
+    expect(card.distributorUrl).toBe(base);
+
+    const v = browser();
+    const page = await v('/');
+    const granted = await v('/redeem', form({ code, email: 'dana@example.test', _csrf: csrfOf(await page.text()) }));
+    const token = tokenOf(await (granted.status === 303 ? await v(granted.headers.get('location')!) : granted).text());
+    const xpi = new Uint8Array(await (await fetch(`${base}/download/${token}`)).arrayBuffer());
+    expect(profileInXpi(xpi).distributorUrl).toBe(base);
+  });
+
+  it('refuses a --public-url that is not an http(s) URL', async () => {
+    for (const bad of ['codes.example.org', 'ftp://codes.example.org', 'https://codes.example.org/?x=1']) {
+      const p = spawn(process.execPath, [bin, 'serve', '--data', dir, '--port', '0', '--public-url', bad], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let err = '';
+      p.stderr!.on('data', (d) => (err += d));
+      const status = await new Promise((r) => p.once('exit', r));
+      expect([bad, status]).toEqual([bad, 2]);
+      expect(err).toMatch(/--public-url/);
+    }
+  });
+});

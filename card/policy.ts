@@ -50,6 +50,8 @@ function validity(c: Cert, who: string, now: number, status?: StatusList): [NonN
     if (c.type === 'card' && status.revoked.cards.includes(c.cardId)) return ['REVOKED', `${who} is revoked`];
     if (c.type === 'build' && status.revoked.builds.includes(c.buildId)) return ['REVOKED', `${who} is revoked`];
     if (c.type === 'build' && status.revoked.codes.includes(c.serial)) return ['REVOKED', `${who}: its code ${c.serial} is revoked`];
+    // A build speaks for its purchaser's card: revoking the card revokes what its codes made.
+    if (c.type === 'build' && status.revoked.cards.includes(c.cardId)) return ['REVOKED', `${who}: the purchaser's card ${c.cardId} is revoked`];
   }
   return null;
 }

@@ -171,6 +171,9 @@ export async function openSealed(input: SealInput, o: OpenAsOptions): Promise<Op
     }
     checkHeaderMac(header, fileKey);
     const origin = verifyCert(header.originCert, o.issuerPub).cert;
+    // As strict as the keyless verifier: an addressee that is not issuer-signed makes
+    // the container TAMPERED for everyone, not only for gateways.
+    decodeAddressees(header, o.issuerPub);
     const self = decodeCert(o.receiver.certificate);
     const verdict = certify({
       origin,

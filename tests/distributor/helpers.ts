@@ -1,6 +1,6 @@
 // Shared set-up for the distributor tests: a real data folder and SQLite file, the real
 // app, a log stream captured for leak checks, and form helpers that behave like a browser.
-import { mkdtempSync, rmSync, existsSync, statSync, readdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync, statSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -10,6 +10,7 @@ import request from 'supertest';
 import { parseProfile, type DedicatedProfile } from '../../card/index.js';
 import { initSeller, openSeller, type Seller } from '../../distributor/seller/seller.js';
 import { createApp, type AppOptions } from '../../distributor/server/app.js';
+import { defaultTemplatePath, prepareTemplate } from '../../distributor/server/xpi.js';
 import { makeLogger } from '../../distributor/server/logging.js';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
@@ -23,6 +24,16 @@ export interface TestServer {
   close(): void;
 }
 
+/**
+ * The real dedicated add-on template from dist/. No placeholder: a test that says it
+ * serves "the real dedicated XPI" fails when there is none.
+ */
+export function builtTemplate(): Uint8Array {
+  const p = defaultTemplatePath();
+  if (!existsSync(p)) throw new Error(`${p} is missing: run \`npm run build\` first (it builds the dedicated add-on template)`);
+  return new Uint8Array(readFileSync(p));
+}
+
 export function makeServer(opts: AppOptions = {}): TestServer {
   const dir = mkdtempSync(join(tmpdir(), 'sealcode-dist-'));
   initSeller(dir);
@@ -34,7 +45,8 @@ export function makeServer(opts: AppOptions = {}): TestServer {
       cb();
     },
   });
-  const { app } = createApp(seller, { consolePassword: PASSWORD, logger: makeLogger(sink, 'debug'), ...opts });
+  const template = opts.template ?? prepareTemplate(builtTemplate(), defaultTemplatePath());
+  const { app } = createApp(seller, { consolePassword: PASSWORD, logger: makeLogger(sink, 'debug'), ...opts, template });
   return {
     dir,
     seller,

@@ -14,10 +14,8 @@ import Database from 'better-sqlite3';
 import { openCardFile, profileCerts, sealCardFile, type CardData } from '../../card/index.js';
 import { initSeller, openSeller } from '../../distributor/seller/seller.js';
 import { issueCard } from '../../distributor/seller/cards.js';
-import { placeholderTemplate, defaultTemplatePath } from '../../distributor/server/xpi.js';
 import { getFreePort, waitForPort } from '../support/ports.js';
-import { ROOT, csrfOf, ensureBuilt, profileInXpi, tokenOf } from './helpers.js';
-import { existsSync } from 'node:fs';
+import { ROOT, builtTemplate, csrfOf, ensureBuilt, profileInXpi, tokenOf } from './helpers.js';
 
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'sealcode-procs-'));
@@ -76,7 +74,7 @@ beforeAll(async () => {
   seller.close();
   // The real template plus 24 MiB of incompressible padding: larger than what loopback
   // sockets buffer, so a download that is not read stays unfinished.
-  const base = existsSync(defaultTemplatePath()) ? new Uint8Array(readFileSync(defaultTemplatePath())) : placeholderTemplate();
+  const base = builtTemplate();
   writeFileSync(bigTemplate, zipSync({ ...unzipSync(base), 'pad.bin': [new Uint8Array(randomBytes(24 << 20)), { level: 0 }] }));
   [p1, p2] = [await getFreePort(), await getFreePort()];
   [s1] = await Promise.all([serve(p1), serve(p2)]);

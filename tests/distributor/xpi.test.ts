@@ -1,14 +1,14 @@
 // Stamping from the prepared template gives the same files as the add-on's own
 // stampDedicatedXpi, deterministically, and refuses anything but the dedicated template.
 import { describe, expect, it } from 'vitest';
-import { existsSync, readFileSync } from 'node:fs';
 import { unzipSync, zipSync, strToU8 } from 'fflate';
 import { isSealError } from '../../card/index.js';
 import { stampDedicatedXpi } from '../../thunderbird-addon/stamp.js';
-import { defaultTemplatePath, placeholderTemplate, prepareTemplate } from '../../distributor/server/xpi.js';
+import { prepareTemplate } from '../../distributor/server/xpi.js';
 import { makeWorld } from '../support/world.js';
+import { builtTemplate } from './helpers.js';
 
-const template = existsSync(defaultTemplatePath()) ? new Uint8Array(readFileSync(defaultTemplatePath())) : placeholderTemplate();
+const template = builtTemplate();
 const { D1 } = makeWorld();
 
 describe('prepared dedicated template', () => {

@@ -45,7 +45,7 @@ export async function examineSource(source: Buffer, ctx: CheckContext, pool: Cer
 }
 
 /** Decoded bytes queued for the certifier at most; the walk waits beyond it. */
-const HIGH_WATER = 4 * 1024 * 1024;
+const HIGH_WATER = 1024 * 1024;
 
 /** A seal's decoded bytes on their way from the walk to certifyStream. */
 class SealChannel implements SealSink, AsyncIterable<Uint8Array> {

@@ -41,7 +41,7 @@ export interface WatcherDeps {
 
 const BACKOFF_FIRST_MS = 250;
 const BACKOFF_MAX_MS = 30_000;
-const DOWNLOAD_CHUNK = 1024 * 1024;
+const DOWNLOAD_CHUNK = 256 * 1024;
 /**
  * Messages up to this size are fetched whole, in bulk, and walked in memory; larger ones
  * are streamed through the same walk. Only where the bytes come from differs.

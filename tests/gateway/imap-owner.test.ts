@@ -1,7 +1,11 @@
 // Mailbox owners: the config that names them (per account or per folder) and the keyless
 // relation rules between a sender's certificate and the owner, one row at a time
 // (DESIGN.md Fig. 17/18), with certificates from a real issuer.
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { KEYWORDS } from '../../gateway/imap/watcher.js';
+import { limitReason } from '../../gateway/verdict.js';
 import { ConfigError, parseConfig } from '../../gateway/config.js';
 import { decodeCert, newSigningKey, profileCerts, toBase64, type Stanza } from '../../card/index.js';
 import { ownerRelation, type MailboxOwner } from '../../card/owner.js';
@@ -95,3 +99,28 @@ describe('config: owners and limits', () => {
   });
 });
 
+
+describe('docs/gateway.md states the labels and limits as the code applies them', () => {
+  const doc = fs.readFileSync(path.join(import.meta.dirname, '../../docs/gateway.md'), 'utf8');
+  it('every keyword, limit default and limit reason', () => {
+    for (const k of Object.values(KEYWORDS)) expect(doc).toContain(`| \`${k}\` |`);
+    const minimal = { issuerPublicKey: toBase64(newSigningKey().publicKey), dataDir: 'd', imap: { accounts: [{ name: 'a', host: 'h', user: 'u', password: 'p' }] } };
+    const limits = parseConfig(JSON.stringify(minimal), '/x.json', { env: {} }).imap.limits;
+    for (const kind of ['parts', 'depth', 'size', 'header'] as const) expect(doc).toContain(`\`${limitReason(kind, limits)}\``);
+    expect(doc).toContain(`| ${limits.maxParts} |`);
+    expect(doc).toContain(`| ${limits.maxDepth} |`);
+    expect(doc).toContain(`| ${limits.maxBytes} (100 MiB) |`);
+    expect(doc).toContain(`| ${limits.maxHeaderBytes} (1 MiB) |`);
+  });
+  it('every owner refusal reason', () => {
+    for (const r of [
+      "the sender's card is not of the mailbox owner's group and shares no pair key with it",
+      "this dedicated build was not made from a code of the mailbox owner's card or group",
+      "the sender's card is not of the group of the mailbox owner's code",
+      "not from a purchaser: a dedicated build of another purchaser's code, sent to a dedicated user",
+      'not from a purchaser: dedicated build to dedicated build without a copy right',
+      "signed with the mailbox owner's own build key: an illegal copy of the build",
+    ])
+      expect(doc).toContain(r);
+  });
+});

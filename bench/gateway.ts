@@ -4,8 +4,11 @@
 //   - the gateway labelling all of them (fetch + MIME walk + certify + STORE + journal),
 //     timed from the end of one MOVE that drops them all into the watched INBOX;
 //   - APPEND-to-keyword latency under IDLE, p50 / p99.
+//   - peak RSS of the gateway (the built CLI, its own process) certifying one message with
+//     a 40 MB sealed attachment (streamed through the MIME walk; target < 150 MB).
 // Targets: label rate >= 50% of the plain fetch rate; p50 latency < 1 s.
 // Run: npm run bench:gateway   (env: BENCH_MESSAGES, BENCH_SIZE, BENCH_LATENCY_SAMPLES, BENCH_THREADS)
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -120,9 +123,65 @@ async function main(): Promise<void> {
     console.log('');
     console.log(`label rate / plain fetch rate: ${fmt((gwRate / plainRate) * 100, 0)}%  (target >= 50%)`);
     console.log(`APPEND -> keyword latency under IDLE (${SAMPLES} samples): p50 ${fmt(pct(lat, 50), 0)} ms, p99 ${fmt(pct(lat, 99), 0)} ms, max ${fmt(Math.max(...lat), 0)} ms  (target p50 < 1000 ms)`);
+    await certifyRss(dc, c, dataDir);
   } finally {
     await dc.dispose();
     fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+const BIG_MB = Number(process.env.BENCH_BIG_MB ?? 40);
+
+/** Peak RSS (VmHWM) and current RSS of a process, in MB, from /proc. */
+function rssOf(pid: number): { peak: number; now: number } {
+  const st = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (k: string): number => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(st)![1]) / 1024;
+  return { peak: kb('VmHWM'), now: kb('VmRSS') };
+}
+
+/** The built gateway in its own process, certifying one message with a BIG_MB sealed attachment. */
+async function certifyRss(dc: Awaited<ReturnType<typeof startDovecot>>, c: ReturnType<typeof cast>, dataDir: string): Promise<void> {
+  const root = path.resolve(import.meta.dirname, '..');
+  if (!fs.existsSync(path.join(root, 'build/cli/main.js'))) throw new Error('the RSS row runs the built gateway: npm run build first');
+  const client = new ImapFlow({ host: dc.host, port: dc.port, secure: false, auth: { user: USER, pass: PASS }, logger: false });
+  await client.connect();
+  await client.mailboxCreate('Big').catch(() => {});
+  const dir = path.join(dataDir, 'rss');
+  fs.mkdirSync(dir);
+  const cfg = gatewayConfig(c, dc, dir, { log: { level: 'warn' } });
+  Object.assign(cfg.imap.accounts[0]!, { folders: ['Big'] });
+  const file = path.join(dir, 'gateway.json');
+  fs.writeFileSync(file, JSON.stringify(cfg));
+  const mail = await sealedMail(c, 'card', BIG_MB * 1024 * 1024, 'big');
+  const child = spawn(process.execPath, [path.join(root, 'bin/sealcode.js'), 'gateway', '--config', file], {
+    env: { ...process.env, SEALCODE_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  try {
+    // Idle: connected and caught up on an empty folder.
+    await new Promise((r) => setTimeout(r, 3000));
+    const idle = rssOf(child.pid!);
+    const t = performance.now();
+    await client.append('Big', mail);
+    await client.mailboxOpen('Big');
+    let flags: string[] = [];
+    while (!flags.some((f) => f.startsWith('$Seal'))) {
+      await new Promise((r) => setTimeout(r, 100));
+      const m = await client.fetchOne('*', { flags: true });
+      flags = [...((m && m.flags) || [])];
+    }
+    const s = (performance.now() - t) / 1000;
+    const r = rssOf(child.pid!);
+    console.log('');
+    console.log(`| gateway certifying one message with a ${BIG_MB} MB sealed attachment (${fmt(mail.length / 1e6)} MB source) | value |`);
+    console.log('| --- | --- |');
+    console.log(`| verdict | ${flags.filter((f) => f.startsWith('$Seal')).join(' ')} |`);
+    console.log(`| APPEND to keyword | ${fmt(s, 2)} s |`);
+    console.log(`| RSS idle / peak (VmHWM) | ${fmt(idle.now, 0)} MB / ${fmt(r.peak, 0)} MB  (target peak < 150 MB) |`);
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    await client.logout();
   }
 }
 

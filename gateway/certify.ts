@@ -1,15 +1,17 @@
 // Keyless certification of one sealcode attachment, as the gateway does it: the
 // certificate chain to the issuer, the sender's signature over the whole container,
-// the policy against the addressees the header names, and the status list when one
-// is configured. The result is one of three labels, with the reason.
+// the policy against the addressees the header names, the relation to the mailbox's
+// owner when the config names one, and the status list when one is configured. The
+// result is one of three labels, with the reason.
 import fs from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { describeCert, isSealError, verifySealed, verifyStatus, type SignedStatus, type StatusList } from '../card/index.js';
 import { nodePrimitives } from '../card/node.js';
-import type { Label } from './state.js';
+import { ownerRelation, type MailboxOwner } from '../card/owner.js';
+import type { SealLabel } from './verdict.js';
 
 export interface Certification {
-  label: Label;
+  label: SealLabel;
   /** SealError code for refusals and damage; absent when certified. */
   code?: string;
   reason: string;
@@ -18,17 +20,15 @@ export interface Certification {
   sealedBy?: string;
 }
 
-/** Worst label wins when a message carries several attachments. */
-const RANK: Record<Label, number> = { certified: 0, uncertified: 1, tampered: 2 };
-export const worst = (a: Label, b: Label): Label => (RANK[a] >= RANK[b] ? a : b);
-
 export async function certifyStream(
   input: AsyncIterable<Uint8Array>,
-  o: { issuerPub: Uint8Array; status?: StatusList; now?: number },
+  o: { issuerPub: Uint8Array; status?: StatusList; now?: number; owner?: MailboxOwner },
 ): Promise<Certification> {
   try {
     const r = await verifySealed(input, { issuerPub: o.issuerPub, status: o.status, now: o.now, primitives: nodePrimitives });
     const v = r.verdict;
+    const refusal = v.certified && o.owner ? ownerRelation(v.origin, r.header.stanzas, o.owner) : null;
+    if (refusal) return { label: 'uncertified', code: 'REFUSED', reason: refusal, origin: r.header.origin, sealedBy: describeCert(v.origin) };
     return {
       label: v.certified ? 'certified' : 'uncertified',
       code: v.code,
@@ -40,7 +40,7 @@ export async function certifyStream(
     if (!isSealError(e)) throw e;
     // Damage and foreign certificates (TAMPERED in card/) are tampered; policy-free
     // refusals such as NOT_FOR_US cannot happen keylessly but read as uncertified.
-    const label: Label = e.code === 'MALFORMED' || e.code === 'TAMPERED' ? 'tampered' : 'uncertified';
+    const label: SealLabel = e.code === 'MALFORMED' || e.code === 'TAMPERED' ? 'tampered' : 'uncertified';
     return { label, code: e.code, reason: e.message };
   }
 }

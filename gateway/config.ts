@@ -7,6 +7,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 import { fromBase64 } from '../card/bytes.js';
+import type { MailboxOwner } from '../card/owner.js';
+import type { Limits } from './verdict.js';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -25,6 +27,35 @@ type SecretSpec = z.infer<typeof secret>;
 
 const port = z.number().int().min(1).max(65535);
 
+/**
+ * Whose mailbox a folder is (DESIGN.md Fig. 17/18 applied keylessly): a purchaser's
+ * card id (and group), or the code serial or ID of a dedicated user with its group
+ * (and the user's build id, and its parent for a copy right, when known).
+ */
+const owner = z.union([
+  z.object({ card: z.string().min(1), group: z.string().min(1).optional() }).strict(),
+  z.object({ code: z.string().min(1), group: z.string().min(1), build: z.string().min(1).optional(), copyOf: z.string().min(1).optional() }).strict(),
+  z.object({ id: z.string().min(1), group: z.string().min(1), build: z.string().min(1).optional(), copyOf: z.string().min(1).optional() }).strict(),
+]);
+type RawOwner = z.infer<typeof owner>;
+
+export function toMailboxOwner(o: RawOwner): MailboxOwner {
+  if ('card' in o) return { kind: 'card', cardId: o.card, groupId: o.group };
+  const [kind, label] = 'code' in o ? (['code', o.code] as const) : (['id', o.id] as const);
+  return { kind, label, groupId: o.group, buildId: o.build, copyOf: o.copyOf };
+}
+
+/** What the gateway examines of one message; beyond it: "too complex to check". */
+const limits = z
+  .object({
+    maxParts: z.number().int().min(1).max(100_000).default(1000),
+    maxDepth: z.number().int().min(1).max(1000).default(32),
+    maxBytes: z.number().int().min(1024).default(100 * 1024 * 1024),
+    maxHeaderBytes: z.number().int().min(1024).default(1024 * 1024),
+  })
+  .strict();
+const DEFAULT_LIMITS = { maxParts: 1000, maxDepth: 32, maxBytes: 100 * 1024 * 1024, maxHeaderBytes: 1024 * 1024 };
+
 const account = z
   .object({
     name: z.string().min(1).regex(/^[A-Za-z0-9_.@-]+$/, 'letters, digits and _ . @ - only'),
@@ -39,7 +70,11 @@ const account = z
     folders: z.array(z.string().min(1)).min(1).default(['INBOX']),
     /** Move mail to this folder when its verdict is listed in `quarantineVerdicts`. */
     quarantine: z.string().min(1).optional(),
-    quarantineVerdicts: z.array(z.enum(['tampered', 'uncertified'])).default(['tampered']),
+    quarantineVerdicts: z.array(z.enum(['tampered', 'uncertified', 'partial'])).default(['tampered']),
+    /** Whose mailbox this is, for every watched folder of the account... */
+    owner: owner.optional(),
+    /** ...or per folder (overrides `owner`). */
+    folderOwners: z.record(z.string(), owner).optional(),
     /** Fallback poll interval; IDLE is used whenever the server offers it. */
     pollSeconds: z.number().positive().max(3600).default(60),
     /** Messages fetched per batch when catching up a backlog. */
@@ -116,9 +151,10 @@ const schema = z
         accounts: z.array(account).default([]),
         /** Worker threads that walk and certify fetched mail; default: cores beyond two (measured: on two cores, inline is faster). */
         certifyThreads: z.number().int().min(0).max(16).optional(),
+        limits: limits.default(DEFAULT_LIMITS),
       })
       .strict()
-      .default({ accounts: [] }),
+      .default({ accounts: [], limits: DEFAULT_LIMITS }),
     smtp: smtp.optional(),
   })
   .strict()
@@ -135,8 +171,10 @@ type Raw = z.infer<typeof schema>;
 type RawAccount = z.infer<typeof account>;
 type RawSmtp = z.infer<typeof smtp>;
 
-export interface AccountConfig extends Omit<RawAccount, 'password'> {
+export interface AccountConfig extends Omit<RawAccount, 'password' | 'owner' | 'folderOwners'> {
   password: string;
+  /** The owner of each watched folder that has one. */
+  owners: Record<string, MailboxOwner>;
 }
 export interface SmtpConfig extends Omit<RawSmtp, 'users' | 'upstream' | 'card'> {
   users: { user: string; password: string }[];
@@ -145,7 +183,7 @@ export interface SmtpConfig extends Omit<RawSmtp, 'users' | 'upstream' | 'card'>
 }
 export interface GatewayConfig extends Omit<Raw, 'issuerPublicKey' | 'issuerPublicKeyFile' | 'imap' | 'smtp'> {
   issuerPub: Uint8Array;
-  imap: { accounts: AccountConfig[]; certifyThreads?: number };
+  imap: { accounts: AccountConfig[]; certifyThreads?: number; limits: Limits };
   smtp?: SmtpConfig;
   /** Folder of the config file: relative paths in it are resolved from there. */
   baseDir: string;
@@ -220,7 +258,15 @@ export function parseConfig(text: string, file: string, o: LoadOptions = {}): Ga
     names.add(a.name);
     if (a.quarantine && a.folders.includes(a.quarantine))
       throw new ConfigError(`${file}: imap.accounts[${i}].quarantine: the quarantine folder must not be a watched folder`);
-    return { ...a, password: resolveSecret(a.password, `imap.accounts[${i}].password`) };
+    const owners: Record<string, MailboxOwner> = {};
+    for (const f of Object.keys(a.folderOwners ?? {}))
+      if (!a.folders.includes(f)) throw new ConfigError(`${file}: imap.accounts[${i}].folderOwners: ${f} is not a watched folder`);
+    for (const f of a.folders) {
+      const o = a.folderOwners?.[f] ?? a.owner;
+      if (o) owners[f] = toMailboxOwner(o);
+    }
+    const { owner: _o, folderOwners: _fo, ...rest } = a;
+    return { ...rest, owners, password: resolveSecret(a.password, `imap.accounts[${i}].password`) };
   });
 
   let smtpCfg: SmtpConfig | undefined;
@@ -248,7 +294,7 @@ export function parseConfig(text: string, file: string, o: LoadOptions = {}): Ga
     admin: c.admin,
     log: c.log,
     issuerPub,
-    imap: { accounts, certifyThreads: c.imap.certifyThreads },
+    imap: { accounts, certifyThreads: c.imap.certifyThreads, limits: c.imap.limits },
     smtp: smtpCfg,
     baseDir,
   };

@@ -61,26 +61,26 @@ export function parseHeaders(head: string): HeaderField[] {
 
 export const header = (p: Part, name: string): string | undefined => p.headers.find((h) => h.name === name)?.value;
 
-/** `type/subtype; a=b; c="d"` → value and lower-case params, RFC 2231 and encoded-words decoded. */
+/**
+ * `type/subtype; a=b; c="d"` → value and lower-case params, RFC 2231 and encoded-words
+ * decoded. Read the way mailparser (libmime) reads it: an RFC 822 comment is dropped
+ * unless it continues a token (`boundary=b (note)` is `b`, `name=Invoice(1).pdf` keeps
+ * its brackets), whitespace outside quotes is not part of a value, and a parameter
+ * given twice keeps its first value.
+ */
 export function parseStructured(v: string | undefined): { value: string; params: Record<string, string> } {
   if (!v) return { value: '', params: {} };
+  const raw = splitParams(v);
   const params: Record<string, string> = {};
   const continued: Record<string, { i: number; v: string; enc: boolean }[]> = {};
-  const semi = v.indexOf(';');
-  const value = (semi < 0 ? v : v.slice(0, semi)).trim().toLowerCase();
-  const re = /;\s*([^=\s;]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)/g;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(v))) {
-    let key = m[1]!.toLowerCase();
-    let val = m[2]!.trim();
-    if (val.startsWith('"')) val = val.slice(1, -1).replace(/\\(.)/g, '$1');
-    const c = /^(.+?)\*(\d+)?(\*)?$/.exec(key);
+  for (const [rawKey, val] of raw.params) {
+    const c = /^(.+?)\*(\d+)?(\*)?$/.exec(rawKey);
     if (c) {
-      key = c[1]!;
-      (continued[key] ??= []).push({ i: Number(c[2] ?? 0), v: val, enc: c[3] === '*' || (c[2] === undefined && key + '*' === m[1]!.toLowerCase()) });
+      const key = c[1]!;
+      (continued[key] ??= []).push({ i: Number(c[2] ?? 0), v: val, enc: c[3] === '*' || (c[2] === undefined && key + '*' === rawKey) });
       continue;
     }
-    params[key] = decodeWords(val);
+    if (!Object.hasOwn(params, rawKey)) params[rawKey] = decodeWords(val);
   }
   for (const [key, pieces] of Object.entries(continued)) {
     pieces.sort((a, b) => a.i - b.i);
@@ -100,6 +100,79 @@ export function parseStructured(v: string | undefined): { value: string; params:
     });
     params[key] = decodeCharset(Buffer.from(bytes), charset);
   }
+  return { value: raw.value.toLowerCase(), params };
+}
+
+/** The end of the comment opened at `i` (nesting and escapes honoured), or -1. */
+function commentEnd(s: string, i: number): number {
+  let depth = 0;
+  for (let j = i; j < s.length; j++) {
+    if (s[j] === '\\') j++;
+    else if (s[j] === '(') depth++;
+    else if (s[j] === ')' && --depth === 0) return j;
+  }
+  return -1;
+}
+
+function splitParams(v: string): { value: string; params: [string, string][] } {
+  const params: [string, string][] = [];
+  let value = '';
+  let key: string | undefined;
+  let inKey = false;
+  let cur = '';
+  let curEnd = 0;
+  let quote = false;
+  let tokenOpen = false;
+  const commit = (): void => {
+    const collected = cur.slice(0, curEnd);
+    if (!inKey && key === undefined) value = collected;
+    else if (!inKey && key !== undefined) params.push([key, collected]);
+    cur = '';
+    curEnd = 0;
+  };
+  for (let i = 0; i < v.length; i++) {
+    const ch = v[i]!;
+    if (quote) {
+      if (ch === '\\' && i + 1 < v.length) cur += v[++i];
+      else if (ch === '"') {
+        quote = false;
+        tokenOpen = false;
+      } else cur += ch;
+      curEnd = cur.length;
+      continue;
+    }
+    if (ch === '(' && !tokenOpen) {
+      let end = commentEnd(v, i);
+      // An unclosed comment runs to the end, unless a parameter follows it.
+      if (end < 0 && v.indexOf(';', i) < 0) end = v.length - 1;
+      if (end >= 0) {
+        i = end;
+        continue;
+      }
+    }
+    if (ch === ';') {
+      commit();
+      key = undefined;
+      inKey = true;
+      tokenOpen = false;
+    } else if (ch === '=' && inKey) {
+      key = cur.slice(0, curEnd).trim().toLowerCase();
+      cur = '';
+      curEnd = 0;
+      inKey = false;
+      tokenOpen = true;
+    } else if (ch === '"' && !inKey && key !== undefined && curEnd === 0) {
+      quote = true;
+    } else if (ch === ' ' || ch === '\t' || ch === '\r' || ch === '\n') {
+      if (curEnd > 0) cur += ch;
+      tokenOpen = false;
+    } else {
+      cur += ch;
+      curEnd = cur.length;
+      tokenOpen = !inKey && key !== undefined;
+    }
+  }
+  commit();
   return { value, params };
 }
 

@@ -57,6 +57,7 @@ export async function startGateway(cfg: GatewayConfig, o: StartOptions = {}): Pr
           issuerPub: cfg.issuerPub,
           status: () => status?.current,
           pool: pool!,
+          limits: cfg.imap.limits,
           onSettled: o.onSettled,
         }),
       );

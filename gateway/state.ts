@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 
-export type Label = 'certified' | 'uncertified' | 'tampered';
+export type Label = 'certified' | 'partial' | 'uncertified' | 'tampered';
 
 export interface FolderState {
   uidValidity: string;
@@ -124,6 +124,14 @@ export class GatewayState {
       )
       .run(account, folder, uidValidity, uid, messageId ?? null, label, reason, Date.now());
     return r.changes === 1;
+  }
+
+  /** The label journalled for a message, if the gateway labelled it under this UIDVALIDITY. */
+  labelOf(account: string, folder: string, uidValidity: string, uid: number): Label | undefined {
+    const r = this.fast
+      .prepare('SELECT label FROM labelled WHERE account = ? AND folder = ? AND uidvalidity = ? AND uid = ?')
+      .get(account, folder, uidValidity, uid) as { label: Label } | undefined;
+    return r?.label;
   }
 
   /** Runs fn in one transaction of the IMAP connection (one commit per batch). */

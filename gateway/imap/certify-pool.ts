@@ -5,6 +5,7 @@ import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { StatusList } from '../../card/index.js';
+import type { MailboxOwner } from '../../card/owner.js';
 import { certifyParts, type PartInput, type PartResult, type WorkResult } from './certify-worker.js';
 
 type Pending = { resolve: (r: PartResult[]) => void; reject: (e: Error) => void };
@@ -61,8 +62,8 @@ export class CertifyPool {
     if (!this.closing) this.log.warn({ err: e.message }, 'certify worker gone; certifying on the main thread');
   }
 
-  run(parts: PartInput[], status?: StatusList): Promise<PartResult[]> {
-    if (this.workers.length === 0) return certifyParts(parts, this.issuerPub, status);
+  run(parts: PartInput[], status?: StatusList, owner?: MailboxOwner): Promise<PartResult[]> {
+    if (this.workers.length === 0) return certifyParts(parts, this.issuerPub, status, owner);
     const slot = this.workers[this.next++ % this.workers.length]!;
     const id = ++this.seq;
     // Copies travel (transferred); the originals stay here for the fallback.
@@ -70,10 +71,10 @@ export class CertifyPool {
     const viaWorker = new Promise<PartResult[]>((resolve, reject) => {
       slot.pending.set(id, { resolve, reject });
       slot.w.ref();
-      slot.w.postMessage({ id, parts: copies, status }, copies.map((p) => p.data.buffer));
+      slot.w.postMessage({ id, parts: copies, status, owner }, copies.map((p) => p.data.buffer));
     });
     // Whatever went wrong over there (a dead worker included), the main thread decides.
-    return viaWorker.catch(() => certifyParts(parts, this.issuerPub, status));
+    return viaWorker.catch(() => certifyParts(parts, this.issuerPub, status, owner));
   }
 
   async close(): Promise<void> {

@@ -4,6 +4,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { certifyStream, type Certification } from '../certify.js';
 import { useNativeEd25519 } from '../native-ed25519.js';
 import type { StatusList } from '../../card/index.js';
+import type { MailboxOwner } from '../../card/owner.js';
 
 /** One attachment, already free of its transfer encoding. */
 export interface PartInput {
@@ -17,6 +18,7 @@ export interface WorkRequest {
   id: number;
   parts: PartInput[];
   status?: StatusList;
+  owner?: MailboxOwner;
 }
 export interface WorkResult {
   id: number;
@@ -28,9 +30,9 @@ async function* once(b: Uint8Array): AsyncGenerator<Uint8Array> {
   yield b;
 }
 
-export async function certifyParts(parts: PartInput[], issuerPub: Uint8Array, status?: StatusList): Promise<PartResult[]> {
+export async function certifyParts(parts: PartInput[], issuerPub: Uint8Array, status?: StatusList, owner?: MailboxOwner): Promise<PartResult[]> {
   const out: PartResult[] = [];
-  for (const p of parts) out.push({ ...(await certifyStream(once(p.data), { issuerPub, status })), part: p.part, filename: p.filename });
+  for (const p of parts) out.push({ ...(await certifyStream(once(p.data), { issuerPub, status, owner })), part: p.part, filename: p.filename });
   return out;
 }
 
@@ -39,7 +41,7 @@ if (parentPort && workerData?.sealcodeCertifyWorker) {
   const issuerPub = workerData.issuerPub as Uint8Array;
   const port = parentPort;
   port.on('message', (req: WorkRequest) => {
-    certifyParts(req.parts, issuerPub, req.status).then(
+    certifyParts(req.parts, issuerPub, req.status, req.owner).then(
       (parts) => port.postMessage({ id: req.id, parts } satisfies WorkResult),
       (e: Error) => port.postMessage({ id: req.id, error: e.message } satisfies WorkResult),
     );

@@ -9,28 +9,23 @@
 import { ImapFlow, type FetchMessageObject } from 'imapflow';
 import type { Logger } from 'pino';
 import type { AccountConfig } from '../config.js';
-import { certifyStream, worst, type Certification } from '../certify.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { GatewayState, Label } from '../state.js';
-import { sealParts } from './parts.js';
-import { analyzeSource, type SourceAnalysis } from './source.js';
+import type { Limits } from '../verdict.js';
+import { examineSource, examineStream, type CheckContext, type Examined } from './examine.js';
 import type { CertifyPool } from './certify-pool.js';
 import type { StatusList } from '../../card/index.js';
 
 /** The IMAP keywords the gateway sets (documented in docs/gateway.md). */
 export const KEYWORDS: Record<Label, string> = {
   certified: '$SealCertified',
+  partial: '$SealPartial',
   uncertified: '$SealUncertified',
   tampered: '$SealTampered',
 };
-const OURS = new Set(Object.values(KEYWORDS).map((k) => k.toLowerCase()));
-const labelOfKeyword = (flags: Iterable<string>): Label | undefined => {
-  for (const f of flags) {
-    const l = (Object.keys(KEYWORDS) as Label[]).find((k) => KEYWORDS[k].toLowerCase() === f.toLowerCase());
-    if (l) return l;
-  }
-  return undefined;
-};
+/** Every keyword in this namespace is the gateway's to set; any other setter is not trusted. */
+const isSealKeyword = (f: string): boolean => f.toLowerCase().startsWith('$seal');
+const sameKeyword = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
 
 export interface WatcherDeps {
   state: GatewayState;
@@ -39,14 +34,18 @@ export interface WatcherDeps {
   issuerPub: Uint8Array;
   status: () => StatusList | undefined;
   pool: CertifyPool;
+  limits: Limits;
   /** Called after each message is settled (labelled, plain or skipped); for tests and benchmarks. */
   onSettled?: (e: { account: string; folder: string; uid: number; label?: Label }) => void;
 }
 
 const BACKOFF_FIRST_MS = 250;
 const BACKOFF_MAX_MS = 30_000;
-const DOWNLOAD_CHUNK = 1024 * 1024;
-/** Messages up to this size are fetched whole, in bulk, and walked in memory. */
+const DOWNLOAD_CHUNK = 256 * 1024;
+/**
+ * Messages up to this size are fetched whole, in bulk, and walked in memory; larger ones
+ * are streamed through the same walk. Only where the bytes come from differs.
+ */
 const SOURCE_MAX = 1024 * 1024;
 /** Messages per bulk FETCH: at most this many times SOURCE_MAX in memory. */
 const BULK_FETCH_COUNT = 32;
@@ -231,53 +230,55 @@ export class FolderWatcher {
   }
 
   /**
-   * One batch. Messages up to SOURCE_MAX are fetched whole, many per FETCH, and walked
-   * here (or in the certify pool); larger ones are walked by the server (BODYSTRUCTURE) and their attachments
-   * streamed part by part, never held whole. Verdicts are stored with one STORE per
-   * keyword and journalled in one commit.
+   * One batch. Every message is walked by the same streaming MIME walk: those up to
+   * SOURCE_MAX are fetched whole, many per FETCH, and their seals certified in the pool;
+   * larger ones are streamed, their seals certified as they are decoded. A message
+   * already labelled by the gateway (keyword and journal agree) is passed over; one
+   * carrying a $Seal* keyword the gateway did not set is checked like any other, and the
+   * keywords that disagree with the verdict are removed. Verdicts are stored with one
+   * STORE per keyword and journalled in one commit.
    */
   private async processBatch(client: ImapFlow, metas: FetchMessageObject[], uidValidity: string): Promise<void> {
     const acct = this.account.name;
     const folder = this.folder;
+    const { state, metrics } = this.deps;
     const settled = (uid: number, label?: Label): void => this.deps.onSettled?.({ account: acct, folder, uid, label });
+    const ctx: CheckContext = { issuerPub: this.deps.issuerPub, status: this.deps.status(), owner: this.account.owners[folder], limits: this.deps.limits };
     const todo: FetchMessageObject[] = [];
-    const big: number[] = [];
+    /** $Seal* keywords found on messages the gateway has not labelled. */
+    const preset = new Map<number, string[]>();
     for (const m of metas) {
-      const flags = m.flags ?? new Set<string>();
-      if ([...flags].some((f) => OURS.has(f.toLowerCase()))) settled(m.uid, labelOfKeyword(flags));
-      else todo.push(m);
+      const ours = [...(m.flags ?? [])].filter(isSealKeyword);
+      if (ours.length) {
+        const mine = state.labelOf(acct, folder, uidValidity, m.uid);
+        if (mine && ours.length === 1 && sameKeyword(ours[0]!, KEYWORDS[mine])) {
+          settled(m.uid, mine);
+          continue;
+        }
+        preset.set(m.uid, ours);
+      }
+      todo.push(m);
     }
     const done: Item[] = [];
-    const fail = (it: { uid: number; messageId?: string }, e: unknown): void => {
+    const failed = (uid: number, e: unknown): void => {
       // A dead connection is retried from this batch; anything else is about the
       // message itself, logged and passed over so one bad message cannot wedge a folder.
       if (!client.usable || this.stopper.signal.aborted) throw e;
-      this.deps.metrics.errors({ account: acct });
-      this.log.error({ account: acct, folder, uid: it.uid, messageId: it.messageId, err: (e as Error).message }, 'message not certified: error');
-      settled(it.uid);
-    };
-    const plain = (uid: number): void => {
-      this.deps.metrics.plain({ account: acct });
+      metrics.errors({ account: acct });
+      this.log.error({ account: acct, folder, uid, err: (e as Error).message }, 'message not certified: error');
       settled(uid);
     };
-    const certifyAll = async (it: Item, inputs: { part: string; filename?: string; open: () => Promise<AsyncIterable<Uint8Array>> }[]): Promise<void> => {
-      for (const p of inputs) {
-        const c = await certifyStream(await p.open(), { issuerPub: this.deps.issuerPub, status: this.deps.status() });
-        it.results.push({ ...c, part: p.part, filename: p.filename });
-        it.label = worst(it.label ?? 'certified', c.label);
-      }
-    };
+    const examined = (uid: number, x: Examined): void => void done.push({ uid, x, preset: preset.get(uid) ?? [] });
 
     // Sources are fetched cut at SOURCE_MAX + 1 bytes: a message that fits is walked here,
-    // one that does not goes to the streaming path. (Cheaper than asking for RFC822.SIZE,
+    // one that does not is streamed afterwards. (Cheaper than asking for RFC822.SIZE,
     // which a server may have to compute by reading every new message.)
     // The certify pool works on one chunk while the next is fetched; waiting for it
     // before fetching on would leave the server idle. Two chunks at most are in memory.
+    const big: number[] = [];
     let previous: Promise<unknown> = Promise.resolve();
     for (let i = 0; i < todo.length; ) {
       const chunk = todo.slice(i, (i += BULK_FETCH_COUNT));
-      // The walk happens here; the hashing and the signature check run in the certify
-      // pool (on another core when it has workers) while this loop reads on.
       const jobs: Promise<void>[] = [];
       const query = { uid: true, source: { start: 0, maxLength: SOURCE_MAX + 1 } };
       for await (const r of client.fetch(chunk.map((m) => m.uid).join(','), query, { uid: true })) {
@@ -287,28 +288,11 @@ export class FolderWatcher {
           big.push(uid);
           continue;
         }
-        let a: SourceAnalysis;
-        try {
-          a = analyzeSource(r.source ?? Buffer.alloc(0));
-        } catch (e) {
-          this.deps.metrics.errors({ account: acct });
-          this.log.error({ account: acct, folder, uid, err: (e as Error).message }, 'message not certified: error');
-          settled(uid);
-          continue;
-        }
-        if (!a.parts.length) {
-          plain(uid);
-          continue;
-        }
         jobs.push(
-          this.deps.pool.run(a.parts, this.deps.status()).then(
-            (results) => {
-              const it: Item = { uid, messageId: a.messageId, from: a.from, results };
-              for (const c of results) it.label = worst(it.label ?? 'certified', c.label);
-              done.push(it);
-            },
+          examineSource(r.source ?? Buffer.alloc(0), ctx, this.deps.pool).then(
+            (x) => examined(uid, x),
             (e: Error) => {
-              this.deps.metrics.errors({ account: acct });
+              metrics.errors({ account: acct });
               this.log.error({ account: acct, folder, uid, err: e.message }, 'message not certified: error');
               settled(uid);
             },
@@ -319,65 +303,80 @@ export class FolderWatcher {
       previous = Promise.all(jobs);
     }
     await previous;
-    done.sort((a, b) => a.uid - b.uid);
 
-    if (big.length) {
-      const structs: FetchMessageObject[] = [];
-      for await (const m of client.fetch(big.join(','), { uid: true, bodyStructure: true, envelope: true }, { uid: true })) structs.push(m);
-      structs.sort((x, y) => x.uid - y.uid);
-      for (const m of structs) {
-        if (this.stopper.signal.aborted) return;
-        const parts = sealParts(m.bodyStructure);
-        if (parts.length === 0) {
-          plain(m.uid);
-          continue;
-        }
-        const it: Item = { uid: m.uid, messageId: m.envelope?.messageId, from: m.envelope?.from?.[0]?.address, results: [] };
+    for (const uid of big.sort((a, b) => a - b)) {
+      if (this.stopper.signal.aborted) return;
+      try {
+        const dl = await client.download(String(uid), undefined, { uid: true, chunkSize: DOWNLOAD_CHUNK });
+        const content = dl.content as (AsyncIterable<Uint8Array> & { destroy?: () => void }) | undefined;
         try {
-          await certifyAll(
-            it,
-            parts.map((p) => ({
-              part: p.part,
-              filename: p.filename,
-              open: async () => {
-                const dl = await client.download(String(m.uid), p.part, { uid: true, chunkSize: DOWNLOAD_CHUNK });
-                return (dl.content as AsyncIterable<Uint8Array> | undefined) ?? emptyStream();
-              },
-            })),
-          );
-          done.push(it);
-        } catch (e) {
-          fail(it, e);
+          examined(uid, await examineStream(content ?? emptyStream(), ctx));
+        } finally {
+          // A limit may have stopped the walk early: the rest is not wanted.
+          content?.destroy?.();
         }
+      } catch (e) {
+        failed(uid, e);
       }
     }
-    if (done.length === 0) return;
+    done.sort((a, b) => a.uid - b.uid);
+
+    // Keywords the gateway did not set go first, whatever the verdict.
+    for (const it of done) {
+      const keep = it.x.verdict ? KEYWORDS[it.x.verdict.label] : undefined;
+      const foreign = it.preset.filter((k) => keep === undefined || !sameKeyword(k, keep));
+      if (foreign.length) {
+        await client.messageFlagsRemove(String(it.uid), foreign, { uid: true });
+        metrics.foreignKeywords({ account: acct }, foreign.length);
+      }
+      // Not in the journal: a client set them, or they predate a UIDVALIDITY change.
+      // Either way they were not trusted; the message was checked like any other.
+      if (it.preset.length)
+        this.log[foreign.length ? 'warn' : 'info'](
+          { account: acct, folder, uid: it.uid, messageId: it.x.walk.messageId, found: it.preset, removed: foreign },
+          foreign.length ? 'removed $Seal keywords the gateway had not set' : '$Seal keyword the gateway had not set confirmed by the check',
+        );
+      if (it.x.walk.exceeded) metrics.tooComplex({ limit: it.x.walk.exceeded });
+    }
+    for (const it of done.filter((d) => !d.x.verdict)) {
+      metrics.plain({ account: acct });
+      settled(it.uid);
+    }
+    const labelled = done.filter((d) => d.x.verdict);
+    if (labelled.length === 0) return;
 
     const byLabel = new Map<Label, Item[]>();
-    for (const it of done) byLabel.set(it.label!, [...(byLabel.get(it.label!) ?? []), it]);
+    for (const it of labelled) {
+      const label = it.x.verdict!.label;
+      // A keyword already there (set by a client, now confirmed) is not stored again.
+      if (it.preset.some((k) => sameKeyword(k, KEYWORDS[label]))) continue;
+      byLabel.set(label, [...(byLabel.get(label) ?? []), it]);
+    }
     for (const [label, items] of byLabel) await client.messageFlagsAdd(uidSet(items), [KEYWORDS[label]], { uid: true });
 
-    const mainOf = (it: Item) => it.results.find((r) => r.label === it.label) ?? it.results[0]!;
-    const fresh = this.deps.state.journal(() =>
-      done.map((it) => this.deps.state.recordLabel(acct, folder, uidValidity, it.uid, it.label!, it.messageId, mainOf(it).reason)),
+    const fresh = state.journal(() =>
+      labelled.map((it) => state.recordLabel(acct, folder, uidValidity, it.uid, it.x.verdict!.label, it.x.walk.messageId, it.x.verdict!.reason)),
     );
-    done.forEach((it, i) => {
-      if (fresh[i]) this.deps.metrics.labelled({ verdict: it.label! });
-      const main = mainOf(it);
+    labelled.forEach((it, i) => {
+      const v = it.x.verdict!;
+      if (fresh[i]) metrics.labelled({ verdict: v.label });
+      const main = v.decidedBy !== undefined ? it.x.results[v.decidedBy] : it.x.results[0];
       this.log.info(
         {
           event: 'verdict',
-          messageId: it.messageId,
+          messageId: it.x.walk.messageId,
           account: acct,
           folder,
           uid: it.uid,
-          sender: it.from,
-          origin: main.origin,
-          sealedBy: main.sealedBy,
-          verdict: it.label,
-          code: main.code,
-          reason: main.reason,
-          attachments: it.results.map((r) => ({ part: r.part, filename: r.filename, verdict: r.label, reason: r.reason })),
+          sender: it.x.walk.from,
+          origin: main?.origin,
+          sealedBy: main?.sealedBy,
+          verdict: v.label,
+          code: main && v.decidedBy !== undefined ? main.code : undefined,
+          reason: v.reason,
+          attachments: it.x.results.map((r) => ({ part: r.part, filename: r.filename, verdict: r.label, reason: r.reason })),
+          unsealed: it.x.walk.unsealed.map((l) => ({ part: l.part, filename: l.filename, type: l.contentType })),
+          ...(it.x.walk.exceeded ? { notExamined: it.x.walk.exceeded } : {}),
         },
         'verdict',
       );
@@ -385,27 +384,22 @@ export class FolderWatcher {
 
     const q = this.account.quarantine;
     if (q) {
-      const moving = done.filter((it) => it.label !== 'certified' && this.account.quarantineVerdicts.includes(it.label as 'tampered' | 'uncertified'));
+      const moving = labelled.filter((it) => it.x.verdict!.label !== 'certified' && (this.account.quarantineVerdicts as string[]).includes(it.x.verdict!.label));
       if (moving.length) {
         await client.messageMove(uidSet(moving), q, { uid: true });
         this.log.info({ account: acct, folder, uids: moving.map((it) => it.uid), to: q }, 'moved to quarantine');
       }
     }
-    for (const it of done) settled(it.uid, it.label);
+    for (const it of labelled) settled(it.uid, it.x.verdict!.label);
   }
 }
 
 interface Item {
   uid: number;
-  messageId?: string;
-  from?: string;
-  results: (Certification & { part: string; filename?: string })[];
-  label?: Label;
+  x: Examined;
+  /** $Seal* keywords on the message that the gateway had not set */
+  preset: string[];
 }
 
 const uidSet = (items: Item[]): string => items.map((it) => it.uid).join(',');
-
-async function* once(b: Uint8Array): AsyncGenerator<Uint8Array> {
-  yield b;
-}
 

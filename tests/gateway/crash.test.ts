@@ -143,7 +143,7 @@ it('SIGKILL after the ack: delivered after the restart, exactly once', async () 
 it('SIGKILL in the middle of an IMAP batch: every message labelled exactly once after the restart', async () => {
   const N = 200;
   const client = await imapClient(dc);
-  const mails = await Promise.all((['card', 'dedToDed'] as const).map((k) => sealedMail(c, k, 20_000)));
+  const mails = await Promise.all((['card', 'expired'] as const).map((k) => sealedMail(c, k, 20_000)));
   const uids: number[] = [];
   for (let i = 0; i < N; i++) uids.push(await append(client, mails[i % 2]!));
   child = startChild();

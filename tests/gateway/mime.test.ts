@@ -3,7 +3,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseEntity, parseStructured, serialize } from '../../gateway/mime.js';
 import { sealAttachments } from '../../gateway/smtp/seal-message.js';
-import { analyzeSource } from '../../gateway/imap/source.js';
 import { openBytes, partyOfBuild, partyOfCard } from '../support/world.js';
 import { cast, compose } from './support/fixtures.js';
 
@@ -65,23 +64,5 @@ describe('MIME walker', () => {
     for (const s of [deep, bomb, '', '\r\n', ':::\r\n\r\n', 'Content-Type: multipart/mixed; boundary=\r\n\r\n--\r\n']) {
       expect(serialize(parseEntity(s))).toBe(s);
     }
-  });
-
-  it('finds sealcode parts in fetched sources: nested, LF-only, single-part, by type or by name', () => {
-    const b64 = Buffer.from('SEALCODE-bytes').toString('base64');
-    const nested = Buffer.from(
-      'From: "Bob" <bob@example.test>\r\nMessage-ID: <m1@x>\r\nContent-Type: multipart/mixed; boundary="o"\r\n\r\n--o\r\n' +
-        'Content-Type: multipart/alternative; boundary="i"\r\n\r\n--i\r\nContent-Type: text/plain\r\n\r\nhi\r\n--i--\r\n' +
-        '--o\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename="x.pdf.SEAL"\r\nContent-Transfer-Encoding: base64\r\n\r\n' +
-        b64 + '\r\n--o\r\nContent-Type: application/pgp-encrypted; name="y.pgp"\r\n\r\nnot ours\r\n--o--\r\n',
-    );
-    const a = analyzeSource(nested);
-    expect(a.parts.map((p) => [p.part, p.filename, p.data.toString()])).toEqual([['2', 'x.pdf.SEAL', 'SEALCODE-bytes']]);
-    expect(a).toMatchObject({ messageId: '<m1@x>', from: 'bob@example.test' });
-    const lf = Buffer.from('From: a@b\nContent-Type: multipart/mixed; boundary=z\n\n--z\nContent-Type: application/x-sealcode\nContent-Transfer-Encoding: base64\n\n' + b64 + '\n--z--\n');
-    expect(analyzeSource(lf).parts.map((p) => p.data.toString())).toEqual(['SEALCODE-bytes']);
-    const single = Buffer.from('From: a@b\r\nContent-Type: application/x-sealcode\r\nContent-Transfer-Encoding: base64\r\n\r\n' + b64);
-    expect(analyzeSource(single).parts.map((p) => [p.part, p.data.toString()])).toEqual([['1', 'SEALCODE-bytes']]);
-    for (const junk of ['', '\r\n', 'no headers at all', 'Content-Type: multipart/mixed; boundary=q\r\n\r\n--q\r\n']) expect(analyzeSource(Buffer.from(junk)).parts).toEqual([]);
   });
 });

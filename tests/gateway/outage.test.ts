@@ -27,9 +27,9 @@ it('survives Dovecot stopping mid-batch: every message labelled exactly once', a
   const c = cast();
   const N = 300;
   const client = await imapClient(dc);
-  const kinds = ['card', 'dedicated', 'dedToDed', 'tampered'] as const;
+  const kinds = ['card', 'dedicated', 'expired', 'tampered'] as const;
   const want = new Map<number, string>();
-  const kw = { card: '$SealCertified', dedicated: '$SealCertified', dedToDed: '$SealUncertified', tampered: '$SealTampered' };
+  const kw = { card: '$SealCertified', dedicated: '$SealCertified', expired: '$SealUncertified', tampered: '$SealTampered' };
   // A few distinct containers, reused: the gateway does not care that bytes repeat.
   const mails = await Promise.all(kinds.map((k) => sealedMail(c, k, 20_000)));
   for (let i = 0; i < N; i++) want.set(await append(client, mails[i % kinds.length]!), kw[kinds[i % kinds.length]!]);

@@ -8,9 +8,9 @@ import type { ImapFlow } from 'imapflow';
 import { pino } from 'pino';
 import { nodePrimitives } from '../../card/node.js';
 import { GAME_MIME, moveAttachmentName, playMove, sealMove, startGame } from '../../game/index.js';
-import { sealParts } from '../../gateway/imap/parts.js';
-import { analyzeSource } from '../../gateway/imap/source.js';
-import { sealAttachments } from '../../gateway/smtp/seal-message.js';
+import { isSealPart } from '../../gateway/imap/parts.js';
+import { collectingSink, walkSource } from '../../gateway/imap/walk.js';
+import type { Limits } from '../../gateway/verdict.js';
 import { parseConfig } from '../../gateway/config.js';
 import { startGateway, type Gateway } from '../../gateway/service.js';
 import { startDovecot, type Dovecot } from '../support/dovecot.js';
@@ -27,33 +27,26 @@ const byBuild = () => sealMove(first, { sender: partyOfBuild(c.D1), recipient: s
 const mail = (content: Uint8Array, filename = name, contentType = GAME_MIME) => compose({ subject: 'your move', attachments: [{ filename, content, contentType }] });
 
 describe('.sealgame in the gateway', () => {
-  it('is a seal part in BODYSTRUCTURE by name or by type, and nothing else is', () => {
-    const leaf = (type: string, filename: string, part: string) => ({ part, type, dispositionParameters: { filename }, size: 900 });
-    const root = {
-      type: 'multipart/mixed',
-      childNodes: [
-        leaf('text/plain', 'body.txt', '1'),
-        leaf('application/octet-stream', 'G-001.SEALGAME', '2'),
-        leaf(GAME_MIME, 'move', '3'),
-        leaf('application/octet-stream', 'notes.sealgame.txt', '4'),
-      ],
-    };
-    expect(sealParts(root).map((p) => p.part)).toEqual(['2', '3']);
+  it('is ours by name or by type, and nothing else is', () => {
+    expect(isSealPart('application/octet-stream', 'G-001.SEALGAME')).toBe(true);
+    expect(isSealPart(GAME_MIME, 'move')).toBe(true);
+    expect(isSealPart(GAME_MIME, undefined)).toBe(true);
+    expect(isSealPart('application/octet-stream', 'notes.sealgame.txt')).toBe(false);
+    expect(isSealPart('text/plain', 'body.txt')).toBe(false);
   });
 
   it('is extracted from a fetched source byte for byte', async () => {
     const file = await byCard();
-    const got = analyzeSource(await mail(file)).parts;
-    expect(got).toHaveLength(1);
-    expect(got[0]!.filename).toBe(name);
-    expect(Buffer.from(got[0]!.data).equals(Buffer.from(file))).toBe(true);
-  });
-
-  it('is not sealed again on submission', async () => {
-    const file = await byCard();
-    const out = await sealAttachments(await mail(file, name, 'application/octet-stream'), { sender: partyOfCard(c.A), recipients: [sealFor], describe: 'card X' });
-    expect(out.sealed).toEqual([]);
-    expect(analyzeSource(out.raw).parts[0]!.data).toEqual(Buffer.from(file));
+    const sinks: ReturnType<typeof collectingSink>[] = [];
+    const limits: Limits = { maxParts: 1000, maxDepth: 32, maxBytes: 1 << 26, maxHeaderBytes: 1 << 20 };
+    const r = await walkSource(await mail(file), limits, () => {
+      const s = collectingSink();
+      sinks.push(s);
+      return s;
+    });
+    expect(r.seals.map((l) => l.filename)).toEqual([name]);
+    expect(r.unsealed).toEqual([]);
+    expect(sinks[0]!.data().equals(Buffer.from(file))).toBe(true);
   });
 
   describe('against a real Dovecot', () => {

@@ -8,49 +8,82 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { ImapFlow } from 'imapflow';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
-import { buildRecipient, profileCerts, sealCardFile, toBase64, DAY_MS } from '../../../card/index.js';
-import { makeWorld, partyOfBuild, partyOfCard, sealBytes } from '../../support/world.js';
+import { buildRecipient, fromBase64, profileCerts, seal, sealCardFile, toBase64, DAY_MS, type DedicatedProfile } from '../../../card/index.js';
+import { nodePrimitives } from '../../../card/node.js';
+import { chunksOf, collect, makeWorld, partyOfBuild, partyOfCard } from '../../support/world.js';
 import type { Dovecot } from '../../support/dovecot.js';
 
 export const USER = 'alice@example.test';
 export const PASS = 'imap-secret';
 
-export type Kind = 'card' | 'dedicated' | 'dedToDed' | 'tampered' | 'expired' | 'dedicated3';
+export type Kind = 'card' | 'dedicated' | 'dedToDed' | 'otherDed' | 'copyRight' | 'otherCard' | 'tampered' | 'expired' | 'dedicated3';
 
+/**
+ * The cast, and containers sealed exactly as the real senders seal them: `sealcode card
+ * encrypt --to SERIAL` (a card, the code's stanza, no addressees) and `sealcode dedicated
+ * encrypt` / the dedicated add-on (a build, its purchaser's code, the purchaser's card as
+ * the one addressee). Same card/ API, same options as cli/seal-files.ts.
+ */
 export function cast() {
   const w = makeWorld();
-  const D1cert = profileCerts(w.D1).build;
-  // A second build from the same code, not a copy of D1: dedicated → dedicated is refused.
+  // Dana holds D1, made from Alice's code serialA. A second build from the same code, not
+  // a copy of D1: sent to Dana it is dedicated → dedicated without a copy right (Fig. 17).
   const D2 = w.build(w.A, w.g1, w.serialA);
+  // A copy right of D1 (claim 14): same code, copyOf D1.
+  const Dcopy = w.build(w.A, w.g1, w.serialA, { copyOf: w.D1.buildId });
+  // Another purchaser's dedicated user: a build from Carol's code (group 2).
+  const Dother = w.build(w.C, w.g2, w.C.data.codes[0]!.serial);
   const past = Date.now() - 30 * DAY_MS;
   const Dexp = w.build(w.A, w.g1, w.A.data.codes[1]!.serial, { now: past, validDays: 2 });
   // A third build from A's codes, for revocation through the status list.
   const D3 = w.build(w.A, w.g1, w.A.data.codes[2]!.serial);
-  const fromBase64 = (s: string) => Uint8Array.from(Buffer.from(s, 'base64'));
+
+  const meta = (data: Uint8Array) => ({ name: 'report.pdf', type: 'application/pdf', size: data.length });
+  /** `sealcode card encrypt --to LABEL`: no addressees. */
+  const byCard = (card: typeof w.A, label: string, data: Uint8Array, now?: number) =>
+    collect(seal(chunksOf(data), { sender: partyOfCard(card), recipients: [{ kind: 'code', label }], meta: meta(data), primitives: nodePrimitives, now }));
+  /** `sealcode dedicated encrypt` and the dedicated add-on: its purchaser's code, its purchaser's card as addressee. */
+  const byBuild = (p: DedicatedProfile, data: Uint8Array, now?: number) =>
+    collect(
+      seal(chunksOf(data), {
+        sender: partyOfBuild(p),
+        recipients: [buildRecipient(profileCerts(p).build)],
+        addressees: [fromBase64(p.purchaserCert)],
+        meta: meta(data),
+        primitives: nodePrimitives,
+        now,
+      }),
+    );
 
   async function sealed(kind: Kind, data: Uint8Array): Promise<Uint8Array> {
     switch (kind) {
       case 'card':
-        return sealBytes(partyOfCard(w.A), [buildRecipient(D1cert)], data, { addressees: [fromBase64(w.D1.buildCert)] });
+        return byCard(w.A, w.serialA, data);
+      case 'otherCard':
+        return byCard(w.C, w.serialA, data);
       case 'dedicated':
-        return sealBytes(partyOfBuild(w.D1), [buildRecipient(D1cert)], data, { addressees: [w.A.certBytes] });
+        return byBuild(w.D1, data);
       case 'dedicated3':
-        return sealBytes(partyOfBuild(D3), [buildRecipient(profileCerts(D3).build)], data, { addressees: [w.A.certBytes] });
+        return byBuild(D3, data);
       case 'dedToDed':
-        return sealBytes(partyOfBuild(D2), [buildRecipient(profileCerts(D2).build)], data, { addressees: [fromBase64(w.D1.buildCert)] });
+        return byBuild(D2, data);
+      case 'copyRight':
+        return byBuild(Dcopy, data);
+      case 'otherDed':
+        return byBuild(Dother, data);
       case 'expired':
-        return sealBytes(partyOfBuild(Dexp), [buildRecipient(profileCerts(Dexp).build)], data, {
-          addressees: [w.A.certBytes],
-          now: past + DAY_MS,
-        });
+        // Sealed while the build was valid, checked after it expired.
+        return byBuild(Dexp, data, past + DAY_MS);
       case 'tampered': {
-        const b = await sealBytes(partyOfCard(w.A), [buildRecipient(D1cert)], data, { addressees: [fromBase64(w.D1.buildCert)] });
+        const b = await byCard(w.A, w.serialA, data);
         b[Math.floor(b.length / 2)]! ^= 0x40;
         return b;
       }
     }
   }
-  return { ...w, D2, D3, Dexp, sealed, issuerPubB64: toBase64(w.issuer.publicKey) };
+  /** Dana's mailbox, as a gateway config names its owner: D1's code, group and build. */
+  const danaOwner = { code: w.serialA, group: w.g1.id, build: w.D1.buildId };
+  return { ...w, D2, D3, Dexp, Dcopy, Dother, sealed, danaOwner, issuerPubB64: toBase64(w.issuer.publicKey) };
 }
 export type Cast = ReturnType<typeof cast>;
 
@@ -85,9 +118,9 @@ export async function imapClient(dc: Dovecot): Promise<ImapFlow> {
   return client;
 }
 
-/** APPEND, returning the new UID. */
-export async function append(client: ImapFlow, raw: Buffer, folder = 'INBOX'): Promise<number> {
-  const r = await client.append(folder, raw);
+/** APPEND (with keywords, as a client may set them), returning the new UID. */
+export async function append(client: ImapFlow, raw: Buffer, folder = 'INBOX', flags?: string[]): Promise<number> {
+  const r = await client.append(folder, raw, flags);
   if (!r || !r.uid) throw new Error('APPEND returned no UID (UIDPLUS missing?)');
   return r.uid;
 }

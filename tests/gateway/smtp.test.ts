@@ -88,7 +88,7 @@ describe('gateway SMTP submission (real smtp-server upstream)', () => {
     const parsed = await simpleParser(msg!.raw);
     expect(parsed.text?.replace(/\r\n/g, '\n')).toBe(body);
     expect(parsed.subject).toBe('two files');
-    expect(String(parsed.headers.get('x-sealcode'))).toMatch(/sealed 2 attachment\(s\) for code /);
+    expect(String(parsed.headers.get('x-sealcode'))).toMatch(/^non-body parts sealed for code \S+ by card /);
     expect(parsed.attachments.map((a) => [a.filename, a.contentType])).toEqual([
       ['report.pdf.seal', 'application/x-sealcode'],
       ['data.bin.seal', 'application/x-sealcode'],

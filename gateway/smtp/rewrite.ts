@@ -11,7 +11,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Party, RecipientSpec } from '../../card/index.js';
 import { seal } from '../../card/index.js';
-import { MAC_LEN, PREFIX_LEN, decodeHeader, parsePrefix } from '../../card/container/header.js';
+import { MAC_LEN, MIN_CHUNK_LOG2, PREFIX_LEN, decodeHeader, parsePrefix } from '../../card/container/header.js';
 import { nodePrimitives } from '../../card/node.js';
 import { SEAL_EXTENSION, SEAL_MIME_TYPE } from '../imap/parts.js';
 import { headerParam, parseHeaders, parseStructured, type HeaderField } from '../mime.js';
@@ -145,53 +145,96 @@ async function copyUntilDelimiter(ctx: Ctx): Promise<void> {
   }
 }
 
-/** Decodes the part's body into a file until the next delimiter; the line break before the delimiter belongs to it. */
-async function decodeToFile(ctx: Ctx, cte: string | undefined, file: string): Promise<number> {
-  const fh = await fsp.open(file, 'wx', 0o600);
-  const out = new Out(fh);
-  try {
-    const dec = decoderFor(cte);
-    let pendingEol: Buffer | null = null;
-    for (;;) {
-      const l = await ctx.lines.next();
-      if (!l) break;
-      if (delimiterOf(l, ctx.stack)) {
-        ctx.lines.unread(l);
-        break;
-      }
-      const e = eolOf(l.buf);
-      if (pendingEol) await out.write(pendingEol);
-      pendingEol = null;
-      const r = dec.push(l.buf.subarray(0, l.buf.length - e), e > 0);
-      if (r.data.length) await out.write(r.data);
-      if (e && r.keepEol) pendingEol = Buffer.from(l.buf.subarray(l.buf.length - e));
+// Parts up to this size are decoded in memory; larger ones go to a temporary file.
+const SPILL_BYTES = 1 << 20;
+
+/** A decoded part: in memory while small, in a temporary file beyond SPILL_BYTES. */
+class Decoded {
+  private bufs: Buffer[] = [];
+  private out?: Out;
+  private fh?: fsp.FileHandle;
+  size = 0;
+  constructor(private readonly file: string) {}
+
+  async write(b: Buffer): Promise<void> {
+    this.size += b.length;
+    if (this.out) return this.out.write(b);
+    this.bufs.push(Buffer.from(b));
+    if (this.size > SPILL_BYTES) {
+      this.fh = await fsp.open(this.file, 'wx', 0o600);
+      this.out = new Out(this.fh);
+      const held = this.bufs;
+      this.bufs = [];
+      for (const h of held) await this.out.write(h);
     }
-    const tail = dec.end();
-    if (tail.length) await out.write(tail);
-    await out.flush();
-    return out.bytes;
-  } finally {
-    await fh.close();
+  }
+
+  async finish(): Promise<void> {
+    await this.out?.flush();
+    await this.fh?.close();
+  }
+
+  /** The first `n` bytes (or fewer). */
+  async head(n: number): Promise<Buffer> {
+    if (!this.fh) return Buffer.concat(this.bufs).subarray(0, n);
+    const fh = await fsp.open(this.file, 'r');
+    try {
+      const b = Buffer.alloc(Math.min(n, this.size));
+      await fh.read(b, 0, b.length, 0);
+      return b;
+    } finally {
+      await fh.close();
+    }
+  }
+
+  source(): AsyncIterable<Uint8Array> {
+    if (this.fh) return fs.createReadStream(this.file, { highWaterMark: 1 << 20 });
+    const all = Buffer.concat(this.bufs);
+    return (async function* () {
+      yield all;
+    })();
+  }
+
+  async dispose(): Promise<void> {
+    this.bufs = [];
+    if (this.fh) await fsp.rm(this.file, { force: true });
   }
 }
 
+/** Decodes the part's body until the next delimiter; the line break before the delimiter belongs to it. */
+async function decodePart(ctx: Ctx, cte: string | undefined, into: Decoded): Promise<void> {
+  const dec = decoderFor(cte);
+  let pendingEol: Buffer | null = null;
+  for (;;) {
+    const l = await ctx.lines.next();
+    if (!l) break;
+    if (delimiterOf(l, ctx.stack)) {
+      ctx.lines.unread(l);
+      break;
+    }
+    const e = eolOf(l.buf);
+    if (pendingEol) await into.write(pendingEol);
+    pendingEol = null;
+    const r = dec.push(l.buf.subarray(0, l.buf.length - e), e > 0);
+    if (r.data.length) await into.write(r.data);
+    if (e && r.keepEol) pendingEol = Buffer.from(l.buf.subarray(l.buf.length - e));
+  }
+  const tail = dec.end();
+  if (tail.length) await into.write(tail);
+  await into.finish();
+}
+
 /** A sealcode container that is encrypted for someone: kept as it is. */
-async function isEncryptedContainer(file: string, size: number): Promise<boolean> {
-  if (size < PREFIX_LEN) return false;
-  const fh = await fsp.open(file, 'r');
+async function isEncryptedContainer(d: Decoded): Promise<boolean> {
   try {
-    const prefix = Buffer.alloc(PREFIX_LEN);
-    await fh.read(prefix, 0, PREFIX_LEN, 0);
+    const prefix = await d.head(PREFIX_LEN);
     const len = parsePrefix(prefix);
-    const all = Buffer.alloc(PREFIX_LEN + len + MAC_LEN);
-    const { bytesRead } = await fh.read(all, 0, all.length, 0);
-    if (bytesRead !== all.length) return false;
+    const all = await d.head(PREFIX_LEN + len + MAC_LEN);
+    if (all.length !== PREFIX_LEN + len + MAC_LEN) return false;
     const h = decodeHeader(all);
     return !h.signOnly && h.stanzas.length > 0;
   } catch {
     return false;
-  } finally {
-    await fh.close();
   }
 }
 
@@ -285,11 +328,12 @@ async function entity(ctx: Ctx, depth: number, defaultType: string): Promise<voi
   // Everything else is sealed for the mapped recipients.
   const n = ctx.result.sealed.length + ctx.result.kept + 1;
   const name = safeFileName(cd.params['filename'] ?? ct.params['name'], fallbackName(type, n));
-  const tmp = path.join(ctx.tmpDir, `part-${crypto.randomBytes(8).toString('hex')}`);
+  const decoded = new Decoded(path.join(ctx.tmpDir, `part-${crypto.randomBytes(8).toString('hex')}`));
   try {
-    const size = sep ? await decodeToFile(ctx, get(headers, 'content-transfer-encoding'), tmp) : (fs.writeFileSync(tmp, ''), 0);
-    const already = (type === SEAL_MIME_TYPE || name.toLowerCase().endsWith(SEAL_EXTENSION)) && (await isEncryptedContainer(tmp, size));
-    const sealedName = already ? (name.toLowerCase().endsWith(SEAL_EXTENSION) ? name : name + SEAL_EXTENSION) : name + SEAL_EXTENSION;
+    if (sep) await decodePart(ctx, get(headers, 'content-transfer-encoding'), decoded);
+    const size = decoded.size;
+    const already = (type === SEAL_MIME_TYPE || name.toLowerCase().endsWith(SEAL_EXTENSION)) && (await isEncryptedContainer(decoded));
+    const sealedName = already && name.toLowerCase().endsWith(SEAL_EXTENSION) ? name : name + SEAL_EXTENSION;
     const keep = headerLines(hlines, eol, (h) => CONTENT_HEADERS.has(h) || dropAtTop(h));
     if (top && !headers.some((h) => h.name === 'mime-version')) keep.push('MIME-Version: 1.0');
     const fresh = [
@@ -298,23 +342,24 @@ async function entity(ctx: Ctx, depth: number, defaultType: string): Promise<voi
       'Content-Transfer-Encoding: base64',
     ];
     await ctx.out.write(keep.concat(fresh, note).join(eol) + eol + eol);
-    const input = fs.createReadStream(tmp, { highWaterMark: 1 << 20 });
     if (already) {
-      await writeBase64(ctx.out, input, eol);
+      await writeBase64(ctx.out, decoded.source(), eol);
       ctx.result.kept++;
     } else {
-      const container = seal(input, {
+      const container = seal(decoded.source(), {
         sender: ctx.seal.sender,
         recipients: ctx.seal.recipients,
         meta: { name, type: safeMimeType(type), size },
         primitives: nodePrimitives,
+        // Small parts in small chunks: a 1 MiB chunk buffer for each of thousands of tiny parts is all garbage.
+        chunkLog2: size < SPILL_BYTES ? MIN_CHUNK_LOG2 : undefined,
         now: ctx.seal.now,
       });
       await writeBase64(ctx.out, container, eol);
       ctx.result.sealed.push({ name, size });
     }
   } finally {
-    await fsp.rm(tmp, { force: true });
+    await decoded.dispose();
   }
 }
 

@@ -3,6 +3,7 @@
 // event loop that answers SMTP clients and /healthz.
 import { parentPort, workerData } from 'node:worker_threads';
 import { cardParty, type CardSecrets, type RecipientSpec } from '../../card/index.js';
+import { useNativeEd25519 } from '../native-ed25519.js';
 import { Refusal, rewriteMessage, type RewriteLimits, type RewriteResult } from './rewrite.js';
 
 export interface SealJob {
@@ -21,6 +22,8 @@ export type SealOutcome =
 
 if (parentPort && workerData?.sealcodeSealWorker) {
   const port = parentPort;
+  // The main thread's native Ed25519 is per thread: signing here would fall back to pure JS (~10x slower).
+  useNativeEd25519();
   const sender = cardParty(workerData.card as CardSecrets);
   port.on('message', (job: SealJob) => {
     void (async (): Promise<SealOutcome> => {

@@ -11,7 +11,9 @@ export interface Decoder {
 
 const EMPTY = Buffer.alloc(0);
 
-const BATCH = 256 * 1024;
+// Small enough that the strings made from a batch stay out of V8's large-object space
+// (collected only by full GCs: 256 KB batches held ~150 MB of garbage for a 40 MB part).
+const BATCH = 32 * 1024;
 
 class Base64Decoder implements Decoder {
   private pending = '';

@@ -62,16 +62,21 @@ class Out {
   private pos = 0;
   bytes = 0;
   constructor(private readonly fh: fsp.FileHandle) {}
-  async write(b: Buffer | string): Promise<void> {
+  write(b: Buffer | string): Promise<void> | undefined {
     const data = typeof b === 'string' ? Buffer.from(b, 'latin1') : b;
     this.bytes += data.length;
-    if (this.pos + data.length > this.buf.length) await this.flush();
-    if (data.length >= this.buf.length) {
-      await this.fh.write(data);
-      return;
-    }
+    if (this.pos + data.length > this.buf.length || data.length >= this.buf.length) return this.slowWrite(data);
     data.copy(this.buf, this.pos);
     this.pos += data.length;
+    return undefined;
+  }
+  private async slowWrite(data: Buffer): Promise<void> {
+    await this.flush();
+    if (data.length >= this.buf.length) await this.fh.write(data);
+    else {
+      data.copy(this.buf, this.pos);
+      this.pos += data.length;
+    }
   }
   async flush(): Promise<void> {
     if (this.pos) await this.fh.write(this.buf.subarray(0, this.pos));
@@ -141,7 +146,8 @@ async function copyUntilDelimiter(ctx: Ctx): Promise<void> {
       ctx.lines.unread(l);
       return;
     }
-    await ctx.out.write(l.buf);
+    const w = ctx.out.write(l.buf);
+    if (w) await w;
   }
 }
 
@@ -238,19 +244,31 @@ async function isEncryptedContainer(d: Decoded): Promise<boolean> {
   }
 }
 
-/** Writes a file as base64 lines. */
+// Base64 is made 57 × 512 input bytes at a time: small strings, collected young.
+const B64_BLOCK = 57 * 512;
+
+/** Writes bytes as base64 lines of 76 characters. */
 async function writeBase64(out: Out, source: AsyncIterable<Uint8Array>, eol: string): Promise<void> {
+  const eolBuf = Buffer.from(eol, 'latin1');
+  const enc = Buffer.allocUnsafe((B64_BLOCK / 3) * 4);
   let rest = Buffer.alloc(0);
-  const lineBytes = 57; // 76 base64 characters
+  const block = async (b: Buffer, from: number, to: number): Promise<void> => {
+    const n = enc.write(b.toString('base64', from, to), 'latin1');
+    for (let i = 0; i < n; i += 76) {
+      // Awaited only when the write buffer had to be flushed.
+      const a = out.write(enc.subarray(i, Math.min(n, i + 76)));
+      if (a) await a;
+      const e = out.write(eolBuf);
+      if (e) await e;
+    }
+  };
   for await (const c of source) {
     const b = rest.length ? Buffer.concat([rest, c]) : Buffer.from(c.buffer, c.byteOffset, c.byteLength);
-    const whole = b.length - (b.length % lineBytes);
-    const parts: string[] = [];
-    for (let i = 0; i < whole; i += lineBytes) parts.push(b.toString('base64', i, i + lineBytes));
-    if (parts.length) await out.write(parts.join(eol) + eol);
+    const whole = b.length - (b.length % B64_BLOCK);
+    for (let i = 0; i < whole; i += B64_BLOCK) await block(b, i, i + B64_BLOCK);
     rest = Buffer.from(b.subarray(whole));
   }
-  if (rest.length) await out.write(rest.toString('base64') + eol);
+  if (rest.length) await block(rest, 0, rest.length);
 }
 
 function headerLines(headerBytes: Buffer[], eol: string, drop: (name: string) => boolean): string[] {

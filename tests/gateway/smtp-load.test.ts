@@ -4,12 +4,11 @@
 // 40 MB message and a 12,000-part message are sealed, and both arrive sealed.
 import fs from 'node:fs';
 import path from 'node:path';
-import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getFreePort } from '../support/ports.js';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.js';
 import { cast, tmpDir, writeCardFile, type Cast } from './support/fixtures.js';
-import { pollHealth, startChildGateway, submitter, writeBigMessage, writeManyPartMessage, type ChildGateway } from './support/gateway-child.js';
+import { hugeMessage, pollHealth, startChildGateway, submitter, writeBigMessage, writeManyPartMessage, type ChildGateway } from './support/gateway-child.js';
 
 let c: Cast;
 let dir: string;
@@ -55,24 +54,6 @@ async function start(name: string, smtpExtra: Record<string, unknown>): Promise<
   );
   child = await startChildGateway(file, [smtpPort, adminPort], { GW_LOAD_CARD_PASS: 'card pass' });
   return { smtpPort, adminPort, dataDir };
-}
-
-/** `bytes` of message, generated as it is sent: the test process does not hold it either. */
-function hugeMessage(bytes: number): Readable {
-  const line = Buffer.from('x'.repeat(998) + '\r\n');
-  let sent = 0;
-  return new Readable({
-    read() {
-      if (sent === 0) {
-        this.push('From: bob@example.test\r\nTo: dana@partner.test\r\nSubject: huge\r\nContent-Type: application/octet-stream; name="huge.bin"\r\n\r\n');
-      }
-      for (let i = 0; i < 64 && sent < bytes; i++) {
-        this.push(line);
-        sent += line.length;
-      }
-      if (sent >= bytes) this.push(null);
-    },
-  });
 }
 
 describe('SMTP submission under load (gateway in its own process)', () => {

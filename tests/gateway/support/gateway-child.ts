@@ -1,9 +1,11 @@
-// The gateway in its own process (`sealcode gateway --config`, run from the TypeScript
-// sources with tsx, so no build is needed), for what only a separate process shows: its
-// resident memory, and whether its event loop answers /healthz while it works.
+// The gateway in its own process (`sealcode gateway --config`: from the TypeScript
+// sources with tsx in tests, so no build is needed; the built one for the bench), for
+// what only a separate process shows: its resident memory, and whether its event loop
+// answers /healthz while it works.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import nodemailer from 'nodemailer';
 import { waitForPort } from '../../support/ports.js';
 
@@ -18,8 +20,9 @@ export interface ChildGateway {
   stop(): Promise<void>;
 }
 
-export async function startChildGateway(configFile: string, ports: number[], env: NodeJS.ProcessEnv = {}): Promise<ChildGateway> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'cli/main.ts'), 'gateway', '--config', configFile], {
+export async function startChildGateway(configFile: string, ports: number[], env: NodeJS.ProcessEnv = {}, o: { built?: boolean } = {}): Promise<ChildGateway> {
+  const entry = o.built ? [path.join(root, 'bin/sealcode.js')] : ['--import', 'tsx', path.join(root, 'cli/main.ts')];
+  const proc = spawn(process.execPath, [...entry, 'gateway', '--config', configFile], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -99,7 +102,7 @@ export function writeBigMessage(file: string, bytes: number, to: string): void {
   fs.writeSync(fd, head);
   const step = 57 * 16384;
   for (let done = 0; done < bytes; done += step) {
-    const chunk = Buffer.alloc(Math.min(step, bytes - done), done & 0xff).map((v, i) => (v + i * 31) & 0xff);
+    const chunk = Buffer.from(Buffer.alloc(Math.min(step, bytes - done), done & 0xff).map((v, i) => (v + i * 31) & 0xff));
     const b64 = chunk.toString('base64').replace(/.{76}/g, '$&\r\n');
     fs.writeSync(fd, b64.endsWith('\n') ? b64 : b64 + '\r\n');
   }
@@ -114,4 +117,20 @@ export function writeManyPartMessage(file: string, n: number, to: string): void 
     parts.push(`--many-b\r\nContent-Type: application/octet-stream; name="file-${i}.dat"\r\nContent-Disposition: attachment; filename="file-${i}.dat"\r\nContent-Transfer-Encoding: base64\r\n\r\n${Buffer.from(`contents of file ${i}`).toString('base64')}\r\n`);
   parts.push('--many-b--\r\n');
   fs.writeFileSync(file, parts.join(''));
+}
+
+/** A one-part message of `bytes` (998-byte lines), generated as it is sent: the sender does not hold it either. */
+export function hugeMessage(bytes: number): Readable {
+  const line = Buffer.from('x'.repeat(998) + '\r\n');
+  let sent = -1;
+  return new Readable({
+    read() {
+      if (sent < 0) {
+        this.push('From: bob@example.test\r\nTo: dana@partner.test\r\nSubject: huge\r\nContent-Type: application/octet-stream; name="huge.bin"\r\n\r\n');
+        sent = 0;
+      }
+      for (let i = 0; i < 64 && sent < bytes; i++, sent += line.length) this.push(line);
+      if (sent >= bytes) this.push(null);
+    },
+  });
 }

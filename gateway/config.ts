@@ -104,6 +104,28 @@ const smtp = z
     /** Allow AUTH and mail without STARTTLS; only accepted when listening on loopback. */
     allowPlaintextOnLoopback: z.boolean().default(false),
     maxMessageBytes: z.number().int().positive().default(50 * 1024 * 1024),
+    /** RCPT TO beyond this many in one message get `452 4.5.3` (the client sends the rest in another message). */
+    maxRecipients: z.number().int().min(1).max(10_000).default(100),
+    /** A message to a mapped recipient with more MIME parts, or nested deeper, is refused with 552/554. */
+    maxParts: z.number().int().min(1).max(1_000_000).default(20_000),
+    maxDepth: z.number().int().min(1).max(1000).default(50),
+    /** Worker threads that walk and seal submitted messages (never the event loop). */
+    sealThreads: z.number().int().min(1).max(16).default(1),
+    auth: z
+      .object({
+        /** Wrong passwords on one connection before it is closed with 421. */
+        maxTriesPerConnection: z.number().int().min(1).max(100).default(3),
+        /** Failures per client address, and per user name, within `windowSeconds` before a lock-out. */
+        maxFailures: z.number().int().min(1).max(10_000).default(10),
+        windowSeconds: z.number().positive().max(86_400).default(900),
+        lockoutSeconds: z.number().positive().max(86_400).default(900),
+        /** Each failure is answered after delayMs × failures so far (capped at maxDelayMs). */
+        delayMs: z.number().int().min(0).max(60_000).default(500),
+        maxDelayMs: z.number().int().min(0).max(60_000).default(5000),
+        burstQuietSeconds: z.number().positive().max(3600).default(30),
+      })
+      .strict()
+      .default({ maxTriesPerConnection: 3, maxFailures: 10, windowSeconds: 900, lockoutSeconds: 900, delayMs: 500, maxDelayMs: 5000, burstQuietSeconds: 30 }),
     upstream: z
       .object({
         host: z.string().min(1),

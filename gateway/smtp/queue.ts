@@ -43,18 +43,17 @@ export class Outbox {
     }
   }
 
-  /** Writes and journals a message; resolves only once both are on disk. */
-  async enqueue(mailFrom: string, rcpt: string[], raw: Buffer): Promise<string> {
+  /** A new message id, and the file the rewrite writes it to before `enqueue`. */
+  reserve(): { id: string; tmp: string } {
     const id = `${Date.now().toString(36)}.${crypto.randomBytes(8).toString('hex')}`;
+    return { id, tmp: path.join(this.dir, `${id}.tmp`) };
+  }
+
+  /** Journals a message whose `.tmp` file is written and fsync'd; resolves once the name and the row are durable. */
+  async enqueue(id: string, mailFrom: string, rcpt: string[]): Promise<void> {
     const file = path.join(this.dir, `${id}.eml`);
     const tmp = path.join(this.dir, `${id}.tmp`);
-    const fh = await fsp.open(tmp, 'wx', 0o600);
-    try {
-      await fh.writeFile(raw);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
+    const size = (await fsp.stat(tmp)).size;
     await fsp.rename(tmp, file);
     const dh = await fsp.open(this.dir, 'r');
     try {
@@ -62,8 +61,7 @@ export class Outbox {
     } finally {
       await dh.close();
     }
-    this.state.enqueue({ id, mailFrom, rcpt, file, size: raw.length });
-    return id;
+    this.state.enqueue({ id, mailFrom, rcpt, file, size });
   }
 
   start(): void {

@@ -6,17 +6,23 @@
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
-import { cardParty, cardSecretsOf, equalBytes, openCardFile, type Party, type RecipientSpec } from '../../card/index.js';
+import { cardSecretsOf, equalBytes, openCardFile, type CardSecrets, type RecipientSpec } from '../../card/index.js';
 import type { SmtpConfig } from '../config.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { GatewayState } from '../state.js';
 import { Outbox } from './queue.js';
-import { sealAttachments } from './seal-message.js';
+import { AuthGuard } from './auth-guard.js';
+import { SealPool } from './seal-pool.js';
+import type { SealOutcome } from './seal-worker.js';
+import { Spool } from './spool.js';
+
+type SessionWithCommands = SMTPServerSession & { disabledCommands?: string[] };
 
 export interface SmtpGateway {
   port: number;
@@ -63,19 +69,16 @@ export function recipientsFor(cfg: SmtpConfig, rcpt: string[]): RecipientSpec[] 
   return [...out.values()];
 }
 
-async function readAll(stream: SMTPServerDataStream): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const c of stream) parts.push(c as Buffer);
-  return Buffer.concat(parts);
-}
+const sleepMs = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const smtpError = (code: number, message: string): Error => Object.assign(new Error(message), { responseCode: code });
 
 export async function startSmtp(cfg: SmtpConfig, deps: Deps): Promise<SmtpGateway> {
   const { log, metrics, state } = deps;
-  let card: Party;
+  let secrets: CardSecrets;
   let describe: string;
   try {
     const data = await openCardFile(fs.readFileSync(cfg.card.file, 'utf8'), cfg.card.passphrase);
-    card = cardParty(cardSecretsOf(data));
+    secrets = cardSecretsOf(data);
     describe = `card ${data.cardId}`;
   } catch (e) {
     throw new Error(`smtp.card: cannot open the card file ${cfg.card.file}: ${(e as Error).message}`);
@@ -83,6 +86,14 @@ export async function startSmtp(cfg: SmtpConfig, deps: Deps): Promise<SmtpGatewa
   const tls = cfg.tls.cert ? { key: fs.readFileSync(cfg.tls.key!), cert: fs.readFileSync(cfg.tls.cert) } : generatedCertificate(deps.dataDir);
   const users = cfg.users.map((u) => ({ user: u.user, hash: digest(u.password) }));
   const outbox = new Outbox(cfg, state, log, metrics, deps.dataDir);
+  const spool = new Spool(path.join(deps.dataDir, 'spool'));
+  spool.clear();
+  const pool = new SealPool(secrets, log, cfg.sealThreads);
+  const guard = new AuthGuard(cfg.auth, log);
+  const triesOf = new Map<string, number>();
+  // Without plaintext allowed, AUTH is not even offered until STARTTLS: a client that
+  // only sends what is advertised never puts its password on the wire in clear.
+  const hideAuth = !cfg.allowPlaintextOnLoopback;
 
   const server = new SMTPServer({
     ...tls,
@@ -94,50 +105,114 @@ export async function startSmtp(cfg: SmtpConfig, deps: Deps): Promise<SmtpGatewa
     allowInsecureAuth: cfg.allowPlaintextOnLoopback,
     size: cfg.maxMessageBytes,
     logger: false,
-    onAuth(auth, _session, cb) {
-      const pw = digest(auth.password ?? '');
-      // Compare against every user so timing does not tell which names exist.
-      let ok = false;
-      for (const u of users) if (equalBytes(pw, u.hash) && u.user === auth.username) ok = true;
-      if (!ok) {
-        log.warn({ user: auth.username }, 'smtp authentication failed');
-        cb(new Error('Invalid username or password'));
-        return;
-      }
-      cb(null, { user: auth.username });
+    onConnect(session, cb) {
+      if (hideAuth) (session as SessionWithCommands).disabledCommands = ['AUTH'];
+      cb();
+    },
+    onSecure(_socket, session, cb) {
+      (session as SessionWithCommands).disabledCommands = [];
+      cb();
+    },
+    onClose(session) {
+      triesOf.delete(session.id);
+    },
+    onAuth(auth, session, cb) {
+      void (async () => {
+        const address = session.remoteAddress;
+        const user = auth.username ?? '';
+        const locked = await guard.lockedFor(address, user);
+        if (locked) {
+          metrics.smtpAuthFailures({ result: 'locked' });
+          cb(smtpError(421, `Too many failed logins, try again in ${Math.ceil(locked / 1000)} s`));
+          return;
+        }
+        const pw = digest(auth.password ?? '');
+        // Compare against every user so timing does not tell which names exist.
+        let ok = false;
+        for (const u of users) if (equalBytes(pw, u.hash) && u.user === auth.username) ok = true;
+        if (ok) {
+          await guard.succeeded(user);
+          cb(null, { user: auth.username });
+          return;
+        }
+        metrics.smtpAuthFailures({ result: 'wrong' });
+        const tries = (triesOf.get(session.id) ?? 0) + 1;
+        triesOf.set(session.id, tries);
+        const { lockedOut } = await guard.failed(address, user);
+        // 421 makes smtp-server close the connection after the reply.
+        if (lockedOut || tries >= cfg.auth.maxTriesPerConnection) cb(smtpError(421, 'Invalid username or password; too many failed logins, closing'));
+        else cb(smtpError(535, 'Invalid username or password'));
+      })().catch((e: Error) => {
+        log.error({ err: e.message }, 'smtp authentication check failed');
+        cb(smtpError(454, 'Temporary authentication failure'));
+      });
     },
     onMailFrom(_addr, session, cb) {
       if (!session.secure && !cfg.allowPlaintextOnLoopback) {
-        cb(Object.assign(new Error('Must issue a STARTTLS command first'), { responseCode: 530 }));
+        cb(smtpError(530, 'Must issue a STARTTLS command first'));
+        return;
+      }
+      cb();
+    },
+    onRcptTo(_addr, session, cb) {
+      if (session.envelope.rcptTo.length >= cfg.maxRecipients) {
+        cb(smtpError(452, `Too many recipients (at most ${cfg.maxRecipients} per message)`));
         return;
       }
       cb();
     },
     onData(stream, session: SMTPServerSession, cb) {
       void (async () => {
-        const raw = await readAll(stream);
-        if (stream.sizeExceeded) {
-          cb(Object.assign(new Error('Message exceeds the size limit'), { responseCode: 552 }));
+        const received = await spool.receive(stream, cfg.maxMessageBytes);
+        if (!received.file || stream.sizeExceeded) {
+          metrics.smtpRefused({ reason: 'size' });
+          log.warn({ user: session.user, size: received.size, limit: cfg.maxMessageBytes }, 'message over the size limit refused');
+          cb(smtpError(552, `Message exceeds the size limit of ${cfg.maxMessageBytes} bytes`));
           return;
         }
         const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
         const rcpt = session.envelope.rcptTo.map((r) => r.address);
         const specs = recipientsFor(cfg, rcpt);
-        let out = raw;
-        if (specs.length) {
-          const r = await sealAttachments(raw, { sender: card, recipients: specs, describe });
-          out = r.raw;
-          metrics.smtpSealed({}, r.sealed.length);
-          log.info({ from, to: rcpt, sealed: r.sealed.length, for: specs.map((s) => `${s.kind} ${s.label}`) }, 'attachments sealed');
+        const { id, tmp } = outbox.reserve();
+        let outcome: SealOutcome;
+        try {
+          outcome = await pool.run({
+            inFile: received.file,
+            outFile: tmp,
+            tmpDir: spool.dir,
+            limits: { maxParts: cfg.maxParts, maxDepth: cfg.maxDepth },
+            seal: specs.length ? { recipients: specs, describe } : undefined,
+          });
+        } finally {
+          await fsp.rm(received.file, { force: true });
         }
-        const id = await outbox.enqueue(from, rcpt, out);
+        if (!outcome.ok) {
+          await fsp.rm(tmp, { force: true });
+          if (outcome.refusal) {
+            metrics.smtpRefused({ reason: 'content' });
+            log.warn({ user: session.user, to: rcpt, reason: outcome.refusal.message }, 'message refused');
+            cb(smtpError(outcome.refusal.code, `${outcome.refusal.message}; nothing was relayed`));
+          } else if (outcome.temporary) throw new Error(outcome.error);
+          else {
+            metrics.smtpRefused({ reason: 'unreadable' });
+            log.error({ user: session.user, to: rcpt, err: outcome.error }, 'message could not be processed; refused');
+            cb(smtpError(554, 'The message could not be processed; nothing was relayed'));
+          }
+          return;
+        }
+        const r = outcome.result;
+        if (specs.length) {
+          metrics.smtpSealed({}, r.sealed.length);
+          log.info({ id, from, to: rcpt, sealed: r.sealed.length, kept: r.kept, for: specs.map((s) => `${s.kind} ${s.label}`) }, 'non-body parts sealed');
+        }
+        await outbox.enqueue(id, from, rcpt);
         metrics.smtpAccepted();
-        log.info({ id, from, to: rcpt, size: out.length, user: session.user }, 'queued');
+        log.info({ id, from, to: rcpt, size: r.bytes, user: session.user }, 'queued');
         cb(null, `Queued as ${id}`);
         outbox.kick();
       })().catch((e: Error) => {
         log.error({ err: e.message }, 'submission not accepted');
-        cb(Object.assign(new Error('Temporary failure, message not accepted'), { responseCode: 451 }));
+        cb(smtpError(451, 'Temporary failure, message not accepted'));
       });
     },
   });
@@ -159,6 +234,8 @@ export async function startSmtp(cfg: SmtpConfig, deps: Deps): Promise<SmtpGatewa
       g.listening = false;
       await outbox.stop();
       await new Promise<void>((r) => server.close(() => r()));
+      await pool.close();
+      guard.flush();
     },
   };
   return g;

@@ -10,6 +10,8 @@ import { nodePrimitives } from '../../card/node.js';
 import { GAME_MIME, moveAttachmentName, playMove, sealMove, startGame } from '../../game/index.js';
 import { isSealPart } from '../../gateway/imap/parts.js';
 import { collectingSink, walkSource } from '../../gateway/imap/walk.js';
+import { rewriteMessage } from '../../gateway/smtp/rewrite.js';
+import { simpleParser } from 'mailparser';
 import type { Limits } from '../../gateway/verdict.js';
 import { parseConfig } from '../../gateway/config.js';
 import { startGateway, type Gateway } from '../../gateway/service.js';
@@ -47,6 +49,28 @@ describe('.sealgame in the gateway', () => {
     expect(r.seals.map((l) => l.filename)).toEqual([name]);
     expect(r.unsealed).toEqual([]);
     expect(sinks[0]!.data().equals(Buffer.from(file))).toBe(true);
+  });
+
+  it('is not sealed again on submission, and keeps its name and type', async () => {
+    const file = await byCard();
+    const dir = tmpDir('sealcode-gw-game-rw-');
+    try {
+      const inFile = path.join(dir, 'in');
+      const outFile = path.join(dir, 'out');
+      fs.writeFileSync(inFile, await mail(file, name, 'application/octet-stream'));
+      const r = await rewriteMessage(inFile, outFile, {
+        seal: { sender: partyOfCard(c.A), recipients: [sealFor], describe: 'card X' },
+        limits: { maxParts: 50, maxDepth: 8 },
+        tmpDir: dir,
+      });
+      expect(r.sealed).toEqual([]);
+      expect(r.kept).toBe(1);
+      const parsed = await simpleParser(fs.readFileSync(outFile));
+      expect(parsed.attachments.map((a) => [a.filename, a.contentType])).toEqual([[name, GAME_MIME]]);
+      expect(Buffer.from(parsed.attachments[0]!.content).equals(Buffer.from(file))).toBe(true);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   describe('against a real Dovecot', () => {

@@ -14,6 +14,7 @@ import { openBytes, partyOfBuild } from '../support/world.js';
 import { parseConfig } from '../../gateway/config.js';
 import { startGateway, type Gateway } from '../../gateway/service.js';
 import { cast, tmpDir, waitUntil, writeCardFile, type Cast } from './support/fixtures.js';
+import { Dialogue } from './support/smtp-dialogue.js';
 
 let c: Cast;
 let sink: SmtpSink | undefined;
@@ -58,6 +59,7 @@ beforeAll(async () => {
       card: { file: cardFile, passphrase: { env: 'GW_TEST_CARD_PASS' } },
       mappings: [{ match: '@partner.test', label: c.serialA }],
       retry: { firstSeconds: 0.2, maxSeconds: 0.5, giveUpHours: 1 },
+      maxRecipients: 5,
     },
   };
   const file = path.join(dataDir, 'gateway.json');
@@ -88,7 +90,7 @@ describe('gateway SMTP submission (real smtp-server upstream)', () => {
     const parsed = await simpleParser(msg!.raw);
     expect(parsed.text?.replace(/\r\n/g, '\n')).toBe(body);
     expect(parsed.subject).toBe('two files');
-    expect(String(parsed.headers.get('x-sealcode'))).toMatch(/sealed 2 attachment\(s\) for code /);
+    expect(String(parsed.headers.get('x-sealcode'))).toMatch(/^non-body parts sealed for code \S+ by card /);
     expect(parsed.attachments.map((a) => [a.filename, a.contentType])).toEqual([
       ['report.pdf.seal', 'application/x-sealcode'],
       ['data.bin.seal', 'application/x-sealcode'],
@@ -111,6 +113,69 @@ describe('gateway SMTP submission (real smtp-server upstream)', () => {
     await expect(submitter({ user: '' }).sendMail(mail)).rejects.toThrow(/authentication Required|530/i);
     await expect(submitter({ ignoreTLS: true }).sendMail(mail)).rejects.toThrow(/STARTTLS|538|530/i);
     expect(sink!.messages).toHaveLength(0);
+  });
+
+  it('AUTH is not offered before STARTTLS on a listener without plaintext allowed; after STARTTLS it is', async () => {
+    const { d, greeting } = await Dialogue.open(gw.smtp!.port);
+    expect(greeting.code).toBe(220);
+    const before = await d.cmd('EHLO client.test');
+    expect(before.lines).toContain('STARTTLS');
+    expect(before.lines.filter((l) => l.startsWith('AUTH'))).toEqual([]);
+    // A client that sends it anyway is refused without its password being looked at.
+    expect((await d.auth('bob', 'submit-secret')).code).toBeGreaterThanOrEqual(500);
+    await d.starttls();
+    const after = await d.cmd('EHLO client.test');
+    expect(after.lines).toContain('AUTH PLAIN LOGIN');
+    expect((await d.auth('bob', 'submit-secret')).code).toBe(235);
+    d.close();
+  });
+
+  it('recipients per message are capped (452 past the limit); the accepted ones get the message', async () => {
+    const to = Array.from({ length: 8 }, (_, i) => `r${i}@elsewhere.test`);
+    const info = await submitter().sendMail({ from: 'bob@example.test', to, subject: 'many', text: 'x' });
+    expect(info.accepted).toEqual(to.slice(0, 5));
+    expect(info.rejected).toEqual(to.slice(5));
+    expect(String(info.rejectedErrors?.[0]?.message)).toMatch(/452.*Too many recipients/);
+    const [msg] = await sink!.waitFor(1, 20_000);
+    expect(msg!.envelope.rcptTo).toEqual(to.slice(0, 5));
+    sink!.clear();
+  });
+
+  it('an unnamed inline image (Content-ID only) and an attached message go out sealed; hostile names get safe .seal names, never a 4xx', async () => {
+    const inner = Buffer.from('Subject: fwd\r\nContent-Type: application/pdf; name="in.pdf"\r\n\r\n%PDF inner secret\r\n');
+    const info = await submitter().sendMail({
+      from: 'bob@example.test',
+      to: 'dana@partner.test',
+      subject: 'inline',
+      html: '<p><img src="cid:pic@x"></p>',
+      headers: { 'X-Sealcode': 'forged by the client' },
+      attachments: [
+        { cid: 'pic@x', content: Buffer.from('PNG secret pixels'), contentType: 'image/png', contentDisposition: 'inline', filename: false },
+        { content: inner, contentType: 'message/rfc822', filename: false },
+        { filename: '../x', content: Buffer.from('dotdot') },
+        { filename: 'a\u0000b\u202Egpj.exe', content: Buffer.from('nul and bidi') },
+      ],
+    });
+    expect(info.response).toMatch(/^250 /);
+    const [msg] = await sink!.waitFor(1, 20_000);
+    const text = msg!.raw.toString('latin1');
+    expect(text).not.toMatch(/secret pixels|inner secret|forged by the client/);
+    const parsed = await simpleParser(msg!.raw);
+    expect(parsed.attachments.map((a) => a.filename)).toEqual(['image-1.png.seal', 'message-2.eml.seal', 'x.seal', 'abgpj.exe.seal']);
+    const receiver = partyOfBuild(c.D1);
+    const img = await openBytes(receiver, parsed.attachments[0]!.content, c.issuer.publicKey);
+    expect(Buffer.from(img.data).toString()).toBe('PNG secret pixels');
+    const fwd = await openBytes(receiver, parsed.attachments[1]!.content, c.issuer.publicKey);
+    expect(Buffer.from(fwd.data).equals(inner)).toBe(true);
+    sink!.clear();
+  });
+
+  it('a client X-Sealcode is removed from mail to unmapped recipients too', async () => {
+    await submitter().sendMail({ from: 'bob@example.test', to: 'eve@elsewhere.test', subject: 'plain', text: 'x', headers: { 'X-Sealcode': 'sealed 3 attachment(s)' } });
+    const [msg] = await sink!.waitFor(1, 20_000);
+    expect(msg!.raw.toString()).toContain('Subject: plain');
+    expect(msg!.raw.toString()).not.toMatch(/X-Sealcode/i);
+    sink!.clear();
   });
 
   it('upstream down: "queued" only once on disk; delivered exactly once when it is back', async () => {

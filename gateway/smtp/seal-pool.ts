@@ -1,0 +1,79 @@
+// Worker threads that run the submission rewrite (seal-worker.ts). Jobs wait in line
+// for a free worker; a worker that dies fails its job as a temporary error and is
+// replaced on the next job.
+import { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import type { CardSecrets } from '../../card/index.js';
+import type { SealJob, SealOutcome } from './seal-worker.js';
+
+type Slot = { w: Worker; busy?: { id: number; resolve: (o: SealOutcome) => void } };
+
+export class SealPool {
+  private readonly slots: Slot[] = [];
+  private readonly waiting: { job: SealJob; resolve: (o: SealOutcome) => void }[] = [];
+  private seq = 0;
+  private closing = false;
+
+  constructor(
+    private readonly card: CardSecrets,
+    private readonly log: Logger,
+    private readonly size: number,
+  ) {}
+
+  private spawn(): Slot {
+    // Under tsx/vitest this module is TypeScript; the built gateway runs the .js twin.
+    const ts = import.meta.url.endsWith('.ts');
+    const url = new URL(ts ? './seal-worker.ts' : './seal-worker.js', import.meta.url);
+    const workerData = { sealcodeSealWorker: true, card: this.card };
+    const w = ts
+      ? new Worker(`import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(url.href)}); })`, { eval: true, workerData })
+      : new Worker(url, { workerData });
+    const slot: Slot = { w };
+    w.on('message', (o: SealOutcome) => {
+      const b = slot.busy;
+      slot.busy = undefined;
+      w.unref();
+      if (b && b.id === o.id) b.resolve(o);
+      this.pump();
+    });
+    const gone = (e: Error): void => {
+      const i = this.slots.indexOf(slot);
+      if (i >= 0) this.slots.splice(i, 1);
+      slot.busy?.resolve({ id: slot.busy.id, ok: false, error: `seal worker stopped: ${e.message}`, temporary: true });
+      slot.busy = undefined;
+      if (!this.closing) this.log.error({ err: e.message }, 'seal worker stopped; a new one starts with the next message');
+      this.pump();
+    };
+    w.on('error', gone);
+    w.on('exit', (code) => gone(new Error(`exit code ${code}`)));
+    w.unref();
+    this.slots.push(slot);
+    return slot;
+  }
+
+  private pump(): void {
+    while (this.waiting.length && !this.closing) {
+      let slot = this.slots.find((s) => !s.busy);
+      if (!slot && this.slots.length < this.size) slot = this.spawn();
+      if (!slot) return;
+      const { job, resolve } = this.waiting.shift()!;
+      slot.busy = { id: job.id, resolve };
+      slot.w.ref();
+      slot.w.postMessage(job);
+    }
+  }
+
+  run(job: Omit<SealJob, 'id'>): Promise<SealOutcome> {
+    if (this.closing) return Promise.resolve({ id: 0, ok: false, error: 'shutting down', temporary: true });
+    return new Promise((resolve) => {
+      this.waiting.push({ job: { ...job, id: ++this.seq }, resolve });
+      this.pump();
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    for (const q of this.waiting.splice(0)) q.resolve({ id: q.job.id, ok: false, error: 'shutting down', temporary: true });
+    await Promise.all(this.slots.splice(0).map((s) => s.w.terminate()));
+  }
+}

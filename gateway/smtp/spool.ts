@@ -1,0 +1,57 @@
+// DATA goes to a spool file as it arrives, never into memory. Past the size limit
+// nothing more is written: the rest is read and dropped so the client can be told 552
+// at the end of DATA, and the partial file is removed.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+
+export class Spool {
+  constructor(readonly dir: string) {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  }
+
+  /** Anything here is from a run that stopped mid-message: the client was never told "accepted". */
+  clear(): void {
+    for (const f of fs.readdirSync(this.dir)) fs.rmSync(path.join(this.dir, f), { recursive: true, force: true });
+  }
+
+  file(kind: string): string {
+    return path.join(this.dir, `${kind}-${Date.now().toString(36)}-${crypto.randomBytes(8).toString('hex')}`);
+  }
+
+  /** Writes the stream to a new file; `file` is undefined when the limit was passed. */
+  async receive(stream: Readable, limit: number): Promise<{ file?: string; size: number }> {
+    const file = this.file('in');
+    const fh = await fsp.open(file, 'wx', 0o600);
+    let size = 0;
+    let over = false;
+    let failed: Error | undefined;
+    try {
+      for await (const chunk of stream) {
+        const c = chunk as Buffer;
+        size += c.length;
+        if (over || failed) continue;
+        if (size > limit) {
+          over = true;
+          continue;
+        }
+        // A failed write must not stop the reading: the SMTP dialogue needs the end of DATA.
+        try {
+          await fh.write(c);
+        } catch (e) {
+          failed = e as Error;
+        }
+      }
+    } finally {
+      await fh.close();
+    }
+    if (over || failed) {
+      await fsp.rm(file, { force: true });
+      if (failed) throw failed;
+      return { size };
+    }
+    return { file, size };
+  }
+}

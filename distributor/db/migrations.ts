@@ -154,4 +154,14 @@ CREATE TABLE console_sessions (
 );
 `,
   },
+  {
+    version: 5,
+    name: 'distributor: redemptions that can be shown again',
+    sql: `
+-- While a download is open, its token sealed under the master key (so the same email or
+-- the same browser gets the same link again) and a hash of the browser's redemption cookie.
+ALTER TABLE redemptions ADD COLUMN sealed_token BLOB;
+ALTER TABLE redemptions ADD COLUMN visitor_hash BLOB;
+`,
+  },
 ];

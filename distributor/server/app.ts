@@ -98,7 +98,7 @@ export function createApp(sellerIn: Seller, opts: AppOptions = {}): DistributorA
   app.use(httpLogger(log));
   app.use(
     helmet({
-      contentSecurityPolicy: { directives: { 'upgrade-insecure-requests': null, 'form-action': ["'self'"], 'script-src': ["'none'"], 'style-src': ["'self'", "'unsafe-inline'"] } },
+      contentSecurityPolicy: { directives: { 'upgrade-insecure-requests': null, 'form-action': ["'self'"], 'script-src': ["'self'"], 'style-src': ["'self'", "'unsafe-inline'"] } },
       referrerPolicy: { policy: 'no-referrer' },
     }),
   );

@@ -164,4 +164,21 @@ ALTER TABLE redemptions ADD COLUMN sealed_token BLOB;
 ALTER TABLE redemptions ADD COLUMN visitor_hash BLOB;
 `,
   },
+  {
+    version: 6,
+    name: 'distributor: confirmed redeemer emails',
+    sql: `
+-- Pay-back for an invitee goes only to a purchaser whose code was redeemed with an
+-- address its owner confirmed: a mailed link, whose token is kept only as a hash,
+-- used once, and expiring.
+ALTER TABLE redemptions ADD COLUMN email_confirmed_at INTEGER;
+CREATE TABLE email_confirmations (
+  token_hash BLOB PRIMARY KEY,
+  redemption_id TEXT NOT NULL REFERENCES redemptions (id),
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  used_at INTEGER
+);
+`,
+  },
 ];

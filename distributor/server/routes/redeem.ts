@@ -6,6 +6,7 @@ import express, { Router } from 'express';
 import { z } from 'zod';
 import { SealError, isSealError, parseCode, profileCerts } from '../../../card/index.js';
 import { grantRedemption } from '../../seller/redemption.js';
+import { mailConfirmation } from './confirm.js';
 import { clientKey, describeError, noStore, type Ctx } from '../context.js';
 import { LOCAL_TIME_JS, downloadPage, errorPage, redeemPage } from '../views/redeem.js';
 
@@ -47,6 +48,7 @@ export function redeemRoutes(ctx: Ctx): Router {
         resumeWindowMs: ctx.resumeWindowMs,
         distributorUrl: ctx.publicUrl,
       });
+      mailConfirmation(ctx, req, g);
       ctx.log.info({ event: g.resumed ? 'redemption.shown_again' : 'redemption.granted', redemptionId: g.redemptionId, buildId: g.buildId, serial: g.serial }, g.resumed ? 'download shown again' : 'download granted');
       const { build } = profileCerts(g.profile);
       res.type('html').send(

@@ -57,6 +57,18 @@ until ${timeEl(o.expiresAt)}. If it is interrupted, or you reload this page, it 
   );
 }
 
+export function confirmPage(csrf: string, action: string): Html {
+  return layout(
+    'Confirm your email address',
+    html`<p>Press the button to confirm that this email address is yours. Your add-on works whether or not you do.</p>
+<form method="post" action="${action}">${csrfField(csrf)}<button type="submit">Confirm my address</button></form>`,
+  );
+}
+
+export function confirmedPage(email: string): Html {
+  return layout('Address confirmed', html`<div class="ok" role="status"><p>Thank you: <strong>${email}</strong> is confirmed. There is nothing else to do.</p></div>`);
+}
+
 export function errorPage(title: string, message: string, back = true): Html {
   return layout(title, html`<div class="error" role="alert" id="error"><p>${message}</p></div>${back ? html`<p><a href="/">Back to the code page</a></p>` : ''}`);
 }

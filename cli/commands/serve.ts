@@ -9,6 +9,7 @@ import { CliError, EXIT } from '../errors.js';
 import { dataDirOf, dataOption } from '../data-dir.js';
 import { initSeller, openSeller } from '../../distributor/seller/seller.js';
 import { sweepExpiredGrants } from '../../distributor/seller/redemption.js';
+import { recordPublicUrl } from '../../distributor/seller/settings.js';
 import { createApp, type LimitSettings } from '../../distributor/server/app.js';
 import { ensureConsolePassword } from '../../distributor/server/secrets.js';
 import { loadTemplate } from '../../distributor/server/xpi.js';
@@ -107,6 +108,7 @@ export function register(program: Command, _groups: Groups): void {
         const base = publicUrl ?? defaultPublicUrl(addr);
         // Written into every card and build from now on: hand-over texts and status-list URLs name it.
         ctx.publicUrl = base;
+        recordPublicUrl(seller, base);
         const lines = [
           `sealcode distributor listening on ${base}`,
           `  data folder:      ${dir}${init.created ? ' (new)' : ''}`,

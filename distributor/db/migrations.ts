@@ -181,4 +181,17 @@ CREATE TABLE email_confirmations (
 );
 `,
   },
+  {
+    version: 7,
+    name: 'distributor: settings',
+    sql: `
+-- The public URL the server was last started with, so that cards and builds made off-line
+-- (sealcode admin) name the same distributor as those made by the server.
+CREATE TABLE settings (
+  name TEXT PRIMARY KEY,
+  value TEXT NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+`,
+  },
 ];

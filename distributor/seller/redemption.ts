@@ -21,6 +21,7 @@ import {
 } from '../../card/index.js';
 import type { Seller } from './seller.js';
 import { EmailAddress, parseOrRefuse } from '../validation.js';
+import { recordedPublicUrl } from './settings.js';
 import { pluckStmt, stmt } from '../db/open.js';
 
 export const DEFAULT_RESUME_WINDOW_MS = 15 * 60 * 1000;
@@ -158,7 +159,7 @@ export function grantRedemption(seller: Seller, input: GrantInput): Grant {
         redeemerEmail: email,
         expires: now + row.build_valid_days * DAY_MS,
         copyOf: row.parent_build_id ?? '',
-        distributorUrl: input.distributorUrl,
+        distributorUrl: input.distributorUrl ?? recordedPublicUrl(seller),
         now,
       });
       const redemptionId = newId('red');

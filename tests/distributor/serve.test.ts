@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { openCardFile } from '../../card/index.js';
 import { initSeller, openSeller } from '../../distributor/seller/seller.js';
 import { issueCard } from '../../distributor/seller/cards.js';
+import { redeemOffline } from '../../distributor/seller/redemption.js';
 import { ROOT, csrfOf, ensureBuilt, profileInXpi, tokenOf } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sealcode-serve-'));
@@ -89,6 +90,19 @@ describe('sealcode serve', () => {
     const token = tokenOf(await (granted.status === 303 ? await v(granted.headers.get('location')!) : granted).text());
     const xpi = new Uint8Array(await (await fetch(`${base}/download/${token}`)).arrayBuffer());
     expect(profileInXpi(xpi).distributorUrl).toBe(base);
+  });
+
+  it('records that URL, so cards and builds made off-line (sealcode admin) name it too', async () => {
+    const seller = openSeller(dir);
+    try {
+      const card = issueCard(seller, { name: 'Offline', email: 'offline@example.test', codes: 1 });
+      expect(card.data.distributorUrl).toBe(base);
+      expect(redeemOffline(seller, { code: card.data.codes[0]!.code, email: 'o2@example.test' }).profile.distributorUrl).toBe(base);
+    } finally {
+      seller.close();
+    }
+    // A hand-over text may name /redeem: it shows the code page.
+    expect(await (await fetch(`${base}/redeem`)).text()).toContain('Get your sealcode add-on');
   });
 
   it('refuses a --public-url that is not an http(s) URL', async () => {

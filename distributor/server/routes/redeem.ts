@@ -16,7 +16,8 @@ export const LOCAL_TIME_PATH = '/js/local-time.js';
 
 export function redeemRoutes(ctx: Ctx): Router {
   const r = Router({ caseSensitive: true });
-  r.get('/', (req, res) => {
+  // /redeem too: hand-over texts may name it, and a reload of a refused post lands there.
+  r.get(['/', '/redeem'], (req, res) => {
     noStore(res);
     res.type('html').send(redeemPage(ctx.sec.csrfToken(req, res)).s);
   });

@@ -115,7 +115,15 @@ export function createApp(sellerIn: Seller, opts: AppOptions = {}): DistributorA
     res.setHeader('Cache-Control', 'no-store');
     res.json({ ok: true });
   });
-  if (opts.staticDir) app.use('/static', express.static(opts.staticDir, { index: false, dotfiles: 'deny' }));
+  if (opts.staticDir)
+    app.use(
+      '/static',
+      (_req, res, next) => {
+        res.locals.logRoute = '/static/*'; // a middleware, not a route: named for the log here
+        next();
+      },
+      express.static(opts.staticDir, { index: false, dotfiles: 'deny' }),
+    );
   app.use(redeemRoutes(ctx));
   app.use(confirmRoutes(ctx));
   app.use(downloadRoutes(ctx));

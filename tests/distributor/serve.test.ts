@@ -70,6 +70,30 @@ describe('sealcode serve', () => {
     expect(statSync(pwFile).mode & 0o777).toBe(0o600);
   });
 
+  it('on a terminal (a pseudo-terminal from util-linux script) it shows a new password once', async () => {
+    const fresh = mkdtempSync(join(tmpdir(), 'sealcode-serve-tty-'));
+    const q = (x: string) => `'${x.replace(/'/g, `'\\''`)}'`;
+    const cmd = [process.execPath, bin, 'serve', '--data', fresh, '--port', '0'].map(q).join(' ');
+    // Its own process group, so that the server under `script` is stopped with it.
+    const p = spawn('script', ['-qec', cmd, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], detached: true, env: { ...process.env, SEALCODE_LOG_LEVEL: 'warn' } });
+    let out = '';
+    try {
+      await new Promise<void>((resolve, reject) => {
+        p.stdout!.on('data', (d) => {
+          out += d;
+          if (/console password[^\n]*\n/.test(out)) resolve();
+        });
+        p.once('exit', (c) => reject(new Error(`script exited ${c}: ${out}`)));
+      });
+      const password = readFileSync(join(fresh, 'console-password'), 'utf8').trim();
+      expect(out).toContain(`it is ${password} (shown this once)`);
+    } finally {
+      process.kill(-p.pid!, 'SIGTERM');
+      await new Promise((r) => p.once('exit', r));
+      rmSync(fresh, { recursive: true, force: true });
+    }
+  });
+
   it('writes the URL it serves at into cards issued in the console and into builds', async () => {
     expect(base).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const b = browser();

@@ -9,10 +9,12 @@ import { CliError, EXIT } from '../errors.js';
 import { dataDirOf, dataOption } from '../data-dir.js';
 import { initSeller, openSeller } from '../../distributor/seller/seller.js';
 import { sweepExpiredGrants } from '../../distributor/seller/redemption.js';
+import { recordPublicUrl } from '../../distributor/seller/settings.js';
 import { createApp, type LimitSettings } from '../../distributor/server/app.js';
 import { ensureConsolePassword } from '../../distributor/server/secrets.js';
 import { loadTemplate } from '../../distributor/server/xpi.js';
 import { makeLogger } from '../../distributor/server/logging.js';
+import { SmtpUrl } from '../../distributor/server/mailer.js';
 
 interface ServeOpts {
   data?: string;
@@ -23,6 +25,8 @@ interface ServeOpts {
   publicUrl?: string;
   trustProxy?: boolean;
   static?: string;
+  smtp?: string;
+  mailFrom?: string;
 }
 
 /** SEALCODE_LIMITS (JSON, same shape as LimitSettings) tunes the rate limits: load tests raise them. */
@@ -64,6 +68,8 @@ export function register(program: Command, _groups: Groups): void {
     .option('--template <xpi>', 'the dedicated add-on template (default: dist/sealcode-dedicated-template.xpi)')
     .option('--resume-window <seconds>', 'how long an interrupted download may be resumed', '900')
     .option('--public-url <url>', 'the URL users reach this server at, written into every card and build (default: http://HOST:PORT)')
+    .option('--smtp <url>', 'the SMTP relay for confirmation mail, smtp://[USER:PASSWORD@]HOST:PORT (default: $SEALCODE_SMTP); without it no redeemer email is confirmed, so no invitee pay-back is credited')
+    .option('--mail-from <address>', 'the sender of confirmation mail (default: sealcode@ the public URL\'s host)')
     .option('--static <dir>', 'also serve the files of this folder under /static/')
     .option('--trust-proxy', 'take client addresses from X-Forwarded-For (behind a reverse proxy)')
     .action(
@@ -73,6 +79,8 @@ export function register(program: Command, _groups: Groups): void {
         const windowS = Number(o.resumeWindow);
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError('--port must be 0-65535', EXIT.usage, 'USAGE');
         if (!Number.isFinite(windowS) || windowS < 1) throw new CliError('--resume-window must be a positive number of seconds', EXIT.usage, 'USAGE');
+        const smtpUrl = o.smtp ?? process.env.SEALCODE_SMTP;
+        if (smtpUrl !== undefined && !SmtpUrl.safeParse(smtpUrl).success) throw new CliError('--smtp must be smtp://[USER:PASSWORD@]HOST:PORT or smtps://…', EXIT.usage, 'USAGE');
         const dir = dataDirOf(o);
         const init = initSeller(dir);
         const pw = ensureConsolePassword(dir);
@@ -88,6 +96,8 @@ export function register(program: Command, _groups: Groups): void {
           limits: limitsFromEnv(),
           trustProxy: o.trustProxy ? 1 : false,
           staticDir: o.static,
+          smtpUrl,
+          mailFrom: o.mailFrom ?? (publicUrl ? `sealcode <sealcode@${new URL(publicUrl).hostname}>` : undefined),
         });
         const server = app.listen(port, o.host);
         await new Promise<void>((resolve, reject) => {
@@ -98,6 +108,7 @@ export function register(program: Command, _groups: Groups): void {
         const base = publicUrl ?? defaultPublicUrl(addr);
         // Written into every card and build from now on: hand-over texts and status-list URLs name it.
         ctx.publicUrl = base;
+        recordPublicUrl(seller, base);
         const lines = [
           `sealcode distributor listening on ${base}`,
           `  data folder:      ${dir}${init.created ? ' (new)' : ''}`,
@@ -105,6 +116,7 @@ export function register(program: Command, _groups: Groups): void {
           `  redemption page:  ${base}/`,
           `  seller console:   ${base}/console`,
           `  status list:      ${base}/api/v1/status`,
+          `  confirmation mail: ${smtpUrl ? `through ${new URL(smtpUrl).host}` : 'off (no --smtp): invitee pay-back needs confirmed addresses'}`,
           // On a terminal only: journald and docker keep stdout, and the file is 0600.
           `  console password: in ${pw.path} (mode 0600)${pw.created && process.stdout.isTTY ? `; it is ${pw.password} (shown this once)` : ''}`,
         ];
@@ -128,6 +140,7 @@ export function register(program: Command, _groups: Groups): void {
           process.once('SIGTERM', stop);
           process.once('SIGINT', stop);
         });
+        ctx.mailer?.close();
         seller.close();
       }),
     );

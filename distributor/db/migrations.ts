@@ -154,4 +154,44 @@ CREATE TABLE console_sessions (
 );
 `,
   },
+  {
+    version: 5,
+    name: 'distributor: redemptions that can be shown again',
+    sql: `
+-- While a download is open, its token sealed under the master key (so the same email or
+-- the same browser gets the same link again) and a hash of the browser's redemption cookie.
+ALTER TABLE redemptions ADD COLUMN sealed_token BLOB;
+ALTER TABLE redemptions ADD COLUMN visitor_hash BLOB;
+`,
+  },
+  {
+    version: 6,
+    name: 'distributor: confirmed redeemer emails',
+    sql: `
+-- Pay-back for an invitee goes only to a purchaser whose code was redeemed with an
+-- address its owner confirmed: a mailed link, whose token is kept only as a hash,
+-- used once, and expiring.
+ALTER TABLE redemptions ADD COLUMN email_confirmed_at INTEGER;
+CREATE TABLE email_confirmations (
+  token_hash BLOB PRIMARY KEY,
+  redemption_id TEXT NOT NULL REFERENCES redemptions (id),
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  used_at INTEGER
+);
+`,
+  },
+  {
+    version: 7,
+    name: 'distributor: settings',
+    sql: `
+-- The public URL the server was last started with, so that cards and builds made off-line
+-- (sealcode admin) name the same distributor as those made by the server.
+CREATE TABLE settings (
+  name TEXT PRIMARY KEY,
+  value TEXT NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+`,
+  },
 ];

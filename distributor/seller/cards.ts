@@ -15,6 +15,7 @@ import {
 } from '../../card/index.js';
 import type { Seller } from './seller.js';
 import { EmailAddress, PersonName, parseOrRefuse } from '../validation.js';
+import { recordedPublicUrl } from './settings.js';
 
 export interface IssueCardInput {
   name: string;
@@ -27,7 +28,7 @@ export interface IssueCardInput {
   validDays?: number;
   codeValidDays?: number;
   payment?: PaymentInput;
-  /** The distributor's public URL, for the card's hand-over texts. */
+  /** The distributor's public URL, for the card's hand-over texts (default: the one `serve` last ran under). */
   distributorUrl?: string;
   now?: number;
 }
@@ -111,7 +112,8 @@ export function issueCard(seller: Seller, input: IssueCardInput): IssuedCard {
         )
         .run(card.cert.cardId, purchaserId, groupId, card.cert.moduleKind, card.cert.signPub, card.kxPub, card.certBytes, max, now, card.cert.notAfter);
       const codes = insertCodes(seller, card.cert.cardId, groupId, n, input.codeValidDays ?? DEFAULT_CODE_VALID_DAYS, now);
-      if (input.distributorUrl) card.data.distributorUrl = input.distributorUrl;
+      const url = input.distributorUrl ?? recordedPublicUrl(seller);
+      if (url) card.data.distributorUrl = url;
       card.data.codes = codes.map((c) => ({ serial: c.serial, code: c.text, state: 'unused', expires: now + (input.codeValidDays ?? DEFAULT_CODE_VALID_DAYS) * DAY_MS }));
       recordPayment(seller, purchaserId, card.cert.cardId, 'card', 1, input.payment, now);
       return { cardId: card.cert.cardId, groupId, purchaserId, data: card.data };

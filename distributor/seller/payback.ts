@@ -47,12 +47,14 @@ export function applyPaybacks(seller: Seller, rules: PaybackRules, now = Date.no
       );
       let n = 0;
       // An invitee buys a card: matched by the email they gave at redemption, before
-      // the card was issued; the first purchaser whose code they redeemed is credited.
+      // the card was issued, and confirmed (else a purchaser could redeem their own code
+      // with a prospect's address and take the credit); the first purchaser whose code
+      // they redeemed is credited.
       const invitees = db
         .prepare(
           `SELECT c.id AS card_id, (
              SELECT k.card_id FROM redemptions r JOIN codes k ON k.serial = r.serial
-             WHERE lower(r.redeemer_email) = lower(p.email) AND r.granted_at <= c.issued_at
+             WHERE lower(r.redeemer_email) = lower(p.email) AND r.granted_at <= c.issued_at AND r.email_confirmed_at IS NOT NULL
              ORDER BY r.granted_at ASC LIMIT 1) AS inviter_card
            FROM cards c JOIN purchasers p ON p.id = c.purchaser_id`,
         )

@@ -21,6 +21,7 @@ import {
 } from '../../card/index.js';
 import type { Seller } from './seller.js';
 import { EmailAddress, parseOrRefuse } from '../validation.js';
+import { recordedPublicUrl } from './settings.js';
 import { pluckStmt, stmt } from '../db/open.js';
 
 export const DEFAULT_RESUME_WINDOW_MS = 15 * 60 * 1000;
@@ -41,7 +42,7 @@ interface CodeRow {
 }
 
 // One message for unknown serials and wrong secrets, so a guesser learns nothing.
-const INVALID = 'this code is not valid: check it and type it again';
+const INVALID = 'This code is not valid. Check it against what you were given and type it again; dashes and upper or lower case do not matter.';
 
 /** The code row for a typed code, after checking its secret in constant time. */
 export function checkCode(seller: Seller, codeText: string): CodeRow {
@@ -57,6 +58,8 @@ export function checkCode(seller: Seller, codeText: string): CodeRow {
 // node:crypto, not @noble: hashed on every grant and download, where the pure-JS hash
 // showed in the profile. Same bytes.
 const tokenHash = (token: string): Uint8Array => new Uint8Array(createHash('sha256').update('sealcode download token\0' + token, 'utf8').digest());
+/** The redemption cookie of a browser, as kept in the database. */
+const visitorHash = (visitor: string): Uint8Array => new Uint8Array(createHash('sha256').update('sealcode visitor\0' + visitor, 'utf8').digest());
 
 export interface Grant {
   redemptionId: string;
@@ -65,17 +68,23 @@ export interface Grant {
   token: string;
   tokenExpiresAt: number;
   profile: DedicatedProfile;
+  /** True when this is the same download as an earlier grant (same email or browser). */
+  resumed: boolean;
 }
 
 export interface GrantInput {
   code: string;
   email: string;
+  /** The browser's redemption cookie: the same browser gets its open download back. */
+  visitor?: string;
   now?: number;
   resumeWindowMs?: number;
   distributorUrl?: string;
 }
 
 const OPEN_EXPIRED = 'FROM redemptions WHERE completed_at IS NULL AND sealed_profile IS NOT NULL AND token_expires_at < ?';
+/** Wipes what a download needs once it is done, abandoned or revoked. */
+export const WIPE_SECRETS = 'sealed_profile = NULL, token_hash = NULL, sealed_token = NULL';
 const SWEEP_DUE = `SELECT 1 ${OPEN_EXPIRED} LIMIT 1`;
 
 /** Closes resume windows that have run out: their codes become already_used. */
@@ -88,7 +97,7 @@ export function sweepExpiredGrants(seller: Seller, now = Date.now()): number {
       const stale = stmt(seller.db, `SELECT id, serial ${OPEN_EXPIRED}`)
         .all(now) as { id: string; serial: string }[];
       for (const r of stale) {
-        stmt(seller.db, 'UPDATE redemptions SET sealed_profile = NULL, token_hash = NULL WHERE id = ?').run(r.id);
+        stmt(seller.db, `UPDATE redemptions SET ${WIPE_SECRETS} WHERE id = ?`).run(r.id);
         settleCode(seller, r.serial, now);
       }
       return stale.length;
@@ -113,13 +122,21 @@ export function grantRedemption(seller: Seller, input: GrantInput): Grant {
   return seller.db
     .transaction((): Grant => {
       const row = checkCode(seller, input.code);
-      if (row.state === 'revoked') throw new SealError('REVOKED', 'this code has been revoked by its purchaser');
-      if (row.expires_at < now) throw new SealError('EXPIRED', 'this code has expired');
-      const taken = pluckStmt(seller.db, 'SELECT COUNT(*) FROM redemptions WHERE serial = ?').get(row.serial) as number;
-      if (row.state === 'already_used' || taken >= row.copies_allowed)
-        throw new SealError('REFUSED', 'this code has already been used');
+      if (row.state === 'revoked') throw new SealError('REVOKED', 'This code has been withdrawn by the person who gave it to you. Ask them for a new one.');
+      if (row.expires_at < now) throw new SealError('EXPIRED', 'This code has expired. Ask the person who gave it to you for a new one.');
       const card = stmt(seller.db, 'SELECT cert, revoked_at FROM cards WHERE id = ?').get(row.card_id) as { cert: Uint8Array; revoked_at: number | null };
-      if (card.revoked_at) throw new SealError('REVOKED', "the purchaser's card has been revoked");
+      if (card.revoked_at) throw new SealError('REVOKED', 'The card of the person who gave you this code has been withdrawn, so the code cannot be used. Ask them what to do.');
+      // Reloading the success page, or typing the code again before downloading, gives
+      // the same download back: to the same email address or the same browser.
+      const again = openGrantFor(seller, row.serial, email, input.visitor, now);
+      if (again) return again;
+      const taken = pluckStmt(seller.db, 'SELECT COUNT(*) FROM redemptions WHERE serial = ?').get(row.serial) as number;
+      if (row.state === 'already_used' || taken >= row.copies_allowed) {
+        const open = pluckStmt(seller.db, 'SELECT COUNT(*) FROM redemptions WHERE serial = ? AND completed_at IS NULL AND sealed_profile IS NOT NULL').get(row.serial) as number;
+        if (open > 0)
+          throw new SealError('REFUSED', 'This code is being redeemed with another email address. If that was you, type the address you used then; otherwise ask the person who gave you the code for a new one.');
+        throw new SealError('REFUSED', 'This code has already been used. Ask the person who gave it to you for a new one.');
+      }
       const purchaserCertBytes = new Uint8Array(card.cert);
       const purchaserCert = decodeCert(purchaserCertBytes) as CardCert;
       // A copy code's builds hold the parent's key, so parent and copies can talk.
@@ -142,14 +159,14 @@ export function grantRedemption(seller: Seller, input: GrantInput): Grant {
         redeemerEmail: email,
         expires: now + row.build_valid_days * DAY_MS,
         copyOf: row.parent_build_id ?? '',
-        distributorUrl: input.distributorUrl,
+        distributorUrl: input.distributorUrl ?? recordedPublicUrl(seller),
         now,
       });
       const redemptionId = newId('red');
       const token = Buffer.from(randomBytes(32)).toString('base64url');
       const tokenExpiresAt = now + (input.resumeWindowMs ?? DEFAULT_RESUME_WINDOW_MS);
-      stmt(seller.db, `INSERT INTO redemptions (id, serial, build_id, redeemer_email, build_cert, copy_of, build_expires_at, sealed_profile, token_hash, token_expires_at, granted_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+      stmt(seller.db, `INSERT INTO redemptions (id, serial, build_id, redeemer_email, build_cert, copy_of, build_expires_at, sealed_profile, token_hash, token_expires_at, granted_at, sealed_token, visitor_hash)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
         .run(
           redemptionId,
           row.serial,
@@ -162,11 +179,33 @@ export function grantRedemption(seller: Seller, input: GrantInput): Grant {
           tokenHash(token),
           tokenExpiresAt,
           now,
+          seller.seal(`token:${redemptionId}`, utf8(token)),
+          input.visitor ? visitorHash(input.visitor) : null,
         );
       stmt(seller.db, "UPDATE codes SET state = 'in_use', state_changed_at = ? WHERE serial = ?").run(now, row.serial);
-      return { redemptionId, buildId: profile.buildId, serial: row.serial, token, tokenExpiresAt, profile };
+      return { redemptionId, buildId: profile.buildId, serial: row.serial, token, tokenExpiresAt, profile, resumed: false };
     })
     .immediate();
+}
+
+/** The open grant of `serial` made for this email address or this browser, if any. */
+function openGrantFor(seller: Seller, serial: string, email: string, visitor: string | undefined, now: number): Grant | null {
+  const rows = stmt(
+    seller.db,
+    'SELECT id, build_id, redeemer_email, visitor_hash, sealed_profile, sealed_token, token_expires_at FROM redemptions WHERE serial = ? AND completed_at IS NULL AND sealed_profile IS NOT NULL AND sealed_token IS NOT NULL AND token_expires_at >= ? ORDER BY granted_at',
+  ).all(serial, now) as { id: string; build_id: string; redeemer_email: string; visitor_hash: Uint8Array | null; sealed_profile: Uint8Array; sealed_token: Uint8Array; token_expires_at: number }[];
+  const vh = visitor ? visitorHash(visitor) : null;
+  const r = rows.find((x) => x.redeemer_email.toLowerCase() === email.toLowerCase()) ?? rows.find((x) => vh && x.visitor_hash && equalBytes(new Uint8Array(x.visitor_hash), vh));
+  if (!r) return null;
+  return {
+    redemptionId: r.id,
+    buildId: r.build_id,
+    serial,
+    token: fromUtf8(seller.open(`token:${r.id}`, new Uint8Array(r.sealed_token))),
+    tokenExpiresAt: r.token_expires_at,
+    profile: parseProfile(JSON.parse(fromUtf8(seller.open(`redemption:${r.id}`, new Uint8Array(r.sealed_profile))))),
+    resumed: true,
+  };
 }
 
 export interface ResumedGrant {
@@ -195,7 +234,7 @@ export function completeRedemption(seller: Seller, redemptionId: string, now = D
         | undefined;
       if (!r) throw new SealError('USAGE', `unknown redemption ${redemptionId}`);
       if (r.completed_at) return;
-      stmt(seller.db, 'UPDATE redemptions SET completed_at = ?, sealed_profile = NULL, token_hash = NULL WHERE id = ?').run(now, redemptionId);
+      stmt(seller.db, `UPDATE redemptions SET completed_at = ?, ${WIPE_SECRETS} WHERE id = ?`).run(now, redemptionId);
       settleCode(seller, r.serial, now);
     })
     .immediate();

@@ -1,6 +1,7 @@
 // Revocation and the issuer-signed status list that gateways and add-ons consult.
 import { SealError, signStatus, type SignedStatus, type StatusList } from '../../card/index.js';
 import type { Seller } from './seller.js';
+import { WIPE_SECRETS } from './redemption.js';
 
 export function revokeCode(seller: Seller, serial: string, now = Date.now()): void {
   const r = seller.db.prepare("UPDATE codes SET state = 'revoked', state_changed_at = ? WHERE serial = ?").run(now, serial);
@@ -10,7 +11,7 @@ export function revokeCode(seller: Seller, serial: string, now = Date.now()): vo
 export function revokeBuild(seller: Seller, buildId: string, now = Date.now()): void {
   // The resume window closes too: a revoked build is not downloaded any more.
   const r = seller.db
-    .prepare('UPDATE redemptions SET revoked_at = COALESCE(revoked_at, ?), sealed_profile = NULL, token_hash = NULL WHERE build_id = ?')
+    .prepare(`UPDATE redemptions SET revoked_at = COALESCE(revoked_at, ?), ${WIPE_SECRETS} WHERE build_id = ?`)
     .run(now, buildId);
   if (r.changes !== 1) throw new SealError('USAGE', `unknown build ${buildId}`);
 }

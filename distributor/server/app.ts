@@ -13,6 +13,8 @@ import { apiRoutes } from './routes/api.js';
 import { consoleRoutes } from './routes/console.js';
 import { downloadRoutes } from './routes/download.js';
 import { redeemRoutes } from './routes/redeem.js';
+import { confirmRoutes } from './routes/confirm.js';
+import { createMailer } from './mailer.js';
 import { serverKey } from './secrets.js';
 import { RateLimiter, endAllSessions, security, type Limit } from './security.js';
 import { errorPage } from './views/redeem.js';
@@ -39,6 +41,8 @@ export const DEFAULT_LIMITS: LimitSettings = {
   loginPerClient: { windowMs: MINUTE, max: 10 },
 };
 
+export const DEFAULT_MAIL_FROM = 'sealcode <sealcode@localhost>';
+
 export interface AppOptions {
   /** The console password; without one the console refuses every login. */
   consolePassword?: string;
@@ -52,6 +56,10 @@ export interface AppOptions {
   publicUrl?: string;
   /** Serve this folder's files under /static/ (docs, images; the bench's baseline). */
   staticDir?: string;
+  /** The SMTP relay for confirmation mail (smtp://HOST:PORT); without it no email is confirmed. */
+  smtpUrl?: string;
+  /** The sender of that mail. */
+  mailFrom?: string;
   /** Trust X-Forwarded-For from a reverse proxy on these hops (Express 'trust proxy'). */
   trustProxy?: boolean | number | string;
 }
@@ -88,6 +96,7 @@ export function createApp(sellerIn: Seller, opts: AppOptions = {}): DistributorA
     log,
     resumeWindowMs: opts.resumeWindowMs ?? DEFAULT_RESUME_WINDOW_MS,
     publicUrl: opts.publicUrl,
+    mailer: opts.smtpUrl ? createMailer(opts.smtpUrl, opts.mailFrom ?? DEFAULT_MAIL_FROM) : undefined,
   };
 
   // A restarted server starts with no console session: a cookie captured before does not open it.
@@ -98,7 +107,7 @@ export function createApp(sellerIn: Seller, opts: AppOptions = {}): DistributorA
   app.use(httpLogger(log));
   app.use(
     helmet({
-      contentSecurityPolicy: { directives: { 'upgrade-insecure-requests': null, 'form-action': ["'self'"], 'script-src': ["'none'"], 'style-src': ["'self'", "'unsafe-inline'"] } },
+      contentSecurityPolicy: { directives: { 'upgrade-insecure-requests': null, 'form-action': ["'self'"], 'script-src': ["'self'"], 'style-src': ["'self'", "'unsafe-inline'"] } },
       referrerPolicy: { policy: 'no-referrer' },
     }),
   );
@@ -106,8 +115,17 @@ export function createApp(sellerIn: Seller, opts: AppOptions = {}): DistributorA
     res.setHeader('Cache-Control', 'no-store');
     res.json({ ok: true });
   });
-  if (opts.staticDir) app.use('/static', express.static(opts.staticDir, { index: false, dotfiles: 'deny' }));
+  if (opts.staticDir)
+    app.use(
+      '/static',
+      (_req, res, next) => {
+        res.locals.logRoute = '/static/*'; // a middleware, not a route: named for the log here
+        next();
+      },
+      express.static(opts.staticDir, { index: false, dotfiles: 'deny' }),
+    );
   app.use(redeemRoutes(ctx));
+  app.use(confirmRoutes(ctx));
   app.use(downloadRoutes(ctx));
   app.use(apiRoutes(ctx));
   app.use(consoleRoutes(ctx));

@@ -7,6 +7,7 @@ import type { PaybackRules } from '../seller/payback.js';
 import type { Seller } from '../seller/seller.js';
 import type { RateLimiter, Security } from './security.js';
 import type { XpiTemplate } from './xpi.js';
+import type { Mailer } from './mailer.js';
 
 export interface Limits {
   redeemPerClient: RateLimiter;
@@ -26,6 +27,8 @@ export interface Ctx {
   limits: Limits;
   log: Logger;
   resumeWindowMs: number;
+  /** Sends confirmation mail; without one no redeemer email is ever confirmed. */
+  mailer?: Mailer;
   /** Set by `serve` once it listens, when no --public-url was given. */
   publicUrl?: string;
 }

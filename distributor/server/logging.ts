@@ -9,7 +9,8 @@ import { pino, type Logger } from 'pino';
 export const UNMATCHED = '[no route]';
 
 /** The pattern of the route that handled `req`, once it has run. */
-export const routeOf = (req: Request): string => (req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : UNMATCHED);
+export const routeOf = (req: Request): string =>
+  req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : ((req.res?.locals.logRoute as string | undefined) ?? UNMATCHED);
 
 export function makeLogger(dest?: NodeJS.WritableStream, level = process.env.SEALCODE_LOG_LEVEL ?? 'info'): Logger {
   return pino(

@@ -16,6 +16,8 @@ import type { Db } from '../db/open.js';
 // at every login either way, so a planted one dies there.
 export const CSRF_COOKIE = 'sc_csrf';
 export const SESSION_COOKIE = 'sc_session';
+/** Ties a browser to the download it was granted, so a reload finds it again. */
+export const VISITOR_COOKIE = 'sc_visit';
 export const HOST_PREFIX = '__Host-';
 /** A session ends this long after login, whatever happens. */
 export const SESSION_ABSOLUTE_MS = 8 * 60 * 60 * 1000;
@@ -60,6 +62,8 @@ export interface Security {
   endSession(req: Request, res: Response): void;
   hasSession(req: Request): boolean;
   checkPassword(given: string): boolean;
+  /** This browser's redemption cookie value; set (for a day) when it has none. */
+  visitor(req: Request, res: Response): string;
   /** Whether this request gets __Host- cookies. */
   secure(req: Request): boolean;
 }
@@ -101,6 +105,13 @@ export function security(o: SecurityOptions): Security {
   const db = o.db;
   return {
     secure,
+    visitor(req, res) {
+      const v = cookies(req)[name(req, VISITOR_COOKIE)];
+      if (v && TOKEN_RE.test(v)) return v;
+      const fresh = b64u(randomBytes(32));
+      res.cookie(name(req, VISITOR_COOKIE), fresh, { ...cookieOpts(req), maxAge: 24 * 60 * 60 * 1000 });
+      return fresh;
+    },
     csrfToken(req, res) {
       let v = pending.get(req) ?? cookies(req)[name(req, CSRF_COOKIE)];
       if (!v || !TOKEN_RE.test(v)) v = setCsrf(req, res);

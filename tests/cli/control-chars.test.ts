@@ -54,4 +54,22 @@ describe('control characters on the terminal', () => {
     expect(r.stdout).not.toMatch(RAW);
     expect(r.stdout).toContain('\\x1b]0;owned\\x07');
   });
+
+  it('admin issue-card and admin redeem refuse such names and emails (exit 2), writing nothing', async () => {
+    const data = ['--data', p('data')];
+    expect((await sealcode(['init', ...data])).code).toBe(0);
+    for (const [name, email] of [['Mal\x1b]0;x\x07', 'm@example.test'], ['Mal', 'm\u202E@example.test']]) {
+      const r = await sealcode(['admin', 'issue-card', '--name', name!, '--email', email!, '--out', p('no.card'), ...data]);
+      expect(r.code, show(r)).toBe(2);
+      expect(r.stderr).toMatch(/control or text-direction characters/);
+      expect(r.stderr).not.toMatch(RAW);
+      expect(fs.existsSync(p('no.card'))).toBe(false);
+    }
+    const ok = await sealcode(['admin', 'issue-card', '--name', 'Ok', '--email', 'ok@example.test', '--codes', '1', '--out', p('ok.card'), '--json', ...data]);
+    expect(ok.code, show(ok)).toBe(0);
+    const codes = JSON.parse((await sealcode(['card', 'codes', '--card', p('ok.card'), '--json'])).stdout);
+    const r = await sealcode(['admin', 'redeem', codes[0].code, '--email', '\x1b[2Jx@example.test', '--out', p('x.json'), ...data]);
+    expect(r.code, show(r)).toBe(2);
+    expect(fs.existsSync(p('x.json'))).toBe(false);
+  });
 });

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { openCardFile } from '../../card/index.js';
 import { initSeller, openSeller } from '../../distributor/seller/seller.js';
 import { issueCard } from '../../distributor/seller/cards.js';
+import { redeemOffline } from '../../distributor/seller/redemption.js';
 import { ROOT, csrfOf, ensureBuilt, profileInXpi, tokenOf } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sealcode-serve-'));
@@ -69,6 +70,30 @@ describe('sealcode serve', () => {
     expect(statSync(pwFile).mode & 0o777).toBe(0o600);
   });
 
+  it('on a terminal (a pseudo-terminal from util-linux script) it shows a new password once', async () => {
+    const fresh = mkdtempSync(join(tmpdir(), 'sealcode-serve-tty-'));
+    const q = (x: string) => `'${x.replace(/'/g, `'\\''`)}'`;
+    const cmd = [process.execPath, bin, 'serve', '--data', fresh, '--port', '0'].map(q).join(' ');
+    // Its own process group, so that the server under `script` is stopped with it.
+    const p = spawn('script', ['-qec', cmd, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], detached: true, env: { ...process.env, SEALCODE_LOG_LEVEL: 'warn' } });
+    let out = '';
+    try {
+      await new Promise<void>((resolve, reject) => {
+        p.stdout!.on('data', (d) => {
+          out += d;
+          if (/console password[^\n]*\n/.test(out)) resolve();
+        });
+        p.once('exit', (c) => reject(new Error(`script exited ${c}: ${out}`)));
+      });
+      const password = readFileSync(join(fresh, 'console-password'), 'utf8').trim();
+      expect(out).toContain(`it is ${password} (shown this once)`);
+    } finally {
+      process.kill(-p.pid!, 'SIGTERM');
+      await new Promise((r) => p.once('exit', r));
+      rmSync(fresh, { recursive: true, force: true });
+    }
+  });
+
   it('writes the URL it serves at into cards issued in the console and into builds', async () => {
     expect(base).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const b = browser();
@@ -89,6 +114,19 @@ describe('sealcode serve', () => {
     const token = tokenOf(await (granted.status === 303 ? await v(granted.headers.get('location')!) : granted).text());
     const xpi = new Uint8Array(await (await fetch(`${base}/download/${token}`)).arrayBuffer());
     expect(profileInXpi(xpi).distributorUrl).toBe(base);
+  });
+
+  it('records that URL, so cards and builds made off-line (sealcode admin) name it too', async () => {
+    const seller = openSeller(dir);
+    try {
+      const card = issueCard(seller, { name: 'Offline', email: 'offline@example.test', codes: 1 });
+      expect(card.data.distributorUrl).toBe(base);
+      expect(redeemOffline(seller, { code: card.data.codes[0]!.code, email: 'o2@example.test' }).profile.distributorUrl).toBe(base);
+    } finally {
+      seller.close();
+    }
+    // A hand-over text may name /redeem: it shows the code page.
+    expect(await (await fetch(`${base}/redeem`)).text()).toContain('Get your sealcode add-on');
   });
 
   it('refuses a --public-url that is not an http(s) URL', async () => {

@@ -1,51 +1,72 @@
 // The redemption page (Fig. 26): a code and an email in, a single-use download link
-// out. The code never appears in a URL; the link carries a random token only.
+// out. The code never appears in a URL; the link carries a random token only. Until the
+// download is done, the same code with the same email (or from the same browser) shows
+// the same link again, so a reload or a second try never strands anyone.
 import express, { Router } from 'express';
 import { z } from 'zod';
 import { SealError, isSealError, parseCode, profileCerts } from '../../../card/index.js';
 import { grantRedemption } from '../../seller/redemption.js';
+import { mailConfirmation } from './confirm.js';
 import { clientKey, describeError, noStore, type Ctx } from '../context.js';
-import { downloadPage, errorPage, redeemPage } from '../views/redeem.js';
+import { LOCAL_TIME_JS, downloadPage, errorPage, redeemPage } from '../views/redeem.js';
 
 const Form = z.object({ code: z.string().max(64), email: z.string().max(254), _csrf: z.string().max(100) });
 export const xpiName = (buildId: string): string => `sealcode-${buildId}.xpi`;
+export const LOCAL_TIME_PATH = '/js/local-time.js';
 
 export function redeemRoutes(ctx: Ctx): Router {
   const r = Router({ caseSensitive: true });
-  r.get('/', (req, res) => {
+  // /redeem too: hand-over texts may name it, and a reload of a refused post lands there.
+  r.get(['/', '/redeem'], (req, res) => {
     noStore(res);
     res.type('html').send(redeemPage(ctx.sec.csrfToken(req, res)).s);
   });
+  r.get(LOCAL_TIME_PATH, (_req, res) => {
+    res.setHeader('Cache-Control', 'public, max-age=3600');
+    res.type('text/javascript').send(LOCAL_TIME_JS);
+  });
   r.post('/redeem', express.urlencoded({ extended: false, limit: '4kb', parameterLimit: 10 }), ctx.sec.csrfProtect, (req, res) => {
     noStore(res);
-    const again = (status: number, message: string, email?: string) =>
-      res.status(status).type('html').send(redeemPage(ctx.sec.csrfToken(req, res), { error: message, email }).s);
-    if (!ctx.limits.redeemPerClient.hit(clientKey(req))) return again(429, 'Too many attempts from your network. Wait a minute and try again.');
+    const typed = { code: typeof req.body?.code === 'string' ? req.body.code.slice(0, 64) : '', email: typeof req.body?.email === 'string' ? req.body.email.slice(0, 254) : '' };
+    // Every refusal shows the form again with what was typed, and says what to do.
+    const again = (status: number, message: string) => res.status(status).type('html').send(redeemPage(ctx.sec.csrfToken(req, res), { error: message, ...typed }).s);
+    if (!ctx.limits.redeemPerClient.hit(clientKey(req))) return again(429, 'Too many attempts from your network. Wait a minute, then try again.');
     const form = Form.safeParse(req.body);
-    if (!form.success) return again(400, 'Type the code and your email address.');
+    if (!form.success) return again(400, 'Type the code you were given and your email address, then press the button.');
     try {
       // The per-serial limit slows guessing the secret of one known serial.
       let serial: string;
       try {
         serial = parseCode(form.data.code).serial;
       } catch {
-        throw new SealError('BAD_CODE', 'this code is not valid: check it and type it again');
+        throw new SealError('BAD_CODE', 'This code is not valid. Check it against what you were given and type it again; dashes and upper or lower case do not matter.');
       }
-      if (!ctx.limits.redeemPerSerial.hit(serial)) return again(429, 'Too many attempts for this code. Wait a minute and try again.', form.data.email);
+      if (!ctx.limits.redeemPerSerial.hit(serial)) return again(429, 'Too many attempts for this code. Wait a minute, then try again.');
       const g = grantRedemption(ctx.seller, {
         code: form.data.code,
         email: form.data.email,
+        visitor: ctx.sec.visitor(req, res),
         resumeWindowMs: ctx.resumeWindowMs,
         distributorUrl: ctx.publicUrl,
       });
-      ctx.log.info({ event: 'redemption.granted', redemptionId: g.redemptionId, buildId: g.buildId, serial: g.serial }, 'download granted');
-      const copy = profileCerts(g.profile).build.copyOf !== '';
-      res.type('html').send(downloadPage({ token: g.token, fileName: xpiName(g.buildId), expiresAt: g.tokenExpiresAt, buildId: g.buildId, copy }).s);
+      mailConfirmation(ctx, req, g);
+      ctx.log.info({ event: g.resumed ? 'redemption.shown_again' : 'redemption.granted', redemptionId: g.redemptionId, buildId: g.buildId, serial: g.serial }, g.resumed ? 'download shown again' : 'download granted');
+      const { build } = profileCerts(g.profile);
+      res.type('html').send(
+        downloadPage({
+          token: g.token,
+          fileName: xpiName(g.buildId),
+          expiresAt: g.tokenExpiresAt,
+          buildId: g.buildId,
+          copy: build.copyOf !== '',
+          inviter: { name: build.purchaserName, email: build.purchaserEmail },
+          localTimeJs: LOCAL_TIME_PATH,
+        }).s,
+      );
     } catch (err) {
       const d = describeError(err);
       if (d.status === 500) ctx.log.error({ err }, 'redemption failed');
-      if (isSealError(err, 'BAD_CODE') || isSealError(err, 'USAGE')) return again(400, d.message, form.data.email);
-      res.status(isSealError(err, 'REFUSED') ? 409 : d.status).type('html').send(errorPage('This code cannot be used', d.message).s);
+      again(isSealError(err, 'BAD_CODE') || isSealError(err, 'USAGE') ? 400 : isSealError(err, 'REFUSED') ? 409 : d.status, d.status === 500 ? 'Something went wrong on our side. Wait a moment, then try again.' : d.message);
     }
   });
   return r;

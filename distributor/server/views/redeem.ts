@@ -1,7 +1,7 @@
 // The non-purchaser's pages (patent Fig. 26): S3 code entry, S4 error, S5 download.
 import { csrfField, html, layout, when, type Html } from './html.js';
 
-export function redeemPage(csrf: string, opts: { error?: string; email?: string } = {}): Html {
+export function redeemPage(csrf: string, opts: { error?: string; email?: string; code?: string } = {}): Html {
   return layout(
     'Get your sealcode add-on',
     html`<p>Someone gave you a sealcode code. Type it with your email address to download a Thunderbird add-on made for you alone:
@@ -10,7 +10,7 @@ ${opts.error ? html`<div class="error" role="alert" id="error"><p>${opts.error}<
 <form method="post" action="/redeem">
 ${csrfField(csrf)}
 <label for="code">Code</label>
-<input id="code" name="code" required autocomplete="off" spellcheck="false" autocapitalize="characters" aria-describedby="code-hint" maxlength="64">
+<input id="code" name="code" required autocomplete="off" spellcheck="false" autocapitalize="characters" aria-describedby="code-hint" maxlength="64" value="${opts.code ?? ''}">
 <p id="code-hint">It looks like SC-XXXX-XXXX-…; dashes and case do not matter.</p>
 <label for="email">Your email address</label>
 <input id="email" name="email" type="email" required autocomplete="email" maxlength="254" value="${opts.email ?? ''}">
@@ -19,18 +19,54 @@ ${csrfField(csrf)}
   );
 }
 
-export function downloadPage(o: { token: string; fileName: string; expiresAt: number; buildId: string; copy: boolean }): Html {
+/** A time in UTC for the page; the script below shows it in the visitor's own time. */
+const timeEl = (t: number): Html => html`<time datetime="${new Date(t).toISOString()}" data-local>${when(t)}</time>`;
+
+// Progressive enhancement only: without it the UTC text stays, which is still right.
+export const LOCAL_TIME_JS = `for (const t of document.querySelectorAll('time[data-local]')) {
+  const d = new Date(t.getAttribute('datetime'));
+  if (!isNaN(d)) t.textContent = d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }) + ' (your time)';
+}
+`;
+
+export interface DownloadView {
+  token: string;
+  fileName: string;
+  expiresAt: number;
+  buildId: string;
+  copy: boolean;
+  inviter: { name: string; email: string };
+  localTimeJs: string;
+}
+
+export function downloadPage(o: DownloadView): Html {
+  const href = `/download/${o.token}`;
   return layout(
     'Your add-on is ready',
-    html`<div class="ok" role="status"><p>Your code was accepted${o.copy ? ' (a copy right)' : ''}. Download the add-on now:
-the link works for this download only, and until ${when(o.expiresAt)}; an interrupted download can be resumed until then.</p></div>
-<p><a id="download" href="/download/${o.token}" download="${o.fileName}">Download ${o.fileName}</a></p>
+    html`<p id="inviter"><strong>${o.inviter.name} &lt;${o.inviter.email}&gt;</strong> invites you to exchange sealed attachments.</p>
+<div class="ok" role="status"><p>Your code was accepted${o.copy ? ' (a copy right)' : ''}. Download the add-on now: the download works once,
+until ${timeEl(o.expiresAt)}. If it is interrupted, or you reload this page, it can be started again until then.</p></div>
+<form method="get" action="${href}"><button id="download" type="submit">Download the add-on</button></form>
+<p>The file is <code>${o.fileName}</code>. If the button does nothing, use <a id="download-link" href="${href}" download="${o.fileName}">this link</a>.</p>
 <h2>Install it</h2>
 <ol><li>In Thunderbird open <strong>Add-ons and Themes</strong>.</li>
 <li>Click the gear icon, choose <strong>Install Add-on From File…</strong> and pick <code>${o.fileName}</code>.</li>
-<li>Attachments sealed by the person who gave you the code now open in Thunderbird, and you can seal replies for them.</li></ol>
-<p>Build id: <code>${o.buildId}</code></p>`,
+<li>Attachments sealed by ${o.inviter.name} now open in Thunderbird, and you can seal replies for them.</li></ol>
+<p>Build id: <code>${o.buildId}</code></p>
+<script src="${o.localTimeJs}" defer></script>`,
   );
+}
+
+export function confirmPage(csrf: string, action: string): Html {
+  return layout(
+    'Confirm your email address',
+    html`<p>Press the button to confirm that this email address is yours. Your add-on works whether or not you do.</p>
+<form method="post" action="${action}">${csrfField(csrf)}<button type="submit">Confirm my address</button></form>`,
+  );
+}
+
+export function confirmedPage(email: string): Html {
+  return layout('Address confirmed', html`<div class="ok" role="status"><p>Thank you: <strong>${email}</strong> is confirmed. There is nothing else to do.</p></div>`);
 }
 
 export function errorPage(title: string, message: string, back = true): Html {

@@ -21,7 +21,7 @@ export default {
     // vitest.mutation.config.ts): 'gateway/verdict.ts',
   ],
   // Big or generated folders the tests do not read: faster sandbox copies.
-  ignorePatterns: ['/build', '/.tmp', '/coverage', '/bench/out', '/sealcode-data', '/docs/*.png'],
+  ignorePatterns: ['/.stryker-tmp-*', '/build', '/.tmp', '/coverage', '/bench/out', '/sealcode-data', '/docs/*.png'],
   reporters: ['clear-text', 'progress', 'json', 'html'],
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },
   htmlReporter: { fileName: 'reports/mutation/mutation.html' },

@@ -45,9 +45,10 @@ interface Envelope {
 export const DEFAULT_SCRYPT_N = 1 << 16;
 const AAD = utf8('sealcode card file v1');
 
+const SCRYPT_MAXMEM = 1024 * 1024 * 1024;
 /** scrypt with dkLen 32; Node swaps in its native one (card/scrypt-node.ts), same bytes. */
 export type Scrypt = (pass: Uint8Array, salt: Uint8Array, N: number, r: number, p: number) => Promise<Uint8Array>;
-let scrypt: Scrypt = (pass, salt, N, r, p) => scryptAsync(pass, salt, { N, r, p, dkLen: 32, maxmem: 1024 * 1024 * 1024 });
+let scrypt: Scrypt = (pass, salt, N, r, p) => scryptAsync(pass, salt, { N, r, p, dkLen: 32, maxmem: SCRYPT_MAXMEM });
 export function setScrypt(f: Scrypt): void {
   scrypt = f;
 }
@@ -82,7 +83,8 @@ export async function openCardFile(text: string, passphrase: string): Promise<Ca
   const { N, r, p } = env.kdf;
   if (typeof env.kdf.salt !== 'string' || typeof env.nonce !== 'string' || typeof env.ct !== 'string')
     throw malformed('not a sealcode card file');
-  if (![N, r, p].every(Number.isInteger) || N < 1024 || N > 1 << 22 || (N & (N - 1)) !== 0 || r < 1 || r > 32 || p < 1 || p > 16)
+  // scrypt needs 128·r·(N + p + 1) bytes: past SCRYPT_MAXMEM it would throw a plain Error.
+  if (![N, r, p].every(Number.isInteger) || N < 1024 || N > 1 << 22 || (N & (N - 1)) !== 0 || r < 1 || r > 32 || p < 1 || p > 16 || 128 * r * (N + p + 1) > SCRYPT_MAXMEM)
     throw malformed('card file has out-of-range key-stretching parameters');
   const key = await derive(passphrase, fromBase64(env.kdf.salt), N, r, p);
   let pt: Uint8Array;

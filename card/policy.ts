@@ -46,23 +46,24 @@ function refused(input: PolicyInput, code: NonNullable<Verdict['code']>, reason:
 function validity(c: Cert, who: string, now: number, status?: StatusList): [NonNullable<Verdict['code']>, string] | null {
   if (now > c.notAfter) return ['EXPIRED', `${who} expired on ${day(c.notAfter)}`];
   if (now + SKEW_MS < c.notBefore) return ['REFUSED', `${who} is not valid before ${day(c.notBefore)}`];
-  if (status) {
-    if (c.type === 'card' && status.revoked.cards.includes(c.cardId)) return ['REVOKED', `${who} is revoked`];
-    if (c.type === 'build' && status.revoked.builds.includes(c.buildId)) return ['REVOKED', `${who} is revoked`];
-    if (c.type === 'build' && status.revoked.codes.includes(c.serial)) return ['REVOKED', `${who}: its code ${c.serial} is revoked`];
-    // A build speaks for its purchaser's card: revoking the card revokes what its codes made.
-    if (c.type === 'build' && status.revoked.cards.includes(c.cardId)) return ['REVOKED', `${who}: the purchaser's card ${c.cardId} is revoked`];
-  }
+  if (!status) return null;
+  const r = status.revoked;
+  if (c.type === 'card') return r.cards.includes(c.cardId) ? ['REVOKED', `${who} is revoked`] : null;
+  if (r.builds.includes(c.buildId)) return ['REVOKED', `${who} is revoked`];
+  if (r.codes.includes(c.serial)) return ['REVOKED', `${who}: its code ${c.serial} is revoked`];
+  // A build speaks for its purchaser's card: revoking the card revokes what its codes made.
+  if (r.cards.includes(c.cardId)) return ['REVOKED', `${who}: the purchaser's card ${c.cardId} is revoked`];
   return null;
 }
 
 /** The relation between a sender and one receiving party: null when certified. */
 function relation(origin: Cert, receiver: Cert): string | null {
-  if (origin.type === 'card' && receiver.type === 'card')
-    return null; // cards that could open it share a group key or hold a seller-made pair key
-  if (origin.type === 'card' && receiver.type === 'build')
+  if (origin.type === 'card') {
+    // Cards that could open it share a group key or hold a seller-made pair key.
+    if (receiver.type === 'card') return null;
     return origin.groupId === receiver.groupId ? null : `the sender's card is not of the group of this build's purchaser`;
-  if (origin.type === 'build' && receiver.type === 'card')
+  }
+  if (receiver.type === 'card')
     return origin.groupId === receiver.groupId ? null : `this dedicated build was not made from a code of this card's group`;
   const s = origin as BuildCert;
   const r = receiver as BuildCert;

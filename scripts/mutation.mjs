@@ -21,9 +21,18 @@ for (let i = 0; i < args.length; i++) {
   }
 }
 
+// A partial run (--mutate) reports beside the full one, under its own name, and works in
+// its own temp folder, so runs of different files can overlap.
+const slug = options.mutate ? options.mutate.map((f) => f.replace(/\.ts$/, '').replace(/[^A-Za-z0-9]+/g, '-')).join('+') : 'mutation';
+Object.assign(options, {
+  jsonReporter: { fileName: `reports/mutation/${slug}.json` },
+  htmlReporter: { fileName: `reports/mutation/${slug}.html` },
+  tempDirName: slug === 'mutation' ? '.stryker-tmp' : `.stryker-tmp-${slug}`,
+});
+
 const started = Date.now();
 await new Stryker(options).runMutationTest();
-const report = JSON.parse(readFileSync(join(root, 'reports/mutation/mutation.json'), 'utf8'));
+const report = JSON.parse(readFileSync(join(root, options.jsonReporter.fileName), 'utf8'));
 const MIN = 90;
 let below = 0;
 console.log(`\nmutation score per file (killed + timeout) / (all - ignored - no coverage is counted as survived):`);

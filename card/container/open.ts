@@ -265,17 +265,16 @@ async function readMeta(chunks: AsyncGenerator<Uint8Array>): Promise<{ meta: Fil
 
 async function* contentOf(chunks: AsyncGenerator<Uint8Array>, rest: Uint8Array[], size: number, r: SourceReader): AsyncGenerator<Uint8Array> {
   let seen = 0;
+  // Checked before each piece is handed on, so no byte past `size` is ever released.
+  const counted = (b: Uint8Array): Uint8Array => {
+    seen += b.length;
+    if (seen > size) throw malformed('payload is longer than its stated size');
+    return b;
+  };
   try {
-    for (const b of rest) {
-      seen += b.length;
-      if (b.length) yield b;
-    }
-    for await (const c of chunks) {
-      seen += c.length;
-      if (seen > size) throw malformed('payload is longer than its stated size');
-      yield c;
-    }
-    if (seen !== size) throw malformed('payload is shorter than its stated size');
+    for (const b of rest) if (counted(b).length) yield b;
+    for await (const c of chunks) yield counted(c);
+    if (seen < size) throw malformed('payload is shorter than its stated size');
   } finally {
     await r.close();
   }

@@ -1,13 +1,19 @@
 // Fuzzing every parser that takes outside bytes: random and mutated inputs end in a
 // SealError, never another exception and never a hang.
-import { describe, expect, it } from 'vitest';
+// `npm test` runs a fixed seed and a few thousand cases per parser; `npm run test:fuzz`
+// (SEALCODE_FUZZ=long) runs over 100,000 in all from a fresh seed, printed with the
+// count so a failure can be replayed with SEALCODE_FUZZ_SEED.
+import { afterAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
   SealError,
   SourceReader,
   decodeCert,
   decodeHeader,
+  openCardFile,
   openSealed,
+  sealCardFile,
+  unwrapFileKey,
   parseCode,
   readHeader,
   verifySealed,
@@ -67,21 +73,67 @@ const mutated = (base: Uint8Array): fc.Arbitrary<Uint8Array> =>
 const bytesOrMutated = (base: Uint8Array): fc.Arbitrary<Uint8Array> =>
   fc.oneof({ weight: 1, arbitrary: fc.uint8Array({ maxLength: 600 }) }, { weight: 4, arbitrary: mutated(base) });
 
-const params = (numRuns: number) => ({ numRuns, seed: 20260115, endOnFailure: true });
+const LONG = process.env.SEALCODE_FUZZ === 'long';
+const SEED = Number(process.env.SEALCODE_FUZZ_SEED ?? (LONG ? Date.now() % 2 ** 31 : 20260115));
+const counts: Record<string, number> = {};
+/** Runs of one property: `short` in npm test, `long` under test:fuzz; counted for the summary. */
+function params(name: string, short: number, long: number) {
+  const numRuns = LONG ? long : short;
+  counts[name] = (counts[name] ?? 0) + numRuns;
+  return { numRuns, seed: SEED, endOnFailure: true };
+}
+const TIMEOUT = LONG ? 1_800_000 : 120_000;
+afterAll(() => {
+  const total = Object.values(counts).reduce((a, b) => a + b, 0);
+  const parsers = ['decodeHeader', 'readHeader', 'stanzas', 'certificates', 'card file'].reduce((a, k) => a + (counts[k] ?? 0), 0);
+  console.log(
+    `fuzz (${LONG ? 'long' : 'fixed'} run, seed ${SEED}): ${total} cases in all, ${parsers} on the header, stanza, certificate and card-file parsers\n` +
+      Object.entries(counts).map(([k, v]) => `  ${k}: ${v}`).join('\n'),
+  );
+});
 
 describe('fuzz', () => {
   it('decodeHeader', async () => {
-    await fc.assert(fc.asyncProperty(bytesOrMutated(header), (b) => onlySealErrors(() => decodeHeader(b))), params(5000));
-  });
+    await fc.assert(fc.asyncProperty(bytesOrMutated(header), (b) => onlySealErrors(() => decodeHeader(b))), params('decodeHeader', 5000, 40_000));
+  }, TIMEOUT);
+
+  it('stanzas: mutated stanza bytes in a header, and unwrapping any stanza', async () => {
+    // The stanza region starts after prefix(13) + suite, flags, created, chunkLog2, salt (27)
+    // and the count (1); mutations are aimed there, counts and kinds included.
+    const STANZAS = 13 + 27;
+    const inStanzas = fc
+      .array(fc.record({ at: fc.nat(90), v: fc.integer({ min: 0, max: 255 }) }), { minLength: 1, maxLength: 6 })
+      .map((ops) => {
+        const b = header.slice();
+        for (const o of ops) b[STANZAS + o.at] = o.v;
+        return b;
+      });
+    await fc.assert(fc.asyncProperty(inStanzas, (b) => onlySealErrors(() => decodeHeader(b))), params('stanzas', 2000, 15_000));
+    const key = new Uint8Array(32).fill(1);
+    const stanza = fc.record({
+      kind: fc.constantFrom('code' as const, 'id' as const, 'group' as const, 'pair' as const),
+      label: fc.string({ maxLength: 40 }),
+      salt: fc.uint8Array({ minLength: 16, maxLength: 16 }),
+      wrapped: fc.uint8Array({ minLength: 0, maxLength: 64 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(stanza, { maxLength: 4 }), async (st) => {
+        for (const s of st) expect(unwrapFileKey(key, s)).toBeNull();
+        await onlySealErrors(async () => expect(await D1.unwrap(st)).toBeNull());
+        await onlySealErrors(async () => expect(await A.unwrap(st)).toBeNull());
+      }),
+      params('stanzas', 1000, 10_000),
+    );
+  }, TIMEOUT);
 
   it('readHeader over a chunked source', async () => {
     await fc.assert(
       fc.asyncProperty(bytesOrMutated(small), fc.integer({ min: 1, max: 64 }), (b, step) =>
         onlySealErrors(() => readHeader(new SourceReader(chunksOf(b, step)))),
       ),
-      params(3000),
+      params('readHeader', 3000, 5000),
     );
-  });
+  }, TIMEOUT);
 
   it('decodeCert and verifyCert', async () => {
     await fc.assert(
@@ -89,9 +141,40 @@ describe('fuzz', () => {
         await onlySealErrors(() => decodeCert(b));
         await onlySealErrors(() => verifyCert(b, ip));
       }),
-      params(3000),
+      params('certificates', 3000, 30_000),
     );
-  });
+  }, TIMEOUT);
+
+  it('openCardFile: mutated envelopes, and authentic files whose contents are anything', async () => {
+    const sealed = await sealCardFile(w.A.data, 'pass', 1024);
+    const env = JSON.parse(sealed) as Record<string, unknown>;
+    const text = fc.oneof(
+      { weight: 3, arbitrary: mutated(new TextEncoder().encode(sealed)).map((b) => new TextDecoder().decode(b)) },
+      { weight: 1, arbitrary: fc.string({ maxLength: 300 }) },
+      // Well-formed JSON with one field replaced by any JSON value.
+      {
+        weight: 2,
+        arbitrary: fc
+          .tuple(fc.constantFrom('sealcode', 'v', 'kdf', 'nonce', 'ct', 'kdf.N', 'kdf.r', 'kdf.p', 'kdf.salt', 'kdf.name'), fc.jsonValue())
+          .map(([k, v]) => {
+            const e = structuredClone(env) as Record<string, Record<string, unknown>>;
+            if (k.startsWith('kdf.')) e.kdf![k.slice(4)] = v;
+            else (e as Record<string, unknown>)[k] = v;
+            return JSON.stringify(e);
+          }),
+      },
+    );
+    await fc.assert(fc.asyncProperty(text, (t) => onlySealErrors(() => openCardFile(t, 'pass'))), params('card file', 2000, 15_000));
+    // The passphrase is right, so these reach the contents parser.
+    const contents = fc.oneof(fc.jsonValue(), fc.record({ v: fc.jsonValue(), cardId: fc.jsonValue() }));
+    await fc.assert(
+      fc.asyncProperty(contents, async (c) => {
+        const f = await sealCardFile(c as never, 'pass', 1024);
+        await onlySealErrors(() => openCardFile(f, 'pass'));
+      }),
+      params('card file', 50, 1000),
+    );
+  }, TIMEOUT);
 
   it('parseCode', async () => {
     const code = w.A.data.codes[0]!.code;
@@ -100,8 +183,8 @@ describe('fuzz', () => {
       fc.string({ unit: fc.constantFrom(...'0123456789ABCDEFGHJKMNPQRSTVWXYZabcdefoilu-_. SC'.split('')), maxLength: 40 }),
       fc.tuple(fc.nat(), fc.string({ maxLength: 3 })).map(([i, s]) => code.slice(0, i % code.length) + s + code.slice((i % code.length) + 1)),
     );
-    await fc.assert(fc.asyncProperty(typed, (s) => onlySealErrors(() => parseCode(s))), params(5000));
-  });
+    await fc.assert(fc.asyncProperty(typed, (s) => onlySealErrors(() => parseCode(s))), params('parseCode', 5000, 10_000));
+  }, TIMEOUT);
 
   it('openSealed (content drained) and verifySealed', async () => {
     await fc.assert(
@@ -112,9 +195,9 @@ describe('fuzz', () => {
         });
         await onlySealErrors(() => verifySealed(chunksOf(b, step), { issuerPub: ip, primitives: nodePrimitives }));
       }),
-      params(1500),
+      params('openSealed and verifySealed', 1500, 3000),
     );
-  });
+  }, TIMEOUT);
 
   it('openSealed through a pull source with recycled buffers', async () => {
     const pull = (b: Uint8Array, step: number) => {
@@ -135,7 +218,7 @@ describe('fuzz', () => {
           for await (const c of o.content) expect(c.length).toBeGreaterThanOrEqual(0);
         });
       }),
-      params(1000),
+      params('openSealed, pull source', 1000, 2000),
     );
-  });
+  }, TIMEOUT);
 });

@@ -1,4 +1,4 @@
-// Writes the test vectors of docs/FORMAT.md §14 into tests/vectors/*.json:
+// Writes the test vectors of docs/FORMAT.md §17 into tests/vectors/*.json:
 //   npx tsx tests/vectors/generate.ts
 // Every key and every random byte comes from a fixed seed and every time is fixed, so
 // running it again writes the same files (Ed25519 signatures are deterministic).
@@ -309,7 +309,7 @@ async function main(): Promise<void> {
   ];
   write('containers.json', { note: 'Sealed containers (FORMAT.md §5-§9). random lists the bytes seal() drew, in order.', vectors: list });
   const status = { issuedAt: NOW, revoked: { codes: [S2.serial], builds: [], cards: [] } };
-  write('status.json', { note: 'Status list (FORMAT.md §12).', list: status, signed: signStatus(Buffer.from(k.issuer.secret, 'hex'), status) });
+  write('status.json', { note: 'Status list (FORMAT.md §13).', list: status, signed: signStatus(Buffer.from(k.issuer.secret, 'hex'), status) });
   console.log(`wrote ${list.length} container vectors to ${here}`);
 }
 

@@ -21,6 +21,7 @@ import { PASSPHRASE, ROOT, aliceParty, cli, makeAddonWorld, type AddonWorld } fr
 import { runThunderbird, stepResult, withReportServer } from './support/run-thunderbird.js';
 
 const DANA = 'dana@example.test';
+const ALICE = 'alice@example.test';
 const S = { move: 'Chess: your move', tampered: 'Chess: tampered', outOfSequence: 'Chess: out of sequence' };
 let dir: string;
 let w: AddonWorld;
@@ -30,10 +31,10 @@ let gameId: string;
 
 const alice = (args: string[]) => cli(args, { SEALCODE_PASSPHRASE: PASSPHRASE });
 
-const moveMail = (subject: string, filename: string, content: Uint8Array): Promise<Buffer> =>
+const moveMail = (subject: string, filename: string, content: Uint8Array, from = 'Alice Example <alice@example.test>', to = DANA): Promise<Buffer> =>
   new MailComposer({
-    from: 'Alice Example <alice@example.test>',
-    to: DANA,
+    from,
+    to,
     subject,
     text: 'My move.',
     attachments: [{ filename, content: Buffer.from(content), contentType: GAME_MIME }],
@@ -64,7 +65,7 @@ beforeAll(async () => {
   ensureBuilt();
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sealcode-addon-game-'));
   w = await makeAddonWorld(dir);
-  [dc, sink] = await Promise.all([startDovecot({ users: [{ user: DANA, pass: `pw-${DANA}` }] }), startSmtpSink()]);
+  [dc, sink] = await Promise.all([startDovecot({ users: [DANA, ALICE].map((user) => ({ user, pass: `pw-${user}` })) }), startSmtpSink()]);
   const r = await alice(['game', 'new', '--card', w.cardFile, '--with', w.serial, '--move', 'f3', '--out', path.join(dir, 'm1.sealgame'), '--json']);
   if (r.code !== 0) throw new Error(`game new failed: ${r.stderr}${r.stdout}`);
   gameId = JSON.parse(r.stdout).gameId;
@@ -144,5 +145,53 @@ describe('chess by sealed mail in Thunderbird', () => {
     expect(answered.code, answered.stderr).toBe(0);
     expect(JSON.parse(answered.stdout)).toMatchObject({ moveNumber: 3, moves: ['f3', 'e5', 'g4'] });
     console.log(`game run: ${run.seconds.toFixed(1)} s; screenshot ${shot}`);
+  }, 240_000);
+
+  it("the purchaser's add-on, its card behind the native host, answers a game Dana's build started", async () => {
+    const profile = path.join(dir, 'dana.json');
+    fs.writeFileSync(profile, JSON.stringify(w.dana));
+    const first = path.join(dir, 'd1.sealgame');
+    const r = await cli(['game', 'new', '--build', profile, '--move', 'e4', '--out', first, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const id = JSON.parse(r.stdout).gameId as string;
+    const subject = 'Chess from Dana';
+    await dc.append(ALICE, await moveMail(subject, moveAttachmentName(id, 1), fs.readFileSync(first), `Dana <${DANA}>`, ALICE));
+    const sent = sink.messages.length;
+    const run = await withReportServer(async (rs) => {
+      const plan = { reportUrl: rs.url, steps: [
+        { op: 'waitInbox', count: 1 },
+        { op: 'display', subject },
+        { op: 'unlock', passphrase: PASSPHRASE },
+        { op: 'play', subject, san: 'c5' },
+      ] };
+      const xpi = path.join(dir, 'alice-game.xpi');
+      fs.writeFileSync(xpi, await buildXpi({ flavour: 'purchaser', test: true, extra: { 'game-plan.json': new TextEncoder().encode(JSON.stringify(plan)) } }));
+      return runThunderbird({
+        rs,
+        xpi,
+        profile: { dir: path.join(dir, 'tb-alice'), imap: { host: dc.host, port: dc.port, user: ALICE, pass: `pw-${ALICE}` }, smtp: { host: sink.host, port: sink.port }, identity: { name: 'Alice Example', email: ALICE } },
+        prepare: async (home) => {
+          const inst = await cli(['card', 'host', '--install', '--card', w.cardFile], { HOME: home });
+          if (inst.code !== 0) throw new Error(`card host --install failed: ${inst.stderr}`);
+        },
+      });
+    });
+    // Locked card: no keys, so no board and no claim about the move.
+    const locked = stepResult(run, 'display');
+    expect(locked.kinds).toEqual(['locked']);
+    expect(locked.boards).toBe(0);
+    expect(stepResult(run, 'unlock').locked).toBe(false);
+    const played = stepResult(run, 'play');
+    expect(played.sendError).toBeNull();
+    expect(played.attachments).toEqual([moveAttachmentName(id, 2)]);
+    await sink.waitFor(sent + 1, 30_000);
+    const mail = await simpleParser(sink.messages[sent]!.raw);
+    const att = mail.attachments.find((a) => a.filename?.endsWith('.sealgame'));
+    expect(att?.contentType).toBe(GAME_MIME);
+    const second = path.join(dir, 'd2.sealgame');
+    fs.writeFileSync(second, att!.content);
+    const shown = await cli(['game', 'show', '--build', profile, second, '--json']);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(JSON.parse(shown.stdout)).toMatchObject({ gameId: id, moveNumber: 2, lastMove: { san: 'c5', by: 'b' }, yourTurn: true, opponent: 'Alice Example <alice@example.test>' });
   }, 240_000);
 });

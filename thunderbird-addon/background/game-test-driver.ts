@@ -5,8 +5,13 @@
 import { messenger } from '../lib/messenger.js';
 import { summary } from './display.js';
 import { gameViews, paneReports, playReply } from './game.js';
+import { unlockCard } from './keys.js';
 
-type Step = { op: 'waitInbox'; count: number } | { op: 'display'; subject: string; screenshot?: string } | { op: 'play'; subject: string; san: string };
+type Step =
+  | { op: 'unlock'; passphrase: string }
+  | { op: 'waitInbox'; count: number }
+  | { op: 'display'; subject: string; screenshot?: string }
+  | { op: 'play'; subject: string; san: string };
 
 const m = messenger();
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -36,6 +41,8 @@ async function bySubject(subject: string): Promise<number> {
 
 async function run(step: Step): Promise<unknown> {
   switch (step.op) {
+    case 'unlock':
+      return unlockCard(step.passphrase, 10);
     case 'waitInbox':
       for (let i = 0; i < 120; i++) {
         const list = await messages();

@@ -20,7 +20,7 @@ export interface BuildOptions {
   extra?: Record<string, Uint8Array>;
 }
 
-const STATIC = ['_locales/en/messages.json', 'icons/sealcode.svg', 'content/banner.css', 'pages/options.html', 'pages/popup.html', 'pages/page.css'];
+const STATIC = ['_locales/en/messages.json', 'icons/sealcode.svg', 'content/banner.css', 'content/game-pane.css', 'pages/options.html', 'pages/popup.html', 'pages/page.css'];
 
 async function bundle(entry: string, flavour: Flavour, test: boolean): Promise<Uint8Array> {
   const r = await esbuild.build({
@@ -51,6 +51,7 @@ export async function buildXpi(o: BuildOptions): Promise<Uint8Array> {
     'content/banner.js': banner,
     'pages/options.js': options,
     'pages/popup.js': popup,
+    'content/game-pane.js': await bundle('content/game-pane.ts', o.flavour, test),
   };
   for (const f of STATIC) files[f] = new Uint8Array(fs.readFileSync(path.join(here, f)));
   for (const [k, v] of Object.entries(o.extra ?? {})) files[k] = v;

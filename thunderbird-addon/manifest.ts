@@ -47,7 +47,7 @@ export function manifestFor(o: ManifestOptions): Manifest {
       default_popup: 'pages/popup.html',
       default_icon: 'icons/sealcode.svg',
     },
-    message_display_scripts: [{ js: ['content/banner.js'], css: ['content/banner.css'] }],
+    message_display_scripts: [{ js: ['content/banner.js'], css: ['content/banner.css'] }, { js: ['content/game-pane.js'], css: ['content/game-pane.css'] }],
     options_ui: { page: 'pages/options.html' },
     // WebAssembly for the running SHA-256 (see lib/primitives.ts).
     content_security_policy: { extension_pages: "script-src 'self' 'wasm-unsafe-eval'; object-src 'self'" },

@@ -8,6 +8,7 @@ import { FLAVOUR } from './flavour.js';
 import { cardPartyOrThrow, hostInfo, knownCard, loadProfile, lockCard, unlockCard } from './keys.js';
 import { displayedMessageIds, openedFile, summary, verdictsFor } from './display.js';
 import { hostCall } from './host-client.js';
+import './game.js';
 
 const m = messenger();
 

@@ -4,6 +4,7 @@
 // notice, so plaintext is never sent by accident.
 import type { AttachmentInfo, ComposeDetailsLike } from './messenger.js';
 import { isSealedName, sealFile, type SealPlan } from './seal-files.js';
+import { isGameMovePart } from '../../game/format.js';
 
 export interface ComposeDeps {
   listAttachments(tabId: number): Promise<AttachmentInfo[]>;
@@ -36,7 +37,7 @@ export async function beforeSend(deps: ComposeDeps, tabId: number, details: Comp
       deps.record?.({ tabId, sealed: false, cancelled: false });
       return {};
     }
-    const atts = (await deps.listAttachments(tabId)).filter((a) => !isSealedName(a.name));
+    const atts = (await deps.listAttachments(tabId)).filter((a) => !isSealedName(a.name) && !isGameMovePart(a.contentType, a.name));
     const sealed: { att: AttachmentInfo; file: File; ms: number; size: number }[] = [];
     for (const att of atts) {
       const file = await deps.getAttachmentFile(att.id!);

@@ -1,0 +1,110 @@
+// Test builds only (tests/addon/game.test.ts): runs the steps of game-plan.json and
+// reports to the test's server, with the events tests/addon/support/run-thunderbird.ts
+// follows. Displaying goes through the real message pane script; playing calls what
+// the pane's button calls, then sends the composed reply with compose.sendMessage.
+import { messenger } from '../lib/messenger.js';
+import { summary } from './display.js';
+import { gameViews, paneReports, playReply } from './game.js';
+import { unlockCard } from './keys.js';
+
+type Step =
+  | { op: 'unlock'; passphrase: string }
+  | { op: 'waitInbox'; count: number }
+  | { op: 'display'; subject: string; screenshot?: string }
+  | { op: 'play'; subject: string; san: string };
+
+const m = messenger();
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+let reportUrl = '';
+
+async function report(event: string, data: unknown = {}): Promise<void> {
+  await fetch(reportUrl, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ event, data }) }).catch(() => undefined);
+}
+
+async function inbox(): Promise<string> {
+  for (let i = 0; i < 120; i++) {
+    const imap = (await m.accounts.list()).find((a) => a.type === 'imap');
+    const f = imap ? await m.folders.query({ accountId: imap.id, specialUse: ['inbox'] }) : [];
+    if (f[0]) return f[0].id;
+    await sleep(500);
+  }
+  throw new Error('no IMAP inbox appeared');
+}
+
+const messages = async (): Promise<{ id: number; subject: string }[]> => (await m.messages.list(await inbox())).messages;
+
+async function bySubject(subject: string): Promise<number> {
+  const msg = (await messages()).find((x) => x.subject === subject);
+  if (!msg) throw new Error(`no message "${subject}"`);
+  return msg.id;
+}
+
+async function run(step: Step): Promise<unknown> {
+  switch (step.op) {
+    case 'unlock':
+      return unlockCard(step.passphrase, 10);
+    case 'waitInbox':
+      for (let i = 0; i < 120; i++) {
+        const list = await messages();
+        if (list.length >= step.count) return list.map((x) => x.subject);
+        await sleep(500);
+      }
+      throw new Error(`inbox did not reach ${step.count} messages`);
+    case 'display': {
+      const id = await bySubject(step.subject);
+      const [tab] = await m.mailTabs.query({});
+      if (!tab) throw new Error('no mail tab');
+      await m.mailTabs.update(tab.id, { displayedFolderId: await inbox() });
+      await m.mailTabs.setSelectedMessages(tab.id, [id]);
+      for (let i = 0; i < 160; i++) {
+        const shown = paneReports.find((x) => x.messageId === id);
+        if (shown) {
+          if (step.screenshot) {
+            await sleep(1500);
+            await report('screenshot', { name: step.screenshot });
+            for (let k = 0; k < 120; k++) {
+              if ((await fetch(`${reportUrl}/ack/screenshot/${step.screenshot}`).catch(() => null))?.ok) break;
+              await sleep(250);
+            }
+          }
+          return shown;
+        }
+        await sleep(250);
+      }
+      throw new Error('the game pane did not appear');
+    }
+    case 'play': {
+      const id = await bySubject(step.subject);
+      const view = (await gameViews(id))[0];
+      if (!view) throw new Error('no game move in that message');
+      const composed = await playReply(id, view.partName, step.san);
+      const atts = await m.compose.listAttachments(composed.tabId);
+      let sendError: string | null = null;
+      try {
+        await m.compose.sendMessage(composed.tabId, { mode: 'sendNow' });
+      } catch (e) {
+        sendError = e instanceof Error ? e.message : String(e);
+      }
+      return { composed, attachments: atts.map((a) => a.name), sendError, after: (await gameViews(id))[0] };
+    }
+  }
+}
+
+export async function startGameDriver(): Promise<void> {
+  let plan: { reportUrl: string; steps: Step[] };
+  try {
+    plan = (await (await fetch(m.runtime.getURL('game-plan.json'))).json()) as typeof plan;
+  } catch {
+    return;
+  }
+  reportUrl = plan.reportUrl;
+  await report('hello', await summary());
+  for (const [i, step] of plan.steps.entries()) {
+    try {
+      await report('step', { i, op: step.op, result: await run(step) });
+    } catch (e) {
+      await report('step', { i, op: step.op, error: e instanceof Error ? e.message : String(e) });
+    }
+  }
+  await report('done');
+}

@@ -330,15 +330,18 @@ export async function walkSource(source: Buffer, limits: Limits, openSeal: (leaf
   return w.end();
 }
 
-/** A sink that keeps a seal's decoded bytes in memory. */
+/**
+ * A sink that keeps a seal's decoded bytes in memory (a small message walked whole: the
+ * pieces are the decoder's own output or slices of a source that is not reused).
+ */
 export function collectingSink(): SealSink & { data(): Buffer; aborted: boolean } {
   const pieces: Buffer[] = [];
   const s = {
     aborted: false,
-    write: (b: Buffer) => void pieces.push(Buffer.from(b)),
+    write: (b: Buffer) => void pieces.push(b),
     end: () => {},
     abort: () => void (s.aborted = true),
-    data: () => Buffer.concat(pieces),
+    data: () => (pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces)),
   };
   return s;
 }

@@ -102,6 +102,15 @@ export class MimeWalker {
       this.stop('size');
       return false;
     }
+    // A line cut by the last piece is finished with the head of this one; the rest of the
+    // piece is not copied.
+    const lf = this.carry.length ? chunk.indexOf(LF) : -1;
+    if (lf >= 0) {
+      const head = Buffer.concat([this.carry, chunk.subarray(0, lf + 1)]);
+      this.carry = EMPTY;
+      await this.process(head, false);
+      chunk = chunk.subarray(lf + 1);
+    }
     const buf = this.carry.length ? Buffer.concat([this.carry, chunk]) : chunk;
     this.carry = EMPTY;
     await this.process(buf, false);

@@ -102,6 +102,15 @@ export class MimeWalker {
       this.stop('size');
       return false;
     }
+    // A line cut by the last piece is finished with the head of this one; the rest of the
+    // piece is not copied.
+    const lf = this.carry.length ? chunk.indexOf(LF) : -1;
+    if (lf >= 0) {
+      const head = Buffer.concat([this.carry, chunk.subarray(0, lf + 1)]);
+      this.carry = EMPTY;
+      await this.process(head, false);
+      chunk = chunk.subarray(lf + 1);
+    }
     const buf = this.carry.length ? Buffer.concat([this.carry, chunk]) : chunk;
     this.carry = EMPTY;
     await this.process(buf, false);
@@ -330,15 +339,18 @@ export async function walkSource(source: Buffer, limits: Limits, openSeal: (leaf
   return w.end();
 }
 
-/** A sink that keeps a seal's decoded bytes in memory. */
+/**
+ * A sink that keeps a seal's decoded bytes in memory (a small message walked whole: the
+ * pieces are the decoder's own output or slices of a source that is not reused).
+ */
 export function collectingSink(): SealSink & { data(): Buffer; aborted: boolean } {
   const pieces: Buffer[] = [];
   const s = {
     aborted: false,
-    write: (b: Buffer) => void pieces.push(Buffer.from(b)),
+    write: (b: Buffer) => void pieces.push(b),
     end: () => {},
     abort: () => void (s.aborted = true),
-    data: () => Buffer.concat(pieces),
+    data: () => (pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces)),
   };
   return s;
 }

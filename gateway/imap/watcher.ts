@@ -3,9 +3,10 @@
 // and records the verdict on the message as a keyword. Survives dropped connections and
 // server restarts with backoff; a restart of the gateway resumes from SQLite.
 //
-// Exactly-once: the keyword on the message is the truth. A message that already carries
-// one of ours is never labelled again, so a crash between STORE and the journal, or a
-// UIDVALIDITY change that makes us re-scan everything, re-labels nothing.
+// Exactly-once: a message whose keyword the journal records is never looked at again. A
+// $Seal* keyword the journal does not know (a client set it; or a crash came between STORE
+// and the journal; or UIDVALIDITY changed) is not trusted: the message is checked again,
+// a keyword that agrees with the verdict stays without a new STORE, the others go.
 import { ImapFlow, type FetchMessageObject } from 'imapflow';
 import type { Logger } from 'pino';
 import type { AccountConfig } from '../config.js';

@@ -10,6 +10,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { expected, message, tree, type Seal } from './support/mime-trees.js';
 import type { ImapFlow } from 'imapflow';
 import { pino } from 'pino';
 import { startDovecot, type Dovecot } from '../support/dovecot.js';
@@ -118,6 +120,25 @@ describe('gateway verdicts over a real Dovecot', () => {
     const partial = logLines.find((l) => l.event === 'verdict' && l.verdict === 'partial');
     expect(partial).toMatchObject({ reason: '1 certified seal(s) beside 1 unsealed attachment(s)' });
     expect(partial!.unsealed).toEqual([{ part: '2', filename: 'payment-instructions.exe', type: 'application/octet-stream' }]);
+  });
+
+  it('property: generated MIME trees get the same keyword under and over 1 MB, the one the rules give', async () => {
+    const containers: Record<Seal, Buffer> = { ok: Buffer.from(ok), refused: Buffer.from(await c.sealed('expired', new Uint8Array(3000))), tampered: Buffer.from(bad) };
+    const word: Record<string, string> = { certified: '$SealCertified', partial: '$SealPartial', uncertified: '$SealUncertified', tampered: '$SealTampered' };
+    await fc.assert(
+      fc.asyncProperty(tree, fc.boolean(), async (root, lf) => {
+        const small = await append(client, message(root, containers, lf, 0));
+        const bigRaw = message(root, containers, lf, PAD * 1.05);
+        expect(bigRaw.length).toBeGreaterThan(1024 * 1024);
+        const big = await append(client, bigRaw);
+        await waitUntil(() => settled.has(key('INBOX', small)) && settled.has(key('INBOX', big)), 60_000, 'generated pair settled');
+        const flags = await flagsOf(client);
+        const want = expected(root);
+        expect(ourKeywords(flags.get(small)!)).toEqual(want ? [word[want]] : []);
+        expect(ourKeywords(flags.get(big)!)).toEqual(ourKeywords(flags.get(small)!));
+      }),
+      { numRuns: 8, seed: 8 },
+    );
   });
 
   it('$Seal* keywords a client sets on APPEND are not trusted: checked, wrong ones removed, logged', async () => {

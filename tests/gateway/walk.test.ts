@@ -204,6 +204,17 @@ describe('transfer decoders', () => {
     );
   });
 
+  it('base64 with irregular line lengths (a line-length guess would jump over a line break) decodes exactly', () => {
+    const data = Buffer.from(Array.from({ length: 999 }, (_, i) => (i * 31) & 0xff));
+    const b64 = data.toString('base64');
+    for (const widths of [[10, 4, 5], [76, 3, 72], [8, 8, 1, 7, 16], [5, 9, 4]]) {
+      let text = '';
+      for (let p = 0, k = 0; p < b64.length; p += widths[k++ % widths.length]!) text += b64.slice(p, p + widths[k % widths.length]!) + (k % 2 ? '\n' : '\r\n');
+      const d = new Base64Decoder();
+      expect(Buffer.concat([d.push(Buffer.from(text)), d.end()]).equals(data), widths.join(',')).toBe(true);
+    }
+  });
+
   it('base64 over 64 KiB decodes in pieces to the same bytes', () => {
     const data = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7) & 0xff));
     const d = new Base64Decoder();

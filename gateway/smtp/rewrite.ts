@@ -13,6 +13,7 @@ import type { Party, RecipientSpec } from '../../card/index.js';
 import { seal } from '../../card/index.js';
 import { MAC_LEN, MIN_CHUNK_LOG2, PREFIX_LEN, decodeHeader, parsePrefix } from '../../card/container/header.js';
 import { nodePrimitives } from '../../card/node.js';
+import type { Primitives } from '../../card/container/primitives.js';
 import { SEAL_EXTENSION, SEAL_MIME_TYPE } from '../imap/parts.js';
 import { headerParam, parseHeaders, parseStructured, type HeaderField } from '../mime.js';
 import { decoderFor } from './decode.js';
@@ -137,15 +138,19 @@ async function readHeaderBlock(ctx: Ctx): Promise<{ lines: Buffer[]; sep: Buffer
   }
 }
 
+/** The next line of the current part; null at a delimiter of an open multipart (left unread) or the end. */
+async function partLine(ctx: Ctx): Promise<Line | null> {
+  const l = await ctx.lines.next();
+  if (l && delimiterOf(l, ctx.stack)) {
+    ctx.lines.unread(l);
+    return null;
+  }
+  return l;
+}
+
 /** Copies lines through until a delimiter of an open multipart (left unread) or the end. */
 async function copyUntilDelimiter(ctx: Ctx): Promise<void> {
-  for (;;) {
-    const l = await ctx.lines.next();
-    if (!l) return;
-    if (delimiterOf(l, ctx.stack)) {
-      ctx.lines.unread(l);
-      return;
-    }
+  for (let l = await partLine(ctx); l; l = await partLine(ctx)) {
     const w = ctx.out.write(l.buf);
     if (w) await w;
   }
@@ -211,13 +216,7 @@ class Decoded {
 async function decodePart(ctx: Ctx, cte: string | undefined, into: Decoded): Promise<void> {
   const dec = decoderFor(cte);
   let pendingEol: Buffer | null = null;
-  for (;;) {
-    const l = await ctx.lines.next();
-    if (!l) break;
-    if (delimiterOf(l, ctx.stack)) {
-      ctx.lines.unread(l);
-      break;
-    }
+  for (let l = await partLine(ctx); l; l = await partLine(ctx)) {
     const e = eolOf(l.buf);
     if (pendingEol) await into.write(pendingEol);
     pendingEol = null;
@@ -243,6 +242,10 @@ async function isEncryptedContainer(d: Decoded): Promise<boolean> {
     return false;
   }
 }
+
+// node:crypto, but no extra hashing thread for big parts: this already runs on a worker
+// thread, and that thread's own V8 heap cost ~30 MB of resident memory for every 40 MB part.
+const SEAL_PRIMITIVES: Primitives = { ...nodePrimitives, sha256Bulk: undefined };
 
 // Base64 is made 57 × 512 input bytes at a time: small strings, collected young.
 const B64_BLOCK = 57 * 512;
@@ -368,7 +371,7 @@ async function entity(ctx: Ctx, depth: number, defaultType: string): Promise<voi
         sender: ctx.seal.sender,
         recipients: ctx.seal.recipients,
         meta: { name, type: safeMimeType(type), size },
-        primitives: nodePrimitives,
+        primitives: SEAL_PRIMITIVES,
         // Small parts in small chunks: a 1 MiB chunk buffer for each of thousands of tiny parts is all garbage.
         chunkLog2: size < SPILL_BYTES ? MIN_CHUNK_LOG2 : undefined,
         now: ctx.seal.now,

@@ -18,6 +18,7 @@ import { startDovecot } from '../tests/support/dovecot.js';
 import { parseConfig } from '../gateway/config.js';
 import { startGateway } from '../gateway/service.js';
 import { PASS, USER, cast, gatewayConfig, sealedMail } from '../tests/gateway/support/fixtures.js';
+import { smtpBench } from './gateway-smtp.js';
 
 const N = Number(process.env.BENCH_MESSAGES ?? 2000);
 const SIZE = Number(process.env.BENCH_SIZE ?? 100 * 1024);
@@ -186,3 +187,5 @@ async function certifyRss(dc: Awaited<ReturnType<typeof startDovecot>>, c: Retur
 }
 
 await main();
+// The SMTP submission rows (issue 8): bench/gateway-smtp.ts.
+await smtpBench();

@@ -16,10 +16,9 @@ const CHUNK = 1 << 20;
 export class LineReader {
   private back: Line[] = [];
   private readonly chunks: AsyncIterator<Buffer>;
-  private carry: Buffer = Buffer.alloc(0);
-  private carryStart = true;
-  private queue: Line[] = [];
-  private qi = 0;
+  private buf: Buffer = Buffer.alloc(0);
+  private pos = 0;
+  private atStart = true;
   private done = false;
 
   constructor(source: AsyncIterable<Buffer | Uint8Array>) {
@@ -37,48 +36,29 @@ export class LineReader {
     this.back.push(l);
   }
 
+  // Lines are cut one at a time as they are asked for: a line object lives only while
+  // its line is handled, so none survives long enough to be promoted to V8's old space.
   async next(): Promise<Line | null> {
     if (this.back.length) return this.back.pop()!;
-    while (this.qi >= this.queue.length) {
-      if (this.done) return null;
-      await this.fill();
+    for (;;) {
+      const nl = this.buf.indexOf(10, this.pos);
+      const end = nl >= 0 ? nl + 1 : this.buf.length;
+      if (end - this.pos > MAX_PIECE) return this.take(this.pos + MAX_PIECE, false);
+      if (nl >= 0) return this.take(end, true);
+      if (this.done) return this.pos < this.buf.length ? this.take(this.buf.length, true) : null;
+      const r = await this.chunks.next();
+      const rest = this.buf.subarray(this.pos);
+      if (r.done) this.done = true;
+      else this.buf = rest.length ? Buffer.concat([rest, r.value]) : r.value;
+      if (r.done) this.buf = rest;
+      this.pos = 0;
     }
-    return this.queue[this.qi++]!;
   }
 
-  private async fill(): Promise<void> {
-    this.queue = [];
-    this.qi = 0;
-    const r = await this.chunks.next();
-    if (r.done) {
-      this.done = true;
-      if (this.carry.length) this.queue.push({ buf: this.carry, start: this.carryStart });
-      this.carry = Buffer.alloc(0);
-      return;
-    }
-    const buf = this.carry.length ? Buffer.concat([this.carry, r.value]) : r.value;
-    let from = 0;
-    let start = this.carryStart;
-    for (;;) {
-      const nl = buf.indexOf(10, from);
-      if (nl < 0) break;
-      // A line longer than a piece is cut into pieces; only the first one starts the line.
-      while (nl + 1 - from > MAX_PIECE) {
-        this.queue.push({ buf: buf.subarray(from, from + MAX_PIECE), start });
-        from += MAX_PIECE;
-        start = false;
-      }
-      this.queue.push({ buf: buf.subarray(from, nl + 1), start });
-      from = nl + 1;
-      start = true;
-    }
-    while (buf.length - from > MAX_PIECE) {
-      this.queue.push({ buf: buf.subarray(from, from + MAX_PIECE), start });
-      from += MAX_PIECE;
-      start = false;
-    }
-    // Copied, so the big chunk it came from can be freed.
-    this.carry = Buffer.from(buf.subarray(from));
-    this.carryStart = start;
+  private take(end: number, lineEnds: boolean): Line {
+    const l = { buf: this.buf.subarray(this.pos, end), start: this.atStart };
+    this.pos = end;
+    this.atStart = lineEnds;
+    return l;
   }
 }

@@ -13,6 +13,7 @@ import type { Party, RecipientSpec } from '../../card/index.js';
 import { seal } from '../../card/index.js';
 import { MAC_LEN, MIN_CHUNK_LOG2, PREFIX_LEN, decodeHeader, parsePrefix } from '../../card/container/header.js';
 import { nodePrimitives } from '../../card/node.js';
+import type { Primitives } from '../../card/container/primitives.js';
 import { SEAL_EXTENSION, SEAL_MIME_TYPE, isSealPart } from '../imap/parts.js';
 import { GAME_MIME, isGameMovePart } from '../../game/format.js';
 import { headerParam, parseHeaders, parseStructured, type HeaderField } from '../mime.js';
@@ -55,6 +56,7 @@ export class Refusal extends Error {
 }
 
 const MAX_HEADER_BYTES = 256 * 1024;
+const MAX_BOUNDARY = 998;
 const CONTENT_HEADERS = new Set(['content-type', 'content-disposition', 'content-transfer-encoding']);
 
 /** Batches small writes into large ones. */
@@ -93,10 +95,10 @@ interface Delim {
 /** Is this line a delimiter of one of the open multiparts (innermost first)? Prefix match, as lenient readers do: splitting too eagerly can only seal more. */
 function delimiterOf(l: Line, stack: string[]): Delim | null {
   if (!l.start || l.buf.length < 3 || l.buf[0] !== 0x2d || l.buf[1] !== 0x2d) return null;
-  const s = l.buf.toString('latin1', 2, Math.min(l.buf.length, 2 + 72));
   for (let d = stack.length - 1; d >= 0; d--) {
     const b = stack[d]!;
-    if (s.startsWith(b)) return { depth: d, close: s.startsWith('--', b.length) };
+    if (l.buf.length >= 2 + b.length && l.buf.toString('latin1', 2, 2 + b.length) === b)
+      return { depth: d, close: l.buf.toString('latin1', 2 + b.length, 4 + b.length) === '--' };
   }
   return null;
 }
@@ -138,15 +140,19 @@ async function readHeaderBlock(ctx: Ctx): Promise<{ lines: Buffer[]; sep: Buffer
   }
 }
 
+/** The next line of the current part; null at a delimiter of an open multipart (left unread) or the end. */
+async function partLine(ctx: Ctx): Promise<Line | null> {
+  const l = await ctx.lines.next();
+  if (l && delimiterOf(l, ctx.stack)) {
+    ctx.lines.unread(l);
+    return null;
+  }
+  return l;
+}
+
 /** Copies lines through until a delimiter of an open multipart (left unread) or the end. */
 async function copyUntilDelimiter(ctx: Ctx): Promise<void> {
-  for (;;) {
-    const l = await ctx.lines.next();
-    if (!l) return;
-    if (delimiterOf(l, ctx.stack)) {
-      ctx.lines.unread(l);
-      return;
-    }
+  for (let l = await partLine(ctx); l; l = await partLine(ctx)) {
     const w = ctx.out.write(l.buf);
     if (w) await w;
   }
@@ -212,13 +218,7 @@ class Decoded {
 async function decodePart(ctx: Ctx, cte: string | undefined, into: Decoded): Promise<void> {
   const dec = decoderFor(cte);
   let pendingEol: Buffer | null = null;
-  for (;;) {
-    const l = await ctx.lines.next();
-    if (!l) break;
-    if (delimiterOf(l, ctx.stack)) {
-      ctx.lines.unread(l);
-      break;
-    }
+  for (let l = await partLine(ctx); l; l = await partLine(ctx)) {
     const e = eolOf(l.buf);
     if (pendingEol) await into.write(pendingEol);
     pendingEol = null;
@@ -244,6 +244,10 @@ async function isEncryptedContainer(d: Decoded): Promise<boolean> {
     return false;
   }
 }
+
+// node:crypto, but no extra hashing thread for big parts: this already runs on a worker
+// thread, and that thread's own V8 heap cost ~30 MB of resident memory for every 40 MB part.
+const SEAL_PRIMITIVES: Primitives = { ...nodePrimitives, sha256Bulk: undefined };
 
 // Base64 is made 57 × 512 input bytes at a time: small strings, collected young.
 const B64_BLOCK = 57 * 512;
@@ -290,8 +294,11 @@ async function entity(ctx: Ctx, depth: number, defaultType: string): Promise<voi
   const text = Buffer.concat(hlines).toString('latin1').replace(/\r?\n$/, '');
   const headers = parseHeaders(text);
   const eol = (sep && sep.length === 2) || text.includes('\r\n') || hlines.length === 0 ? '\r\n' : '\n';
-  const ctRaw = get(headers, 'content-type');
-  const ct = parseStructured(ctRaw);
+  // Two Content-Type (or disposition, or encoding) fields: readers differ on which one
+  // counts, so no reading of this part can be trusted to be the recipient's.
+  for (const f of CONTENT_HEADERS)
+    if (ctx.seal && headers.filter((h) => h.name === f).length > 1) throw new Refusal(554, '5.6.0', `a part has more than one ${f} field`);
+  const ct = parseStructured(get(headers, 'content-type'));
   const type = ct.value || defaultType;
   const cd = parseStructured(get(headers, 'content-disposition'));
   const dropAtTop = (n: string): boolean => top && n === 'x-sealcode';
@@ -301,6 +308,8 @@ async function entity(ctx: Ctx, depth: number, defaultType: string): Promise<voi
     const boundary = ct.params['boundary'];
     if (!boundary) throw new Refusal(554, '5.6.0', 'a multipart part has no boundary; its content cannot be examined');
     if (depth >= ctx.limits.maxDepth) throw new Refusal(554, '5.6.0', `MIME parts are nested deeper than ${ctx.limits.maxDepth} levels`);
+    // Lines are handed out in pieces of 64 KB; RFC 2046 allows 70 characters.
+    if (boundary.length > MAX_BOUNDARY) throw new Refusal(554, '5.6.0', `a multipart boundary is longer than ${MAX_BOUNDARY} characters`);
     const keep = headerLines(hlines, eol, dropAtTop);
     await ctx.out.write(keep.concat(note).join(eol) + (keep.length || note.length ? eol : ''));
     if (sep) await ctx.out.write(sep);
@@ -308,20 +317,29 @@ async function entity(ctx: Ctx, depth: number, defaultType: string): Promise<voi
     ctx.stack.push(boundary);
     const mine = ctx.stack.length - 1;
     const childType = type === 'multipart/digest' ? 'message/rfc822' : 'text/plain';
+    // A multipart whose boundary never occurs would be relayed whole as its "preamble",
+    // and some readers show that as text: such a message is refused instead.
+    let parts = 0;
+    const noParts = (): Refusal => new Refusal(554, '5.6.0', 'a multipart part has no part: its boundary never occurs');
     try {
       for (;;) {
         const l = await ctx.lines.next();
-        if (!l) return; // never closed: what was read is all there is
+        if (!l) {
+          if (!parts) throw noParts();
+          return; // never closed: what was read is all there is
+        }
         const d = delimiterOf(l, ctx.stack);
         if (!d) {
           await ctx.out.write(l.buf); // preamble
           continue;
         }
         if (d.depth < mine) {
+          if (!parts) throw noParts();
           // An outer delimiter closes this multipart too (missing close delimiter).
           ctx.lines.unread(l);
           return;
         }
+        parts++;
         await ctx.out.write(l.buf);
         if (d.close) break;
         await entity(ctx, depth + 1, childType);
@@ -371,7 +389,7 @@ async function entity(ctx: Ctx, depth: number, defaultType: string): Promise<voi
         sender: ctx.seal.sender,
         recipients: ctx.seal.recipients,
         meta: { name, type: safeMimeType(type), size },
-        primitives: nodePrimitives,
+        primitives: SEAL_PRIMITIVES,
         // Small parts in small chunks: a 1 MiB chunk buffer for each of thousands of tiny parts is all garbage.
         chunkLog2: size < SPILL_BYTES ? MIN_CHUNK_LOG2 : undefined,
         now: ctx.seal.now,

@@ -6,6 +6,8 @@ import type { Logger } from 'pino';
 import type { CardSecrets } from '../../card/index.js';
 import type { SealJob, SealOutcome } from './seal-worker.js';
 
+const YOUNG_GENERATION_MB = 8;
+
 type Slot = { w: Worker; busy?: { id: number; resolve: (o: SealOutcome) => void } };
 
 export class SealPool {
@@ -25,9 +27,12 @@ export class SealPool {
     const ts = import.meta.url.endsWith('.ts');
     const url = new URL(ts ? './seal-worker.ts' : './seal-worker.js', import.meta.url);
     const workerData = { sealcodeSealWorker: true, card: this.card };
+    // The walk makes many short-lived objects (a view per line); left alone, V8 lets the
+    // worker's young generation grow to ~48 MB. Bounded, it is collected more often instead.
+    const resourceLimits = { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB };
     const w = ts
-      ? new Worker(`import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(url.href)}); })`, { eval: true, workerData })
-      : new Worker(url, { workerData });
+      ? new Worker(`import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(url.href)}); })`, { eval: true, workerData, resourceLimits })
+      : new Worker(url, { workerData, resourceLimits });
     const slot: Slot = { w };
     w.on('message', (o: SealOutcome) => {
       const b = slot.busy;

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
+import { SMTPServer, type SMTPServerSession } from 'smtp-server';
 import { cardSecretsOf, equalBytes, openCardFile, type CardSecrets, type RecipientSpec } from '../../card/index.js';
 import type { SmtpConfig } from '../config.js';
 import type { GatewayMetrics } from '../metrics.js';
@@ -69,7 +69,6 @@ export function recipientsFor(cfg: SmtpConfig, rcpt: string[]): RecipientSpec[] 
   return [...out.values()];
 }
 
-const sleepMs = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const smtpError = (code: number, message: string): Error => Object.assign(new Error(message), { responseCode: code });
 
 export async function startSmtp(cfg: SmtpConfig, deps: Deps): Promise<SmtpGateway> {

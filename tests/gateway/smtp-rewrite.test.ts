@@ -138,6 +138,16 @@ describe('submission rewrite: nothing but the body leaves unsealed', () => {
     expect(opened.map((o) => [o.name, o.data.toString()])).toEqual([['a.pdf', '%PDF single']]);
   });
 
+  it('a boundary longer than RFC 2046 allows still splits the parts (nothing hides in an unsplit multipart)', async () => {
+    const b = 'L'.repeat(200);
+    const raw = `Content-Type: multipart/mixed; boundary="${b}"\r\n\r\n--${b}\r\nContent-Type: text/plain\r\n\r\nbody\r\n--${b}\r\nContent-Type: application/pdf; name="p.pdf"\r\n\r\n%PDF secret\r\n--${b}--\r\n`;
+    const out = await rewrite(raw);
+    expect(out.toString('latin1')).not.toContain('%PDF secret');
+    const { parsed, opened } = await openAll(out);
+    expect(parsed.text).toBe('body');
+    expect(opened.map((o) => [o.name, o.data.toString()])).toEqual([['p.pdf', '%PDF secret']]);
+  });
+
   it('decodes like a tolerant reader: base64 padded mid-stream, quoted-printable soft breaks, a missing close delimiter', async () => {
     const b64 = Buffer.from('first').toString('base64') + Buffer.from('second!').toString('base64'); // "Zmlyc3Q=c2Vjb25kIQ=="
     const raw =
@@ -159,6 +169,10 @@ describe('submission rewrite: nothing but the body leaves unsealed', () => {
     const e = await rewrite(many).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(Refusal);
     expect(e).toMatchObject({ code: 552, message: expect.stringMatching(/more than 50 MIME parts/) });
+    const neverOccurs = 'Content-Type: multipart/mixed; boundary="declared"\r\n\r\n--other\r\nContent-Type: application/pdf\r\n\r\nsecret\r\n--other--\r\n';
+    await expect(rewrite(neverOccurs)).rejects.toMatchObject({ code: 554, message: expect.stringMatching(/boundary never occurs/) });
+    const twoTypes = 'Content-Type: text/plain\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\nContent-Type: application/pdf\r\n\r\nsecret\r\n--b--\r\n';
+    await expect(rewrite(twoTypes)).rejects.toMatchObject({ code: 554, message: expect.stringMatching(/more than one content-type/) });
     // Without a mapped recipient nothing is examined, so nothing is refused.
     expect((await rewrite(noBoundary, null)).toString()).toBe(noBoundary);
   });

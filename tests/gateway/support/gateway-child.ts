@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import nodemailer from 'nodemailer';
-import { waitForPort } from '../../support/ports.js';
+import { getFreePort, waitForPort } from '../../support/ports.js';
 
 const root = path.resolve(import.meta.dirname, '../../..');
 
@@ -52,6 +52,41 @@ export async function startChildGateway(configFile: string, ports: number[], env
       clearTimeout(t);
     },
   };
+}
+
+/** Writes the config of a submission-only gateway (user bob/pw, `@partner.test` mapped to `serial`) and starts it. */
+export async function startSubmissionGateway(o: {
+  dir: string;
+  name: string;
+  issuerPubB64: string;
+  serial: string;
+  cardFile: string;
+  cardPass: string;
+  upstreamPort: number;
+  smtp?: Record<string, unknown>;
+  built?: boolean;
+}): Promise<{ child: ChildGateway; smtpPort: number; adminPort: number; dataDir: string }> {
+  const smtpPort = await getFreePort();
+  const adminPort = await getFreePort();
+  const dataDir = path.join(o.dir, o.name);
+  const file = path.join(o.dir, `${o.name}.json`);
+  const config = {
+    issuerPublicKey: o.issuerPubB64,
+    dataDir,
+    log: { level: 'warn' },
+    admin: { port: adminPort },
+    smtp: {
+      listen: { host: '127.0.0.1', port: smtpPort },
+      users: [{ user: 'bob', password: 'pw' }],
+      upstream: { host: '127.0.0.1', port: o.upstreamPort },
+      card: { file: o.cardFile, passphrase: { env: 'GW_CHILD_CARD_PASS' } },
+      mappings: [{ match: '@partner.test', label: o.serial }],
+      ...o.smtp,
+    },
+  };
+  fs.writeFileSync(file, JSON.stringify(config));
+  const child = await startChildGateway(file, [smtpPort, adminPort], { GW_CHILD_CARD_PASS: o.cardPass }, { built: o.built });
+  return { child, smtpPort, adminPort, dataDir };
 }
 
 /** A submission client as a mail program is one: STARTTLS, AUTH. */

@@ -138,4 +138,19 @@ CREATE INDEX redemptions_token ON redemptions (token_hash) WHERE token_hash IS N
 CREATE INDEX redemptions_open ON redemptions (token_expires_at) WHERE completed_at IS NULL AND sealed_profile IS NOT NULL;
 `,
   },
+  {
+    version: 4,
+    name: 'console: one-time view of a newly issued card',
+    sql: `
+-- The card file and code sheet of a card just issued in the console, sealed under the
+-- master key, until the seller marks them done or they expire (the codes are nowhere
+-- else on the server). Looked up by a hash of the random id in the seller's cookie.
+CREATE TABLE issued_views (
+  id_hash BLOB PRIMARY KEY,
+  card_id TEXT NOT NULL,
+  sealed BLOB NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+`,
+  },
 ];

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { DEFAULT_RESUME_WINDOW_MS } from '../seller/redemption.js';
 import { loadRules, type PaybackRules } from '../seller/payback.js';
 import type { Seller } from '../seller/seller.js';
+import { assetRoutes } from './assets.js';
 import { describeError, type Ctx, type Limits } from './context.js';
 import { httpLogger, makeLogger } from './logging.js';
 import { apiRoutes } from './routes/api.js';
@@ -17,6 +18,8 @@ import { serverKey } from './secrets.js';
 import { RateLimiter, security, type Limit } from './security.js';
 import { errorPage } from './views/redeem.js';
 import { loadTemplate, type XpiTemplate } from './xpi.js';
+
+const PAGE_TITLES: Record<number, string> = { 404: 'Page not found', 413: 'Request too large', 429: 'Too many requests', 500: 'Something went wrong' };
 
 export interface LimitSettings {
   redeemPerClient: Limit;
@@ -69,7 +72,7 @@ export function createApp(sellerIn: Seller, opts: AppOptions = {}): DistributorA
   const refuse = (req: Request, res: Response, status: number, message: string) => {
     const code = status === 404 ? 'NOT_FOUND' : status === 429 ? 'RATE_LIMITED' : status === 403 ? 'REFUSED' : status < 500 ? 'USAGE' : 'ERROR';
     if (req.path.startsWith('/api/')) return res.status(status).json({ error: { code, message } });
-    res.status(status).type('html').send(errorPage('Request refused', message).s);
+    res.status(status).type('html').send(errorPage(PAGE_TITLES[status] ?? 'Request refused', message).s);
   };
   const ctx: Ctx = {
     seller,
@@ -96,6 +99,7 @@ export function createApp(sellerIn: Seller, opts: AppOptions = {}): DistributorA
     res.setHeader('Cache-Control', 'no-store');
     res.json({ ok: true });
   });
+  app.use(assetRoutes());
   if (opts.staticDir) app.use('/static', express.static(opts.staticDir, { index: false, dotfiles: 'deny' }));
   app.use(redeemRoutes(ctx));
   app.use(downloadRoutes(ctx));

@@ -1,30 +1,31 @@
 // The non-purchaser's pages (patent Fig. 26): S3 code entry, S4 error, S5 download.
-import { csrfField, html, layout, when, type Html } from './html.js';
+import { csrfField, flash, html, layout, when, type Html } from './html.js';
 
 export function redeemPage(csrf: string, opts: { error?: string; email?: string } = {}): Html {
   return layout(
     'Get your sealcode add-on',
     html`<p>Someone gave you a sealcode code. Type it with your email address to download a Thunderbird add-on made for you alone:
 it opens and seals attachments exchanged with that person.</p>
-${opts.error ? html`<div class="error" role="alert" id="error"><p>${opts.error}</p></div>` : ''}
+${opts.error ? flash('error', opts.error, 'error') : ''}
 <form method="post" action="/redeem">
 ${csrfField(csrf)}
 <label for="code">Code</label>
 <input id="code" name="code" required autocomplete="off" spellcheck="false" autocapitalize="characters" aria-describedby="code-hint" maxlength="64">
-<p id="code-hint">It looks like SC-XXXX-XXXX-…; dashes and case do not matter.</p>
+<small id="code-hint">It looks like SC-XXXX-XXXX-…; dashes and case do not matter.</small>
 <label for="email">Your email address</label>
 <input id="email" name="email" type="email" required autocomplete="email" maxlength="254" value="${opts.email ?? ''}">
 <button type="submit">Get the add-on</button>
 </form>`,
+    { narrow: true },
   );
 }
 
 export function downloadPage(o: { token: string; fileName: string; expiresAt: number; buildId: string; copy: boolean }): Html {
   return layout(
     'Your add-on is ready',
-    html`<div class="ok" role="status"><p>Your code was accepted${o.copy ? ' (a copy right)' : ''}. Download the add-on now:
+    html`<div class="flash ok" role="status"><p>Your code was accepted${o.copy ? ' (a copy right)' : ''}. Download the add-on now:
 the link works for this download only, and until ${when(o.expiresAt)}; an interrupted download can be resumed until then.</p></div>
-<p><a id="download" href="/download/${o.token}" download="${o.fileName}">Download ${o.fileName}</a></p>
+<p><a id="download" class="download" href="/download/${o.token}" download="${o.fileName}">Download ${o.fileName}</a></p>
 <h2>Install it</h2>
 <ol><li>In Thunderbird open <strong>Add-ons and Themes</strong>.</li>
 <li>Click the gear icon, choose <strong>Install Add-on From File…</strong> and pick <code>${o.fileName}</code>.</li>
@@ -34,5 +35,5 @@ the link works for this download only, and until ${when(o.expiresAt)}; an interr
 }
 
 export function errorPage(title: string, message: string, back = true): Html {
-  return layout(title, html`<div class="error" role="alert" id="error"><p>${message}</p></div>${back ? html`<p><a href="/">Back to the code page</a></p>` : ''}`);
+  return layout(title, html`${flash('error', message, 'error')}${back ? html`<p><a href="/">Back to the code page</a></p>` : ''}`);
 }

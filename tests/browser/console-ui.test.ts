@@ -169,13 +169,17 @@ describe('a seller’s day', () => {
 
     // Printing: only the sheet, every seal whole on a page.
     await page.emulateMedia({ media: 'print' });
-    for (const sel of ['header.site', 'footer.site', '#notice', '#card-file', 'form[action="/console/issued/done"]']) expect(await page.locator(sel).isVisible(), sel).toBe(false);
+    for (const sel of ['header.site', 'footer.site', 'main > h1', '#notice', '#card-file', 'form[action="/console/issued/done"]']) expect(await page.locator(sel).isVisible(), sel).toBe(false);
     expect(await page.locator('#sheet .seal').first().isVisible()).toBe(true);
     expect(await page.locator('#sheet .seal').first().evaluate((e) => getComputedStyle(e).breakInside)).toBe('avoid');
     const pdf = await page.pdf({ format: 'A4' });
     expect(pdf.subarray(0, 5).toString()).toBe('%PDF-');
     if (SHOTS) await page.screenshot({ path: join(ROOT, 'docs', 'console-code-sheet-print.png'), fullPage: true });
     await page.emulateMedia({ media: 'screen' });
+    // Until Done, the cards page points back to the waiting view.
+    await page.goto(`${base}/console`);
+    await page.locator('#pending').click();
+    await page.getByRole('heading', { name: 'Card issued' }).waitFor();
 
     await page.getByRole('button', { name: /^Done/ }).click();
     await page.waitForURL(`${base}/console`);

@@ -77,7 +77,7 @@ export function consoleRoutes(ctx: Ctx): Router {
     flash.set(req, res, message);
     res.redirect(303, to);
   };
-  const issuedCookie = (req: Request) => ({ httpOnly: true, sameSite: 'strict' as const, secure: req.secure, path: '/console/issued' });
+  const issuedCookie = (req: Request) => ({ httpOnly: true, sameSite: 'strict' as const, secure: req.secure, path: '/console' });
 
   r.use('/console', (_req, res, next) => {
     noStore(res);
@@ -97,7 +97,10 @@ export function consoleRoutes(ctx: Ctx): Router {
   });
 
   const authed = (req: Request, res: Response, next: NextFunction) => (ctx.sec.hasSession(req) ? next() : res.redirect(303, '/console/login'));
-  r.post('/console/logout', form, ctx.sec.csrfProtect, (_req, res) => {
+  r.post('/console/logout', form, ctx.sec.csrfProtect, (req, res) => {
+    // A pending card view does not outlive the session that made it.
+    dropIssuedView(ctx.seller, cookies(req)[ISSUED_COOKIE]);
+    res.clearCookie(ISSUED_COOKIE, issuedCookie(req));
     ctx.sec.endSession(res);
     res.redirect(303, '/console/login');
   });
@@ -122,7 +125,18 @@ export function consoleRoutes(ctx: Ctx): Router {
   };
   const listPurchasers = (): PurchaserRow[] => db.prepare('SELECT id, name, email FROM purchasers ORDER BY name').all() as PurchaserRow[];
   const cards = (req: Request, res: Response, form?: IssueFormState, status = 200) =>
-    send(res, cardsPage(csrf(req, res), { cards: listCards(), groups: listGroups(), purchasers: listPurchasers(), notice: flash.take(req, res), form }), status);
+    send(
+      res,
+      cardsPage(csrf(req, res), {
+        cards: listCards(),
+        groups: listGroups(),
+        purchasers: listPurchasers(),
+        notice: flash.take(req, res),
+        pending: getIssuedView(ctx.seller, cookies(req)[ISSUED_COOKIE])?.sheet,
+        form,
+      }),
+      status,
+    );
 
   r.get('/console', authed, (req, res) => cards(req, res));
 

@@ -131,7 +131,7 @@ function issueForm(csrf: string, groups: GroupRow[], purchasers: PurchaserRow[],
 
 export function cardsPage(
   csrf: string,
-  o: { cards: CardListRow[]; groups: GroupRow[]; purchasers: PurchaserRow[]; notice?: string; form?: IssueFormState },
+  o: { cards: CardListRow[]; groups: GroupRow[]; purchasers: PurchaserRow[]; notice?: string; pending?: CodeSheet; form?: IssueFormState },
 ): Html {
   const f = o.form ?? BLANK_FORM;
   const problems = Object.entries(f.errors);
@@ -140,6 +140,7 @@ export function cardsPage(
     'Purchasers and cards',
     csrf,
     html`${notice(o.notice)}
+${o.pending ? flash('warn', html`<p>The card file and code sheet of the card for <strong>${o.pending.purchaser.name}</strong> are still waiting: <a href="/console/issued" id="pending">open them</a>, then press Done. Issuing another card now replaces that view.</p>`) : ''}
 ${problems.length ? flash('error', html`<p><strong>The card was not issued.</strong> Correct what is marked below; for your safety the passphrases were not kept, so type them again.</p><ul>${problems.map(([k, p]) => (k === 'moduleKind' ? html`<li>${p}</li>` : html`<li><a href="#${k}">${p}</a></li>`))}</ul>`, 'error') : ''}
 <article><header><h2>Issue a card</h2></header>${issueForm(csrf, o.groups, o.purchasers, f)}</article>
 <h2>Cards</h2>

@@ -91,7 +91,7 @@ export function createApp(sellerIn: Seller, opts: AppOptions = {}): DistributorA
   app.use(httpLogger(log));
   app.use(
     helmet({
-      contentSecurityPolicy: { directives: { 'upgrade-insecure-requests': null, 'form-action': ["'self'"], 'script-src': ["'none'"], 'style-src': ["'self'", "'unsafe-inline'"] } },
+      contentSecurityPolicy: { directives: { 'upgrade-insecure-requests': null, 'form-action': ["'self'"], 'script-src': ["'none'"], 'style-src': ["'self'"] } },
       referrerPolicy: { policy: 'no-referrer' },
     }),
   );
@@ -105,7 +105,7 @@ export function createApp(sellerIn: Seller, opts: AppOptions = {}): DistributorA
   app.use(downloadRoutes(ctx));
   app.use(apiRoutes(ctx));
   app.use(consoleRoutes(ctx));
-  app.use((req, res) => refuse(req, res, 404, 'There is no page here.'));
+  app.use((req, res) => refuse(req, res, 404, 'There is no page at this address. Check the link, or start again from the code page.'));
   // Body parser errors (too large, bad JSON) and anything unexpected end here.
   app.use((err: Error & { status?: number; type?: string }, req: Request, res: Response, _next: NextFunction) => {
     const status = err.status && err.status >= 400 && err.status < 500 ? err.status : describeError(err).status;

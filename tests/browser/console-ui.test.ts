@@ -38,9 +38,19 @@ afterAll(async () => {
   s.close();
 });
 
-async function loggedIn(width: number): Promise<{ ctx: BrowserContext; page: Page }> {
+/** Console messages of the browser: a style or script the CSP refused shows up here. */
+const consoleErrors: string[] = [];
+async function newPage(width: number): Promise<{ ctx: BrowserContext; page: Page }> {
   const ctx = await browser.newContext({ viewport: { width, height: 900 }, acceptDownloads: true });
   const page = await ctx.newPage();
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/status of 4\d\d/.test(m.text())) consoleErrors.push(`${page.url()}: ${m.text()}`);
+  });
+  return { ctx, page };
+}
+
+async function loggedIn(width: number): Promise<{ ctx: BrowserContext; page: Page }> {
+  const { ctx, page } = await newPage(width);
   await page.goto(`${base}/console/login`);
   await page.getByLabel('Console password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Log in' }).click();
@@ -84,8 +94,7 @@ async function issue(page: Page, o: { name: string; email: string; codes: string
 describe('pages at 1280 and 390 px', () => {
   for (const width of WIDTHS)
     it(`every page at ${width} px: no serious accessibility violation, no sideways scroll`, async () => {
-      const visitorCtx = await browser.newContext({ viewport: { width, height: 900 } });
-      const v = await visitorCtx.newPage();
+      const { ctx: visitorCtx, page: v } = await newPage(width);
       await v.goto(base);
       await checkPage(v, 'code page');
       await shot(v, 'distributor-redeem', width);
@@ -140,6 +149,7 @@ describe('pages at 1280 and 390 px', () => {
       await page.locator('tr[data-build] a', { hasText: 'Revoke' }).first().click();
       await checkPage(page, 'revoke a build');
       await ctx.close();
+      expect(consoleErrors).toEqual([]);
     }, 180_000);
 });
 

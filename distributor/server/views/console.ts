@@ -67,7 +67,7 @@ export interface PurchaserRow {
 
 /** A group as people know it: by whom it holds. */
 export const groupLabel = (g: GroupRow): string =>
-  g.members.length === 0 ? `Empty group (${g.id})` : g.members.map((m) => m.name).join(', ');
+  `${g.members.length === 0 ? 'Empty group' : g.members.map((m) => m.name).join(', ')} (${g.id})`;
 
 export type IssueField = 'name' | 'email' | 'purchaserId' | 'group' | 'codes' | 'maxCodes' | 'amount' | 'passphrase' | 'passphrase2';
 export interface IssueFormState {
@@ -135,7 +135,8 @@ export function cardsPage(
 ): Html {
   const f = o.form ?? BLANK_FORM;
   const problems = Object.entries(f.errors);
-  const groupOf = new Map(o.groups.map((g) => [g.id, groupLabel(g)]));
+  // In the table the card's own row says which group; its members' names are enough there.
+  const groupMembers = new Map(o.groups.map((g) => [g.id, g.members.map((m) => m.name).join(', ')]));
   return consolePage(
     'Purchasers and cards',
     csrf,
@@ -147,14 +148,13 @@ ${problems.length ? flash('error', html`<p><strong>The card was not issued.</str
 ${dataTable({
   id: 'cards',
   caption: 'All issued cards, newest first',
-  head: ['Purchaser', 'Card', 'Group', 'Codes', 'Issued, expires (UTC)', 'State', 'Actions'],
+  head: ['Purchaser and card', 'Group', 'Codes', 'Issued, expires (UTC)', 'State', 'Actions'],
   empty: 'no card issued yet.',
   rows: o.cards.map((c) => ({
     attrs: html`data-card="${c.id}" data-state="${c.revoked_at ? 'revoked' : 'active'}"`,
     cells: [
-      html`<strong>${c.name}</strong><br><span class="muted">${c.email}</span>`,
-      html`<code class="id">${c.id}</code>`,
-      groupOf.get(c.group_id) ?? c.group_id,
+      html`<strong>${c.name}</strong><br><span class="muted">${c.email}</span><br><code class="id">${c.id}</code>`,
+      groupMembers.get(c.group_id) ?? c.group_id,
       html`${c.unused} unused of ${c.codes}<br><span class="muted">at most ${c.max_codes}</span>`,
       html`${at(c.issued_at)}<br><span class="muted">until ${at(c.expires_at)}</span>`,
       c.revoked_at ? badge('revoked') : badge('active'),

@@ -31,9 +31,10 @@ the link works for this download only, and until ${when(o.expiresAt)}; an interr
 <li>Click the gear icon, choose <strong>Install Add-on From File…</strong> and pick <code>${o.fileName}</code>.</li>
 <li>Attachments sealed by the person who gave you the code now open in Thunderbird, and you can seal replies for them.</li></ol>
 <p>Build id: <code>${o.buildId}</code></p>`,
+    { narrow: true },
   );
 }
 
 export function errorPage(title: string, message: string, back = true): Html {
-  return layout(title, html`${flash('error', message, 'error')}${back ? html`<p><a href="/">Back to the code page</a></p>` : ''}`);
+  return layout(title, html`${flash('error', message, 'error')}${back ? html`<p><a href="/">Back to the code page</a></p>` : ''}`, { narrow: true });
 }

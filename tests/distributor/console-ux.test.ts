@@ -86,4 +86,25 @@ describe('the one-time view of a new card', () => {
       expect(page.text).not.toContain('555-0100');
     }
   });
+
+  it('revocation: unknown or malformed ids are a 404 in the console, a second revocation says it was already done', async () => {
+    const c = await consoleAgent(s.app);
+    for (const what of ['cards', 'codes', 'builds'])
+      for (const id of ['card_NOPE', 'bad%20id', 'x'.repeat(65)]) {
+        const page = await c.agent.get(`/console/${what}/${id}/revoke`).expect(404);
+        expect(page.text).toContain('with this id');
+        expect(page.text).toContain('action="/console/logout"');
+        await c.agent.post(`/console/${what}/${id}/revoke`).type('form').send({ _csrf: c.csrf }).expect(404);
+      }
+    const card = s.seller.db.prepare('SELECT id FROM cards WHERE revoked_at IS NULL LIMIT 1').pluck().get() as string;
+    const confirm = await c.agent.get(`/console/cards/${card}/revoke`).expect(200);
+    expect(confirm.text).toContain('This cannot be undone.');
+    expect(s.seller.db.prepare('SELECT revoked_at FROM cards WHERE id = ?').pluck().get(card)).toBeNull();
+    await c.agent.post(`/console/cards/${card}/revoke`).type('form').send({ _csrf: c.csrf }).expect(303);
+    const first = s.seller.db.prepare('SELECT revoked_at FROM cards WHERE id = ?').pluck().get(card);
+    await c.agent.get('/console').expect(200);
+    await c.agent.post(`/console/cards/${card}/revoke`).type('form').send({ _csrf: c.csrf }).expect(303);
+    expect((await c.agent.get('/console').expect(200)).text).toContain('That card was already revoked.');
+    expect(s.seller.db.prepare('SELECT revoked_at FROM cards WHERE id = ?').pluck().get(card)).toBe(first);
+  });
 });

@@ -4,7 +4,7 @@
 // on a page of their own first.
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
-import { SealError, sealCardFile } from '../../../card/index.js';
+import { sealCardFile } from '../../../card/index.js';
 import { issueCard } from '../../seller/cards.js';
 import { applyPaybacks, paybackCsv, paybackReport } from '../../seller/payback.js';
 import { revokeBuild, revokeCard, revokeCode } from '../../seller/revoke.js';
@@ -17,6 +17,7 @@ import {
   cardsPage,
   codesPage,
   confirmPage,
+  consoleErrorPage,
   issuedGonePage,
   issuedPage,
   loginPage,
@@ -33,7 +34,6 @@ import {
   type RedemptionListRow,
 } from '../views/console.js';
 import { html } from '../views/html.js';
-import { errorPage } from '../views/redeem.js';
 
 const form = express.urlencoded({ extended: false, limit: '8kb', parameterLimit: 20 });
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -186,7 +186,7 @@ export function consoleRoutes(ctx: Ctx): Router {
     } catch (err) {
       const d = describeError(err);
       if (d.status === 500) ctx.log.error({ err }, 'issuing a card failed');
-      send(res, errorPage('The card was not issued', d.message, false), d.status);
+      send(res, consoleErrorPage(csrf(req, res), 'The card was not issued', `The card was not issued: ${d.message}.`, { href: '/console', label: 'Back to the cards' }, 'cards'), d.status);
     }
   });
 
@@ -255,27 +255,27 @@ export function consoleRoutes(ctx: Ctx): Router {
       revoke: (id) => revokeBuild(ctx.seller, id),
     },
   ];
-  const notFound = (req: Request, res: Response, what: string) => send(res, errorPage(`No such ${what}`, `There is no ${what} with this id.`, false), 404);
   for (const k of revocable) {
     const path = `/console/${k.what}s/:id/revoke`;
-    r.get(path, authed, (req, res) => {
+    const found = (req: Request, res: Response) => {
       const id = String(req.params.id ?? '');
       const d = idParam.test(id) ? k.describe(id) : undefined;
-      if (!d) return notFound(req, res, k.what);
-      if (d.revoked) return done(req, res, `That ${k.what} was already revoked.`, k.back);
-      send(res, confirmPage(csrf(req, res), { title: `Revoke this ${k.what}?`, what: d.text, consequence: k.consequence, action: `/console/${k.what}s/${id}/revoke`, button: `Revoke the ${k.what}`, cancel: k.back, section: k.section }));
+      if (!d) send(res, consoleErrorPage(csrf(req, res), `No such ${k.what}`, `There is no ${k.what} with this id.`, { href: k.back, label: 'Back to the list' }, k.section), 404);
+      else if (d.revoked) done(req, res, `That ${k.what} was already revoked.`, k.back);
+      else return { id, d };
+      return undefined;
+    };
+    r.get(path, authed, (req, res) => {
+      const f = found(req, res);
+      if (f)
+        send(res, confirmPage(csrf(req, res), { title: `Revoke this ${k.what}?`, what: f.d.text, consequence: k.consequence, action: `/console/${k.what}s/${f.id}/revoke`, button: `Revoke the ${k.what}`, cancel: k.back, section: k.section }));
     });
     r.post(path, authed, form, ctx.sec.csrfProtect, (req, res) => {
-      const id = String(req.params.id ?? '');
-      try {
-        if (!idParam.test(id)) throw new SealError('USAGE', `no such ${k.what}`);
-        k.revoke(id);
-        ctx.log.info({ event: `${k.what}.revoked`, id }, `${k.what} revoked`);
-        done(req, res, `The ${k.what} ${id} was revoked.`, k.back);
-      } catch (err) {
-        const d = describeError(err);
-        send(res, errorPage(`The ${k.what} was not revoked`, d.message, false), d.status);
-      }
+      const f = found(req, res);
+      if (!f) return;
+      k.revoke(f.id);
+      ctx.log.info({ event: `${k.what}.revoked`, id: f.id }, `${k.what} revoked`);
+      done(req, res, `The ${k.what} ${f.id} was revoked.`, k.back);
     });
   }
 

@@ -392,3 +392,8 @@ export function issuedGonePage(csrf: string): Html {
     'cards',
   );
 }
+
+/** A console action that could not be done, inside the console's own frame. */
+export function consoleErrorPage(csrf: string, title: string, message: string, back: { href: string; label: string }, section?: ConsoleSection): Html {
+  return consolePage(title, csrf, html`${flash('error', message, 'error')}<p><a href="${back.href}">${back.label}</a></p>`, section);
+}

@@ -371,7 +371,7 @@ export function issuedPage(csrf: string, o: { sheet: CodeSheet; fileName: string
     )}
 <div class="no-print">
 <ol>
-<li>Download the card file and give it to the purchaser. <div class="actions"><a id="card-file" href="/console/issued/card" download="${o.fileName}" class="download">Download ${o.fileName}</a></div></li>
+<li>Download the card file and give it to the purchaser. <div class="actions"><a id="card-file" href="/console/issued/card" download="${o.fileName}" class="download">Download the card file</a> <small class="muted nowrap">${o.fileName}</small></div></li>
 <li>Tell the purchaser the card passphrase separately, for example by phone.</li>
 <li>Print the code sheet below with your browser’s Print command (Ctrl+P, or ⌘P on a Mac): only the sheet is printed, one seal per code, to cut out and hand over.</li>
 </ol>

@@ -35,6 +35,8 @@ export interface Chrome {
   home?: { href: string; label: string };
   /** A narrow column for single-form pages. */
   narrow?: boolean;
+  /** The seal large above the title instead of the header bar: the pages a visitor meets first. */
+  hero?: boolean;
 }
 
 /** Every page: Pico CSS and our layer, the brand header, one h1, the body. */
@@ -45,8 +47,12 @@ export function layout(title: string, body: Html, chrome: Chrome = {}): Html {
 <title>${title} · sealcode</title>
 <link rel="icon" href="/favicon.ico" sizes="any"><link rel="icon" href="${LOGO_URL}" type="image/svg+xml">
 <link rel="stylesheet" href="/assets/pico.min.css"><link rel="stylesheet" href="/assets/sealcode.css"></head>
-<body><header class="site container"><nav aria-label="${chrome.nav ? 'Console' : 'Site'}"><ul><li><a class="brand" href="${home.href}"><img src="${LOGO_URL}" alt="">sealcode${home.label ? html` <small>${home.label}</small>` : ''}</a></li></ul>
-${chrome.nav ?? ''}</nav></header>
+<body>${
+    chrome.hero
+      ? html`<header class="hero container${chrome.narrow ? ' narrow' : ''}"><a class="brand" href="${home.href}"><img src="${LOGO_URL}" alt="">sealcode</a></header>`
+      : html`<header class="site container"><nav aria-label="${chrome.nav ? 'Console' : 'Site'}"><ul><li><a class="brand" href="${home.href}"><img src="${LOGO_URL}" alt="">sealcode${home.label ? html` <small>${home.label}</small>` : ''}</a></li></ul>
+${chrome.nav ?? ''}</nav></header>`
+  }
 <main id="main" class="container${chrome.narrow ? ' narrow' : ''}"><h1>${title}</h1>${body}</main>
 <footer class="site container">sealcode · sealed attachments between people who trust each other</footer></body></html>`;
 }

@@ -16,7 +16,7 @@ ${csrfField(csrf)}
 <input id="email" name="email" type="email" required autocomplete="email" maxlength="254" value="${opts.email ?? ''}">
 <button type="submit">Get the add-on</button>
 </form>`,
-    { narrow: true },
+    { narrow: true, hero: true },
   );
 }
 
@@ -25,13 +25,13 @@ export function downloadPage(o: { token: string; fileName: string; expiresAt: nu
     'Your add-on is ready',
     html`<div class="flash ok" role="status"><p>Your code was accepted${o.copy ? ' (a copy right)' : ''}. Download the add-on now:
 the link works for this download only, and until ${when(o.expiresAt)}; an interrupted download can be resumed until then.</p></div>
-<p><a id="download" class="download" href="/download/${o.token}" download="${o.fileName}">Download ${o.fileName}</a></p>
+<p><a id="download" class="download" href="/download/${o.token}" download="${o.fileName}">Download the add-on</a> <small class="muted nowrap">${o.fileName}</small></p>
 <h2>Install it</h2>
 <ol><li>In Thunderbird open <strong>Add-ons and Themes</strong>.</li>
 <li>Click the gear icon, choose <strong>Install Add-on From File…</strong> and pick <code>${o.fileName}</code>.</li>
 <li>Attachments sealed by the person who gave you the code now open in Thunderbird, and you can seal replies for them.</li></ol>
 <p>Build id: <code>${o.buildId}</code></p>`,
-    { narrow: true },
+    { narrow: true, hero: true },
   );
 }
 

@@ -194,4 +194,19 @@ CREATE TABLE settings (
 );
 `,
   },
+  {
+    version: 8,
+    name: 'console: one-time view of a newly issued card',
+    sql: `
+-- The card file and code sheet of a card just issued in the console, sealed under the
+-- master key, until the seller marks them done or they expire (the codes are nowhere
+-- else on the server). Looked up by a hash of the random id in the seller's cookie.
+CREATE TABLE issued_views (
+  id_hash BLOB PRIMARY KEY,
+  card_id TEXT NOT NULL,
+  sealed BLOB NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+`,
+  },
 ];

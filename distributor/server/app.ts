@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { DEFAULT_RESUME_WINDOW_MS } from '../seller/redemption.js';
 import { loadRules, type PaybackRules } from '../seller/payback.js';
 import type { Seller } from '../seller/seller.js';
+import { assetRoutes } from './assets.js';
 import { describeError, type Ctx, type Limits } from './context.js';
 import { httpLogger, makeLogger } from './logging.js';
 import { apiRoutes } from './routes/api.js';
@@ -19,6 +20,8 @@ import { serverKey } from './secrets.js';
 import { RateLimiter, endAllSessions, security, type Limit } from './security.js';
 import { errorPage } from './views/redeem.js';
 import { loadTemplate, type XpiTemplate } from './xpi.js';
+
+const PAGE_TITLES: Record<number, string> = { 404: 'Page not found', 413: 'Request too large', 429: 'Too many requests', 500: 'Something went wrong' };
 
 export interface LimitSettings {
   redeemPerClient: Limit;
@@ -79,7 +82,7 @@ export function createApp(sellerIn: Seller, opts: AppOptions = {}): DistributorA
   const refuse = (req: Request, res: Response, status: number, message: string) => {
     const code = status === 404 ? 'NOT_FOUND' : status === 429 ? 'RATE_LIMITED' : status === 403 ? 'REFUSED' : status < 500 ? 'USAGE' : 'ERROR';
     if (req.path.startsWith('/api/')) return res.status(status).json({ error: { code, message } });
-    res.status(status).type('html').send(errorPage('Request refused', message).s);
+    res.status(status).type('html').send(errorPage(PAGE_TITLES[status] ?? 'Request refused', message).s);
   };
   const ctx: Ctx = {
     seller,
@@ -107,7 +110,7 @@ export function createApp(sellerIn: Seller, opts: AppOptions = {}): DistributorA
   app.use(httpLogger(log));
   app.use(
     helmet({
-      contentSecurityPolicy: { directives: { 'upgrade-insecure-requests': null, 'form-action': ["'self'"], 'script-src': ["'self'"], 'style-src': ["'self'", "'unsafe-inline'"] } },
+      contentSecurityPolicy: { directives: { 'upgrade-insecure-requests': null, 'form-action': ["'self'"], 'script-src': ["'self'"], 'style-src': ["'self'"] } },
       referrerPolicy: { policy: 'no-referrer' },
     }),
   );
@@ -115,6 +118,7 @@ export function createApp(sellerIn: Seller, opts: AppOptions = {}): DistributorA
     res.setHeader('Cache-Control', 'no-store');
     res.json({ ok: true });
   });
+  app.use(assetRoutes());
   if (opts.staticDir)
     app.use(
       '/static',
@@ -129,7 +133,7 @@ export function createApp(sellerIn: Seller, opts: AppOptions = {}): DistributorA
   app.use(downloadRoutes(ctx));
   app.use(apiRoutes(ctx));
   app.use(consoleRoutes(ctx));
-  app.use((req, res) => refuse(req, res, 404, 'There is no page here.'));
+  app.use((req, res) => refuse(req, res, 404, 'There is no page at this address. Check the link, or start again from the code page.'));
   // Body parser errors (too large, bad JSON) and anything unexpected end here.
   app.use((err: Error & { status?: number; type?: string }, req: Request, res: Response, _next: NextFunction) => {
     const status = err.status && err.status >= 400 && err.status < 500 ? err.status : describeError(err).status;

@@ -177,7 +177,7 @@ export function placeholderTemplate(): Uint8Array {
   );
 }
 
-function packageRoot(): string {
+export function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     if (existsSync(join(dir, 'package.json'))) return dir;

@@ -47,7 +47,7 @@ afterAll(async () => {
 
 async function codeState(page: Page, cardId: string, serial: string): Promise<string> {
   await page.goto(`${base}/console/codes?card=${cardId}`);
-  return (await page.locator(`tr[data-serial="${serial}"] td.state`).textContent())!.trim();
+  return (await page.locator(`tr[data-serial="${serial}"]`).getAttribute('data-state'))!;
 }
 
 describe('distributor in Chromium', () => {
@@ -64,7 +64,9 @@ describe('distributor in Chromium', () => {
     await page.getByLabel('Codes on the card').fill('3');
     await page.getByLabel('Card file passphrase').fill('alice passphrase');
     await page.getByLabel('Passphrase again').fill('alice passphrase');
-    const [cardDownload] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: /Issue the card/ }).click()]);
+    await page.getByRole('button', { name: /Issue the card/ }).click();
+    await page.getByRole('heading', { name: 'Card issued' }).waitFor();
+    const [cardDownload] = await Promise.all([page.waitForEvent('download'), page.locator('#card-file').click()]);
     const card: CardData = await openCardFile(readFileSync((await cardDownload.path())!, 'utf8'), 'alice passphrase');
     expect(card.codes).toHaveLength(3);
     const code = card.codes[0]!;

@@ -1,26 +1,40 @@
 // The seller console: log in with the console password, then cards, codes, builds,
-// payments and pay-back. Server-rendered, no script; every post carries a CSRF token.
+// payments and pay-back. Server-rendered, no script; every post carries a CSRF token
+// and ends in a redirect to a page that says what happened; revocations are confirmed
+// on a page of their own first.
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
-import { SealError, sealCardFile } from '../../../card/index.js';
+import { sealCardFile } from '../../../card/index.js';
 import { issueCard } from '../../seller/cards.js';
 import { applyPaybacks, paybackCsv, paybackReport } from '../../seller/payback.js';
 import { revokeBuild, revokeCard, revokeCode } from '../../seller/revoke.js';
 import { EmailAddress, PersonName } from '../../validation.js';
 import { clientKey, describeError, noStore, type Ctx } from '../context.js';
+import { flashes } from '../flash.js';
+import { ISSUED_COOKIE, dropIssuedView, getIssuedView, putIssuedView } from '../issued-view.js';
+import { serverKey } from '../secrets.js';
+import { cookies } from '../security.js';
 import {
   cardsPage,
   codesPage,
+  confirmPage,
+  consoleErrorPage,
+  issuedGonePage,
+  issuedPage,
   loginPage,
   paybackPage,
   paymentsPage,
   redemptionsPage,
   type CardListRow,
   type CodeListRow,
+  type GroupRow,
+  type IssueField,
+  type IssueFormState,
   type PaymentListRow,
+  type PurchaserRow,
   type RedemptionListRow,
 } from '../views/console.js';
-import { errorPage } from '../views/redeem.js';
+import { html } from '../views/html.js';
 
 const form = express.urlencoded({ extended: false, limit: '8kb', parameterLimit: 20 });
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -29,7 +43,8 @@ const IssueForm = z.object({
   email: EmailAddress,
   group: z.string().max(64).regex(/^(new|[A-Za-z0-9_-]+)$/),
   purchaserId: z.union([z.literal(''), z.string().max(64).regex(/^[A-Za-z0-9_-]+$/)]).default(''),
-  moduleKind: z.enum(['keyfile', 'pkcs11']).default('keyfile'),
+  // Only key files are real so far; a token kind returns when it does more than record a label.
+  moduleKind: z.literal('keyfile').default('keyfile'),
   codes: int(0, 1000),
   maxCodes: int(1, 100000),
   amount: int(0, 100_000_000),
@@ -37,24 +52,45 @@ const IssueForm = z.object({
   passphrase2: z.string().max(1024),
   _csrf: z.string(),
 });
+/** What to tell the seller about each field, in place of the validator's own words. */
+const FIELD_HELP: Record<IssueField | 'moduleKind', string> = {
+  name: 'Type the purchaser’s name (at most 200 characters).',
+  email: 'Type the purchaser’s email address, like name@example.com.',
+  group: 'Choose a group from the list.',
+  purchaserId: 'Choose a purchaser from the list.',
+  moduleKind: 'Only passphrase-sealed key-file cards can be issued.',
+  codes: 'Give the number of codes on the card: a whole number from 0 to 1000.',
+  maxCodes: 'Give the most codes the card may ever hold: a whole number from 1 to 100000.',
+  amount: 'Give the amount paid in cents: a whole number, 0 or more.',
+  passphrase: 'Choose a passphrase of at least 8 characters.',
+  passphrase2: 'Type the same passphrase twice.',
+};
+const KEPT: IssueField[] = ['name', 'email', 'purchaserId', 'group', 'codes', 'maxCodes', 'amount'];
 const idParam = /^[A-Za-z0-9_-]{1,64}$/;
 
 export function consoleRoutes(ctx: Ctx): Router {
   const r = Router({ caseSensitive: true });
   const db = ctx.seller.db;
+  const flash = flashes(serverKey(ctx.seller, 'flash'));
   const send = (res: Response, page: { s: string }, status = 200) => res.status(status).type('html').send(page.s);
+  const csrf = (req: Request, res: Response) => ctx.sec.csrfToken(req, res);
+  const done = (req: Request, res: Response, message: string, to: string) => {
+    flash.set(req, res, message);
+    res.redirect(303, to);
+  };
+  const issuedCookie = (req: Request) => ({ httpOnly: true, sameSite: 'strict' as const, secure: req.secure, path: '/console' });
 
   r.use('/console', (_req, res, next) => {
     noStore(res);
     next();
   });
-  r.get('/console/login', (req, res) => send(res, loginPage(ctx.sec.csrfToken(req, res))));
+  r.get('/console/login', (req, res) => send(res, loginPage(csrf(req, res))));
   r.post('/console/login', form, ctx.sec.csrfProtect, (req, res) => {
-    if (!ctx.limits.loginPerClient.hit(clientKey(req))) return send(res, loginPage(ctx.sec.csrfToken(req, res), 'Too many attempts. Wait a minute.'), 429);
+    if (!ctx.limits.loginPerClient.hit(clientKey(req))) return send(res, loginPage(csrf(req, res), 'Too many attempts. Wait a minute.'), 429);
     const pw = typeof req.body?.password === 'string' ? req.body.password : '';
     if (!ctx.sec.checkPassword(pw)) {
       ctx.log.warn({ event: 'console.login_failed' }, 'console login refused');
-      return send(res, loginPage(ctx.sec.csrfToken(req, res), 'Wrong password.'), 401);
+      return send(res, loginPage(csrf(req, res), 'Wrong password.'), 401);
     }
     ctx.sec.startSession(req, res);
     ctx.log.info({ event: 'console.login' }, 'console login');
@@ -63,6 +99,9 @@ export function consoleRoutes(ctx: Ctx): Router {
 
   const authed = (req: Request, res: Response, next: NextFunction) => (ctx.sec.hasSession(req) ? next() : res.redirect(303, '/console/login'));
   r.post('/console/logout', form, ctx.sec.csrfProtect, (req, res) => {
+    // A pending card view does not outlive the session that made it.
+    dropIssuedView(ctx.seller, cookies(req)[ISSUED_COOKIE]);
+    res.clearCookie(ISSUED_COOKIE, issuedCookie(req));
     ctx.sec.endSession(req, res);
     res.redirect(303, '/console/login');
   });
@@ -76,24 +115,51 @@ export function consoleRoutes(ctx: Ctx): Router {
          FROM cards c JOIN purchasers p ON p.id = c.purchaser_id ORDER BY c.issued_at DESC`,
       )
       .all() as CardListRow[];
-  const groups = (): string[] => db.prepare('SELECT id FROM groups ORDER BY created_at').pluck().all() as string[];
+  const listGroups = (): GroupRow[] => {
+    const members = db
+      .prepare('SELECT DISTINCT c.group_id, p.name, p.email FROM cards c JOIN purchasers p ON p.id = c.purchaser_id ORDER BY p.name')
+      .all() as { group_id: string; name: string; email: string }[];
+    return (db.prepare('SELECT id FROM groups ORDER BY created_at').pluck().all() as string[]).map((id) => ({
+      id,
+      members: members.filter((m) => m.group_id === id),
+    }));
+  };
+  const listPurchasers = (): PurchaserRow[] => db.prepare('SELECT id, name, email FROM purchasers ORDER BY name').all() as PurchaserRow[];
+  const cards = (req: Request, res: Response, form?: IssueFormState, status = 200) =>
+    send(
+      res,
+      cardsPage(csrf(req, res), {
+        cards: listCards(),
+        groups: listGroups(),
+        purchasers: listPurchasers(),
+        notice: flash.take(req, res),
+        pending: getIssuedView(ctx.seller, cookies(req)[ISSUED_COOKIE])?.sheet,
+        form,
+      }),
+      status,
+    );
 
-  r.get('/console', authed, (req, res) => send(res, cardsPage(ctx.sec.csrfToken(req, res), listCards(), groups())));
+  r.get('/console', authed, (req, res) => cards(req, res));
 
   r.post('/console/cards', authed, form, ctx.sec.csrfProtect, async (req, res) => {
-    const csrf = ctx.sec.csrfToken(req, res);
-    const p = IssueForm.safeParse(req.body);
-    const problem = !p.success
-      ? p.error.issues.map((i) => `${String(i.path[0] ?? 'form')}: ${i.message}`).join('; ')
-      : p.data.passphrase !== p.data.passphrase2
-        ? 'the two passphrases differ'
-        : p.data.codes > p.data.maxCodes
-          ? 'more codes than the card may hold'
-          : null;
-    if (problem || !p.success) return send(res, cardsPage(csrf, listCards(), groups(), undefined, `The card was not issued: ${problem ?? 'bad form'}.`), 400);
-    try {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const values = Object.fromEntries(KEPT.map((k) => [k, typeof body[k] === 'string' ? (body[k] as string).slice(0, 300) : ''])) as IssueFormState['values'];
+    const errors: IssueFormState['errors'] = {};
+    const p = IssueForm.safeParse(body);
+    if (!p.success)
+      for (const i of p.error.issues) {
+        const k = String(i.path[0] ?? 'name') as IssueField | 'moduleKind';
+        if (k in FIELD_HELP) errors[k] ??= FIELD_HELP[k];
+      }
+    else {
+      if (p.data.passphrase !== p.data.passphrase2) errors.passphrase2 = 'The two passphrases differ: type the same passphrase twice.';
+      if (p.data.codes > p.data.maxCodes) errors.codes = `The card may hold at most ${p.data.maxCodes} codes: give fewer codes, or raise the most it may hold.`;
+      if (p.data.group !== 'new' && !db.prepare('SELECT 1 FROM groups WHERE id = ?').get(p.data.group)) errors.group = 'That group does not exist: choose one from the list.';
       if (p.data.purchaserId && !db.prepare('SELECT 1 FROM purchasers WHERE id = ?').get(p.data.purchaserId))
-        throw new SealError('USAGE', `unknown purchaser ${p.data.purchaserId}`);
+        errors.purchaserId = 'That purchaser does not exist: choose one from the list.';
+    }
+    if (!p.success || Object.keys(errors).length) return cards(req, res, { values, errors }, 400);
+    try {
       const issued = issueCard(ctx.seller, {
         purchaserId: p.data.purchaserId || undefined,
         moduleKind: p.data.moduleKind,
@@ -107,31 +173,113 @@ export function consoleRoutes(ctx: Ctx): Router {
       });
       applyPaybacks(ctx.seller, ctx.rules);
       ctx.log.info({ event: 'card.issued', cardId: issued.cardId, purchaserId: issued.purchaserId }, 'card issued');
-      const file = await sealCardFile(issued.data, p.data.passphrase);
-      res.setHeader('Content-Type', 'application/json');
-      res.setHeader('Content-Disposition', `attachment; filename="${issued.cardId}.card"`);
-      res.send(file);
+      const view = putIssuedView(ctx.seller, {
+        fileName: `${issued.cardId}.card`,
+        cardFile: await sealCardFile(issued.data, p.data.passphrase),
+        sheet: {
+          cardId: issued.cardId,
+          purchaser: { name: issued.data.purchaser.name, email: issued.data.purchaser.email },
+          url: ctx.publicUrl ?? `${req.protocol}://${req.get('host') ?? '127.0.0.1'}/`,
+          codes: issued.data.codes.map((c) => ({ serial: c.serial, code: c.code, expires: c.expires })),
+        },
+      });
+      res.cookie(ISSUED_COOKIE, view.id, { ...issuedCookie(req), maxAge: view.until - Date.now() });
+      res.redirect(303, '/console/issued');
     } catch (err) {
       const d = describeError(err);
-      send(res, errorPage('The card was not issued', d.message, false), d.status);
+      if (d.status === 500) ctx.log.error({ err }, 'issuing a card failed');
+      send(res, consoleErrorPage(csrf(req, res), 'The card was not issued', `The card was not issued: ${d.message}.`, { href: '/console', label: 'Back to the cards' }, 'cards'), d.status);
     }
   });
 
-  const revoker = (what: string, fn: (id: string) => void, back: string) => (req: Request, res: Response) => {
-    const id = String(req.params.id ?? '');
-    try {
-      if (!idParam.test(id)) throw new SealError('USAGE', `no such ${what}`);
-      fn(id);
-      ctx.log.info({ event: `${what}.revoked`, id }, `${what} revoked`);
-      res.redirect(303, back);
-    } catch (err) {
-      const d = describeError(err);
-      send(res, errorPage(`The ${what} was not revoked`, d.message, false), d.status);
-    }
-  };
-  r.post('/console/cards/:id/revoke', authed, form, ctx.sec.csrfProtect, revoker('card', (id) => revokeCard(ctx.seller, id), '/console'));
-  r.post('/console/codes/:id/revoke', authed, form, ctx.sec.csrfProtect, revoker('code', (id) => revokeCode(ctx.seller, id), '/console/codes'));
-  r.post('/console/builds/:id/revoke', authed, form, ctx.sec.csrfProtect, revoker('build', (id) => revokeBuild(ctx.seller, id), '/console/redemptions'));
+  r.get('/console/issued', authed, (req, res) => {
+    const v = getIssuedView(ctx.seller, cookies(req)[ISSUED_COOKIE]);
+    if (!v) return send(res, issuedGonePage(csrf(req, res)), 410);
+    send(res, issuedPage(csrf(req, res), v));
+  });
+  r.get('/console/issued/card', authed, (req, res) => {
+    const v = getIssuedView(ctx.seller, cookies(req)[ISSUED_COOKIE]);
+    if (!v) return send(res, issuedGonePage(csrf(req, res)), 410);
+    res.setHeader('Content-Disposition', `attachment; filename="${v.fileName}"`);
+    res.type('application/json').send(v.cardFile);
+  });
+  r.post('/console/issued/done', authed, form, ctx.sec.csrfProtect, (req, res) => {
+    const id = cookies(req)[ISSUED_COOKIE];
+    const v = getIssuedView(ctx.seller, id);
+    dropIssuedView(ctx.seller, id);
+    res.clearCookie(ISSUED_COOKIE, issuedCookie(req));
+    done(req, res, v ? `Card ${v.sheet.cardId} of ${v.sheet.purchaser.name} is in the list below; its codes are no longer kept on the server.` : 'Nothing was pending.', '/console');
+  });
+
+  // Revocation: GET asks, POST acts.
+  interface Revocable {
+    what: 'card' | 'code' | 'build';
+    section: 'cards' | 'codes' | 'redemptions';
+    back: string;
+    describe: (id: string) => { text: ReturnType<typeof html>; revoked: boolean } | undefined;
+    consequence: string;
+    revoke: (id: string) => void;
+  }
+  const revocable: Revocable[] = [
+    {
+      what: 'card',
+      section: 'cards',
+      back: '/console',
+      describe: (id) => {
+        const c = db.prepare('SELECT c.revoked_at, p.name, p.email FROM cards c JOIN purchasers p ON p.id = c.purchaser_id WHERE c.id = ?').get(id) as
+          | { revoked_at: number | null; name: string; email: string }
+          | undefined;
+        return c && { text: html`Revoke card <code class="id">${id}</code> of <strong>${c.name}</strong> &lt;${c.email}&gt;?`, revoked: c.revoked_at !== null };
+      },
+      consequence: 'Its codes can no longer be redeemed, it can make no more online requests, and the signed status list names it, so software that checks the list refuses what it seals. This cannot be undone.',
+      revoke: (id) => revokeCard(ctx.seller, id),
+    },
+    {
+      what: 'code',
+      section: 'codes',
+      back: '/console/codes',
+      describe: (id) => {
+        const c = db.prepare('SELECT state, card_id FROM codes WHERE serial = ?').get(id) as { state: string; card_id: string } | undefined;
+        return c && { text: html`Revoke code <code>${id}</code> of card <code class="id">${c.card_id}</code>?`, revoked: c.state === 'revoked' };
+      },
+      consequence: 'Nobody can redeem this code any more, and the signed status list names it, so software that checks the list refuses the add-ons built from it. This cannot be undone.',
+      revoke: (id) => revokeCode(ctx.seller, id),
+    },
+    {
+      what: 'build',
+      section: 'redemptions',
+      back: '/console/redemptions',
+      describe: (id) => {
+        const b = db.prepare('SELECT redeemer_email, revoked_at FROM redemptions WHERE build_id = ?').get(id) as { redeemer_email: string; revoked_at: number | null } | undefined;
+        return b && { text: html`Revoke the add-on <code class="id">${id}</code> of <strong>${b.redeemer_email}</strong>?`, revoked: b.revoked_at !== null };
+      },
+      consequence: 'Its download link closes, it can make no more online requests, and the signed status list names it, so software that checks the list refuses what it seals. This cannot be undone.',
+      revoke: (id) => revokeBuild(ctx.seller, id),
+    },
+  ];
+  for (const k of revocable) {
+    const path = `/console/${k.what}s/:id/revoke`;
+    const found = (req: Request, res: Response) => {
+      const id = String(req.params.id ?? '');
+      const d = idParam.test(id) ? k.describe(id) : undefined;
+      if (!d) send(res, consoleErrorPage(csrf(req, res), `No such ${k.what}`, `There is no ${k.what} with this id.`, { href: k.back, label: 'Back to the list' }, k.section), 404);
+      else if (d.revoked) done(req, res, `That ${k.what} was already revoked.`, k.back);
+      else return { id, d };
+      return undefined;
+    };
+    r.get(path, authed, (req, res) => {
+      const f = found(req, res);
+      if (f)
+        send(res, confirmPage(csrf(req, res), { title: `Revoke this ${k.what}?`, what: f.d.text, consequence: k.consequence, action: `/console/${k.what}s/${f.id}/revoke`, button: `Revoke the ${k.what}`, cancel: k.back, section: k.section }));
+    });
+    r.post(path, authed, form, ctx.sec.csrfProtect, (req, res) => {
+      const f = found(req, res);
+      if (!f) return;
+      k.revoke(f.id);
+      ctx.log.info({ event: `${k.what}.revoked`, id: f.id }, `${k.what} revoked`);
+      done(req, res, `The ${k.what} ${f.id} was revoked.`, k.back);
+    });
+  }
 
   r.get('/console/codes', authed, (req, res) => {
     const card = typeof req.query.card === 'string' && idParam.test(req.query.card) ? req.query.card : undefined;
@@ -140,21 +288,21 @@ export function consoleRoutes(ctx: Ctx): Router {
     const rows = db
       .prepare(`SELECT * FROM codes ${where ? 'WHERE ' + where : ''} ORDER BY created_at DESC, serial LIMIT 1000`)
       .all({ ...(card ? { card } : {}), ...(state ? { state } : {}) }) as CodeListRow[];
-    send(res, codesPage(ctx.sec.csrfToken(req, res), rows, { card, state }));
+    send(res, codesPage(csrf(req, res), rows, { card, state }, flash.take(req, res)));
   });
   r.get('/console/redemptions', authed, (req, res) => {
     const rows = db.prepare('SELECT * FROM redemptions ORDER BY granted_at DESC LIMIT 1000').all() as RedemptionListRow[];
-    send(res, redemptionsPage(ctx.sec.csrfToken(req, res), rows));
+    send(res, redemptionsPage(csrf(req, res), rows, flash.take(req, res)));
   });
   r.get('/console/payments', authed, (req, res) => {
     const rows = db
       .prepare('SELECT y.*, p.name FROM payments y JOIN purchasers p ON p.id = y.purchaser_id ORDER BY y.created_at DESC LIMIT 1000')
       .all() as PaymentListRow[];
-    send(res, paymentsPage(ctx.sec.csrfToken(req, res), rows));
+    send(res, paymentsPage(csrf(req, res), rows));
   });
   r.get('/console/payback', authed, (req, res) => {
     applyPaybacks(ctx.seller, ctx.rules);
-    send(res, paybackPage(ctx.sec.csrfToken(req, res), paybackReport(ctx.seller), ctx.rules.currency, JSON.stringify(ctx.rules, null, 2)));
+    send(res, paybackPage(csrf(req, res), paybackReport(ctx.seller), ctx.rules));
   });
   r.get('/console/payback.csv', authed, (_req, res) => {
     applyPaybacks(ctx.seller, ctx.rules);

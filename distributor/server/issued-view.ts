@@ -1,0 +1,52 @@
+// The one-time view of a card just issued in the console: its sealed card file and its
+// code sheet. Issuing redirects to this view (so a reload never issues twice); the view
+// lives in the database, sealed under the master key (so any serving process can show
+// it), found through a random id held only in the seller's cookie (so it is never in a
+// URL or a log), and is deleted when the seller marks it done or when it expires.
+import { randomBytes } from 'node:crypto';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { fromUtf8, utf8 } from '../../card/index.js';
+import type { Seller } from '../seller/seller.js';
+import type { CodeSheet } from './views/codesheet.js';
+
+export const ISSUED_COOKIE = 'sc_issued';
+export const ISSUED_VIEW_MS = 30 * 60 * 1000;
+
+export interface IssuedView {
+  sheet: CodeSheet;
+  fileName: string;
+  cardFile: string;
+  until: number;
+}
+
+const idHash = (id: string): Uint8Array => sha256(utf8(`issued view\0${id}`));
+const PURPOSE = 'issued-view';
+
+function sweep(seller: Seller, now: number): void {
+  seller.db.prepare('DELETE FROM issued_views WHERE expires_at <= ?').run(now);
+}
+
+/** Stores the view; returns the id for the cookie. */
+export function putIssuedView(seller: Seller, v: Omit<IssuedView, 'until'>, now = Date.now()): { id: string; until: number } {
+  sweep(seller, now);
+  const id = randomBytes(32).toString('base64url');
+  const until = now + ISSUED_VIEW_MS;
+  const sealed = seller.seal(PURPOSE, utf8(JSON.stringify({ ...v, until } satisfies IssuedView)));
+  seller.db.prepare('INSERT INTO issued_views (id_hash, card_id, sealed, expires_at) VALUES (?, ?, ?, ?)').run(idHash(id), v.sheet.cardId, sealed, until);
+  return { id, until };
+}
+
+export function getIssuedView(seller: Seller, id: string | undefined, now = Date.now()): IssuedView | undefined {
+  if (!id || !/^[A-Za-z0-9_-]{43}$/.test(id)) return undefined;
+  const row = seller.db.prepare('SELECT sealed, expires_at FROM issued_views WHERE id_hash = ?').get(idHash(id)) as { sealed: Uint8Array; expires_at: number } | undefined;
+  if (!row) return undefined;
+  if (row.expires_at <= now) {
+    sweep(seller, now);
+    return undefined;
+  }
+  return JSON.parse(fromUtf8(seller.open(PURPOSE, new Uint8Array(row.sealed)))) as IssuedView;
+}
+
+export function dropIssuedView(seller: Seller, id: string | undefined): void {
+  if (id) seller.db.prepare('DELETE FROM issued_views WHERE id_hash = ?').run(idHash(id));
+}

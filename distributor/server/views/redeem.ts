@@ -68,7 +68,7 @@ export function confirmPage(csrf: string, action: string): Html {
 }
 
 export function confirmedPage(email: string): Html {
-  return layout('Address confirmed', html`<div class="ok" role="status"><p>Thank you: <strong>${email}</strong> is confirmed. There is nothing else to do.</p></div>`);
+  return layout('Address confirmed', html`<div class="flash ok" role="status"><p>Thank you: <strong>${email}</strong> is confirmed. There is nothing else to do.</p></div>`);
 }
 
 export function errorPage(title: string, message: string, back = true): Html {

@@ -9,9 +9,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { simpleParser } from 'mailparser';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
-import { buildParty, decodeCert, profileSecrets } from '../../card/index.js';
-import { nodePrimitives } from '../../card/node.js';
-import { GAME_MIME, acceptMove, moveAttachmentName, moveHash, playMove, recordOwn, sealMove, startGame, type GameState } from '../../game/index.js';
+import { buildParty, profileSecrets } from '../../card/index.js';
+import { GAME_MIME, moveAttachmentName } from '../../game/index.js';
+import { playOut } from '../support/game.js';
 import { buildXpi } from '../../thunderbird-addon/build.js';
 import { stampDedicatedXpi } from '../../thunderbird-addon/stamp.js';
 import { startDovecot, type Dovecot } from '../support/dovecot.js';
@@ -43,23 +43,8 @@ const moveMail = (subject: string, filename: string, content: Uint8Array, from =
     .build();
 
 /** Move 3 of a game Dana's add-on has never seen (moves 1 and 2 were played elsewhere). */
-async function foreignMoveThree(): Promise<Uint8Array> {
-  const a = aliceParty(w);
-  const d = buildParty(profileSecrets(w.dana));
-  const sealFor = { kind: 'code' as const, label: w.serial };
-  let white: GameState = startGame({ kind: 'build', keyKind: 'code', keyLabel: w.serial }, sealFor);
-  let black: GameState | null = null;
-  let last: Uint8Array = new Uint8Array();
-  for (const [i, san] of ['d4', 'd5', 'c4'].entries()) {
-    const byWhite = i % 2 === 0;
-    const plain = playMove(byWhite ? white : black!, san);
-    last = await sealMove(plain, { sender: byWhite ? a : d, recipient: sealFor, primitives: nodePrimitives });
-    const opened = { plain, origin: decodeCert((byWhite ? a : d).certificate), hash: moveHash(last) };
-    if (byWhite) [white, black] = [recordOwn(white, plain, opened.hash), acceptMove(black, decodeCert(d.certificate), opened)];
-    else [black, white] = [recordOwn(black!, plain, opened.hash), acceptMove(white, decodeCert(a.certificate), opened)];
-  }
-  return last;
-}
+const foreignMoveThree = async (): Promise<Uint8Array> =>
+  (await playOut(aliceParty(w), buildParty(profileSecrets(w.dana)), w.issuer.publicKey, ['d4', 'd5', 'c4'])).files[2]!;
 
 beforeAll(async () => {
   ensureBuilt();

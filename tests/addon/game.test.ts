@@ -70,11 +70,13 @@ afterAll(async () => {
 describe('chess by sealed mail in Thunderbird', () => {
   it("shows the board of Alice's move, refuses bad moves, and sends Dana's sealed reply", async () => {
     // Into docs/ only when asked, so that test runs leave the working tree alone.
-    const shot = path.join(process.env.SEALCODE_UPDATE_SCREENSHOTS === '1' ? path.join(ROOT, 'docs') : dir, 'addon-game-board.png');
+    const shotDir = process.env.SEALCODE_UPDATE_SCREENSHOTS === '1' ? path.join(ROOT, 'docs') : dir;
+    const shot = path.join(shotDir, 'addon-game-board.png');
+    const shotBad = path.join(shotDir, 'addon-game-refused.png');
     const run = await withReportServer(async (rs) => {
       const plan = { reportUrl: rs.url, steps: [
         { op: 'waitInbox', count: 3 },
-        { op: 'display', subject: S.tampered },
+        { op: 'display', subject: S.tampered, screenshot: 'refused' },
         { op: 'display', subject: S.outOfSequence },
         { op: 'display', subject: S.move, screenshot: 'board' },
         { op: 'play', subject: S.move, san: 'e5' },
@@ -86,7 +88,7 @@ describe('chess by sealed mail in Thunderbird', () => {
         rs,
         xpi,
         headless: false,
-        screenshots: { board: shot },
+        screenshots: { board: shot, refused: shotBad },
         profile: { dir: path.join(dir, 'tb-dana'), imap: { host: dc.host, port: dc.port, user: DANA, pass: `pw-${DANA}` }, smtp: { host: sink.host, port: sink.port }, identity: { name: 'Dana', email: DANA } },
       });
     });
@@ -106,9 +108,11 @@ describe('chess by sealed mail in Thunderbird', () => {
     expect(board.text).toContain('Chess with Alice Example <alice@example.test>');
     expect(board.text).toMatch(/Move 1: f3 \(white\)\. Your move \(black\)/);
     expect(fs.statSync(shot).size).toBeGreaterThan(10_000);
+    expect(fs.statSync(shotBad).size).toBeGreaterThan(10_000);
 
     const played = stepResult(run, 'play');
     expect(played.sendError).toBeNull();
+    expect(played.pane).toMatch(/Reply composed with move 2/);
     expect(played.attachments).toEqual([moveAttachmentName(gameId, 2)]);
     expect(played.after).toMatchObject({ kind: 'board', answered: true, yourTurn: false });
 
@@ -147,6 +151,7 @@ describe('chess by sealed mail in Thunderbird', () => {
         { op: 'waitInbox', count: 1 },
         { op: 'display', subject },
         { op: 'unlock', passphrase: PASSPHRASE },
+        { op: 'display', subject },
         { op: 'play', subject, san: 'c5' },
       ] };
       const xpi = path.join(dir, 'alice-game.xpi');
@@ -166,8 +171,12 @@ describe('chess by sealed mail in Thunderbird', () => {
     expect(locked.kinds).toEqual(['locked']);
     expect(locked.boards).toBe(0);
     expect(stepResult(run, 'unlock').locked).toBe(false);
+    const unlocked = stepResult(run, 'display', 1);
+    expect(unlocked.kinds).toEqual(['board']);
+    expect(unlocked.text).toContain(`Chess with ${DANA} (code ${w.serial})`);
     const played = stepResult(run, 'play');
     expect(played.sendError).toBeNull();
+    expect(played.pane).toMatch(/Reply composed with move 2/);
     expect(played.attachments).toEqual([moveAttachmentName(id, 2)]);
     await sink.waitFor(sent + 1, 30_000);
     const mail = await simpleParser(sink.messages[sent]!.raw);

@@ -197,15 +197,15 @@ export function register(program: Command): void {
         const file = readMoveFile(input);
         const seen = seat.store.findMove(moveHash(file));
         let r: ReturnType<typeof report>;
-        let received = true;
+        let recorded = true;
         if (seen) r = report(seen.state, seen.index + 1);
         else {
           // Not yet played on: it must be the next move of one of our games (or a first move).
           const opened = await openMove(file, { receiver: seat.party, issuerPub: seat.issuerPub, primitives: nodePrimitives });
           r = report(acceptMove(seat.store.load(opened.plain.gameId), seat.self, opened));
-          received = false;
+          recorded = false;
         }
-        print(o, { ...r.json, recorded: received }, () => human(r));
+        print(o, { ...r.json, recorded }, () => human(r));
       }),
     );
 }

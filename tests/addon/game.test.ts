@@ -9,9 +9,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { simpleParser } from 'mailparser';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
-import { buildParty, decodeCert, profileSecrets } from '../../card/index.js';
-import { nodePrimitives } from '../../card/node.js';
-import { GAME_MIME, acceptMove, moveAttachmentName, moveHash, playMove, recordOwn, sealMove, startGame, type GameState } from '../../game/index.js';
+import { buildParty, profileSecrets } from '../../card/index.js';
+import { GAME_MIME, moveAttachmentName } from '../../game/index.js';
+import { playOut } from '../support/game.js';
 import { buildXpi } from '../../thunderbird-addon/build.js';
 import { stampDedicatedXpi } from '../../thunderbird-addon/stamp.js';
 import { startDovecot, type Dovecot } from '../support/dovecot.js';
@@ -43,23 +43,8 @@ const moveMail = (subject: string, filename: string, content: Uint8Array, from =
     .build();
 
 /** Move 3 of a game Dana's add-on has never seen (moves 1 and 2 were played elsewhere). */
-async function foreignMoveThree(): Promise<Uint8Array> {
-  const a = aliceParty(w);
-  const d = buildParty(profileSecrets(w.dana));
-  const sealFor = { kind: 'code' as const, label: w.serial };
-  let white: GameState = startGame({ kind: 'build', keyKind: 'code', keyLabel: w.serial }, sealFor);
-  let black: GameState | null = null;
-  let last: Uint8Array = new Uint8Array();
-  for (const [i, san] of ['d4', 'd5', 'c4'].entries()) {
-    const byWhite = i % 2 === 0;
-    const plain = playMove(byWhite ? white : black!, san);
-    last = await sealMove(plain, { sender: byWhite ? a : d, recipient: sealFor, primitives: nodePrimitives });
-    const opened = { plain, origin: decodeCert((byWhite ? a : d).certificate), hash: moveHash(last) };
-    if (byWhite) [white, black] = [recordOwn(white, plain, opened.hash), acceptMove(black, decodeCert(d.certificate), opened)];
-    else [black, white] = [recordOwn(black!, plain, opened.hash), acceptMove(white, decodeCert(a.certificate), opened)];
-  }
-  return last;
-}
+const foreignMoveThree = async (): Promise<Uint8Array> =>
+  (await playOut(aliceParty(w), buildParty(profileSecrets(w.dana)), w.issuer.publicKey, ['d4', 'd5', 'c4'])).files[2]!;
 
 beforeAll(async () => {
   ensureBuilt();
@@ -85,11 +70,13 @@ afterAll(async () => {
 describe('chess by sealed mail in Thunderbird', () => {
   it("shows the board of Alice's move, refuses bad moves, and sends Dana's sealed reply", async () => {
     // Into docs/ only when asked, so that test runs leave the working tree alone.
-    const shot = path.join(process.env.SEALCODE_UPDATE_SCREENSHOTS === '1' ? path.join(ROOT, 'docs') : dir, 'addon-game-board.png');
+    const shotDir = process.env.SEALCODE_UPDATE_SCREENSHOTS === '1' ? path.join(ROOT, 'docs') : dir;
+    const shot = path.join(shotDir, 'addon-game-board.png');
+    const shotBad = path.join(shotDir, 'addon-game-refused.png');
     const run = await withReportServer(async (rs) => {
       const plan = { reportUrl: rs.url, steps: [
         { op: 'waitInbox', count: 3 },
-        { op: 'display', subject: S.tampered },
+        { op: 'display', subject: S.tampered, screenshot: 'refused' },
         { op: 'display', subject: S.outOfSequence },
         { op: 'display', subject: S.move, screenshot: 'board' },
         { op: 'play', subject: S.move, san: 'e5' },
@@ -101,7 +88,7 @@ describe('chess by sealed mail in Thunderbird', () => {
         rs,
         xpi,
         headless: false,
-        screenshots: { board: shot },
+        screenshots: { board: shot, refused: shotBad },
         profile: { dir: path.join(dir, 'tb-dana'), imap: { host: dc.host, port: dc.port, user: DANA, pass: `pw-${DANA}` }, smtp: { host: sink.host, port: sink.port }, identity: { name: 'Dana', email: DANA } },
       });
     });
@@ -121,9 +108,11 @@ describe('chess by sealed mail in Thunderbird', () => {
     expect(board.text).toContain('Chess with Alice Example <alice@example.test>');
     expect(board.text).toMatch(/Move 1: f3 \(white\)\. Your move \(black\)/);
     expect(fs.statSync(shot).size).toBeGreaterThan(10_000);
+    expect(fs.statSync(shotBad).size).toBeGreaterThan(10_000);
 
     const played = stepResult(run, 'play');
     expect(played.sendError).toBeNull();
+    expect(played.pane).toMatch(/Reply composed with move 2/);
     expect(played.attachments).toEqual([moveAttachmentName(gameId, 2)]);
     expect(played.after).toMatchObject({ kind: 'board', answered: true, yourTurn: false });
 
@@ -162,6 +151,7 @@ describe('chess by sealed mail in Thunderbird', () => {
         { op: 'waitInbox', count: 1 },
         { op: 'display', subject },
         { op: 'unlock', passphrase: PASSPHRASE },
+        { op: 'display', subject },
         { op: 'play', subject, san: 'c5' },
       ] };
       const xpi = path.join(dir, 'alice-game.xpi');
@@ -181,8 +171,12 @@ describe('chess by sealed mail in Thunderbird', () => {
     expect(locked.kinds).toEqual(['locked']);
     expect(locked.boards).toBe(0);
     expect(stepResult(run, 'unlock').locked).toBe(false);
+    const unlocked = stepResult(run, 'display', 1);
+    expect(unlocked.kinds).toEqual(['board']);
+    expect(unlocked.text).toContain(`Chess with ${DANA} (code ${w.serial})`);
     const played = stepResult(run, 'play');
     expect(played.sendError).toBeNull();
+    expect(played.pane).toMatch(/Reply composed with move 2/);
     expect(played.attachments).toEqual([moveAttachmentName(id, 2)]);
     await sink.waitFor(sent + 1, 30_000);
     const mail = await simpleParser(sink.messages[sent]!.raw);

@@ -19,6 +19,7 @@ import {
   type MovePlain,
 } from '../../game/index.js';
 import { buildCertOf, makeWorld, partyOfBuild, partyOfCard } from '../support/world.js';
+import { playOut } from '../support/game.js';
 
 const w = makeWorld();
 const alice = partyOfCard(w.A);
@@ -44,24 +45,8 @@ async function expectCode(p: Promise<unknown> | (() => unknown), code: string, m
 
 /** White (Alice) and black (Dana) after the given moves, with every sealed file. */
 async function play(sans: string[]) {
-  let white: GameState = startGame({ kind: 'build', keyKind: 'code', keyLabel: w.serialA }, sealFor);
-  let black: GameState | null = null;
-  const files: Uint8Array[] = [];
-  for (const [i, san] of sans.entries()) {
-    const byWhite = i % 2 === 0;
-    const plain = playMove(byWhite ? white : black!, san);
-    const file = await sealMove(plain, { sender: byWhite ? alice : dana, recipient: sealFor, addressees: byWhite ? [] : [w.A.certBytes], primitives: nodePrimitives });
-    const opened = await openMove(file, { ...io, receiver: byWhite ? dana : alice });
-    if (byWhite) {
-      white = recordOwn(white, plain, opened.hash);
-      black = acceptMove(black, D, opened);
-    } else {
-      black = recordOwn(black!, plain, opened.hash);
-      white = acceptMove(white, A, opened);
-    }
-    files.push(file);
-  }
-  return { white, black: black!, files };
+  const t = await playOut(alice, dana, w.issuer.publicKey, sans);
+  return { white: t.white, black: t.black!, files: t.files };
 }
 
 describe('game chain', () => {

@@ -1,10 +1,10 @@
 // Test builds only (tests/addon/game.test.ts): runs the steps of game-plan.json and
 // reports to the test's server, with the events tests/addon/support/run-thunderbird.ts
-// follows. Displaying goes through the real message pane script; playing calls what
-// the pane's button calls, then sends the composed reply with compose.sendMessage.
+// follows. Displaying goes through the real message pane script; playing picks the move
+// in the pane and clicks its button, then sends the composed reply (compose.sendMessage).
 import { messenger } from '../lib/messenger.js';
 import { summary } from './display.js';
-import { gameViews, paneReports, playReply } from './game.js';
+import { composedReplies, gameViews, paneReports } from './game.js';
 import { unlockCard } from './keys.js';
 
 type Step =
@@ -31,6 +31,13 @@ async function inbox(): Promise<string> {
   throw new Error('no IMAP inbox appeared');
 }
 
+/** MV3 mail tabs carry `tabId`; the slice of the API in lib/messenger.ts calls it `id`. */
+const mailTabId = (t: { id: number } | undefined): number => {
+  const id = (t as { tabId?: number } | undefined)?.tabId ?? t?.id;
+  if (id === undefined) throw new Error('no mail tab');
+  return id;
+};
+
 const messages = async (): Promise<{ id: number; subject: string }[]> => (await m.messages.list(await inbox())).messages;
 
 async function bySubject(subject: string): Promise<number> {
@@ -52,12 +59,14 @@ async function run(step: Step): Promise<unknown> {
       throw new Error(`inbox did not reach ${step.count} messages`);
     case 'display': {
       const id = await bySubject(step.subject);
-      const [tab] = await m.mailTabs.query({});
-      if (!tab) throw new Error('no mail tab');
-      await m.mailTabs.update(tab.id, { displayedFolderId: await inbox() });
-      await m.mailTabs.setSelectedMessages(tab.id, [id]);
+      const tabId = mailTabId((await m.mailTabs.query({}))[0]);
+      await m.mailTabs.update(tabId, { displayedFolderId: await inbox() });
+      // Cleared first, so that a message shown before is shown (and judged) again.
+      await m.mailTabs.setSelectedMessages(tabId, []);
+      const seen = paneReports.length;
+      await m.mailTabs.setSelectedMessages(tabId, [id]);
       for (let i = 0; i < 160; i++) {
-        const shown = paneReports.find((x) => x.messageId === id);
+        const shown = paneReports.slice(seen).find((x) => x.messageId === id);
         if (shown) {
           if (step.screenshot) {
             await sleep(1500);
@@ -74,10 +83,19 @@ async function run(step: Step): Promise<unknown> {
       throw new Error('the game pane did not appear');
     }
     case 'play': {
+      // Through the pane: the displayed message's reply form is filled in and submitted.
       const id = await bySubject(step.subject);
       const view = (await gameViews(id))[0];
       if (!view) throw new Error('no game move in that message');
-      const composed = await playReply(id, view.partName, step.san);
+      const [tab] = await m.mailTabs.query({});
+      const seen = composedReplies.length;
+      const tabs = m.tabs as unknown as { sendMessage(tabId: number, msg: unknown): Promise<unknown> };
+      const said = await Promise.race([
+        tabs.sendMessage(mailTabId(tab), { sealcodeGamePick: step.san, partName: view.partName }),
+        sleep(60_000).then(() => 'no answer from the pane in 60 s'),
+      ]);
+      const composed = composedReplies.at(-1);
+      if (!composed || composedReplies.length === seen) throw new Error(`no reply was composed; the pane said: ${JSON.stringify(said)}`);
       const atts = await m.compose.listAttachments(composed.tabId);
       let sendError: string | null = null;
       try {
@@ -85,7 +103,7 @@ async function run(step: Step): Promise<unknown> {
       } catch (e) {
         sendError = e instanceof Error ? e.message : String(e);
       }
-      return { composed, attachments: atts.map((a) => a.name), sendError, after: (await gameViews(id))[0] };
+      return { composed, pane: said, attachments: atts.map((a) => a.name), sendError, after: (await gameViews(id))[0] };
     }
   }
 }

@@ -75,7 +75,7 @@ export interface Composed {
 }
 
 /** Plays `san` in answer to the move in `messageId`/`partName` and opens the reply with it attached. */
-export async function playReply(messageId: number, partName: string, san: string): Promise<Composed> {
+async function playReply(messageId: number, partName: string, san: string): Promise<Composed> {
   const r = await replyMove(await bytesOf(messageId, partName), san, await gameDeps());
   // beginReply is not in lib/messenger.ts's slice of the API; only the game uses it.
   const compose = m.compose as unknown as { beginReply(id: number, type: string): Promise<{ id: number }> };
@@ -84,6 +84,8 @@ export async function playReply(messageId: number, partName: string, san: string
   return { tabId: tab.id, attachment: r.file.name, n: r.n };
 }
 
+/** Replies composed from the pane, newest last (the test driver sends them). */
+export const composedReplies: Composed[] = [];
 export const paneReports: { messageId: number; kinds: string[]; text: string; boards: number }[] = [];
 
 type GameMsg = { sealcodeGame: string; [k: string]: unknown };
@@ -96,8 +98,12 @@ async function handle(msg: GameMsg, sender: { tab?: { id: number } }): Promise<u
       for (const id of await displayedMessageIds(sender.tab.id)) out.push({ messageId: id, views: await gameViews(id) });
       return out;
     }
-    case 'play':
-      return playReply(Number(msg.messageId), String(msg.partName), String(msg.san));
+    case 'play': {
+      const c = await playReply(Number(msg.messageId), String(msg.partName), String(msg.san));
+      composedReplies.push(c);
+      if (composedReplies.length > 20) composedReplies.shift();
+      return c;
+    }
     case 'shown':
       paneReports.push({ messageId: Number(msg.messageId), kinds: (msg.kinds as string[]) ?? [], text: String(msg.text), boards: Number(msg.boards) });
       if (paneReports.length > 50) paneReports.shift();

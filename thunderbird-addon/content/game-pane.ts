@@ -5,11 +5,17 @@
 import type { GameView as View } from '../lib/game-logic.js';
 
 interface Api {
-  runtime: { sendMessage(m: unknown): Promise<{ ok: boolean; r?: unknown; error?: string } | undefined> };
+  runtime: {
+    sendMessage(m: unknown): Promise<{ ok: boolean; r?: unknown; error?: string } | undefined>;
+    onMessage: { addListener(f: (m: unknown) => Promise<unknown> | undefined): void };
+  };
 }
 const api = ((globalThis as unknown as { messenger?: Api; browser?: Api }).messenger ?? (globalThis as unknown as { browser: Api }).browser)!;
 
 const side = (c: string): string => (c === 'w' ? 'white' : 'black');
+
+/** The reply forms on display, by attachment part: what a pick from the background fills in. */
+const forms = new Map<string, { button: HTMLButtonElement; select: HTMLSelectElement; result: HTMLElement }>();
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls: string, text?: string): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
@@ -36,7 +42,8 @@ function board(messageId: number, v: View): HTMLElement {
   const last = v.lastMove ? `Move ${v.lastMove.n}: ${v.lastMove.san} (${side(v.lastMove.by)}). ` : '';
   box.append(el('p', 'sealcode-game-status', last + statusLine(v)));
   if (v.yourTurn && v.legal?.length) {
-    const form = el('form', 'sealcode-game-play');
+    // Not a <form>: the message pane is sandboxed without forms, so a submit never fires.
+    const row = el('div', 'sealcode-game-play');
     const label = el('label', '', 'Your reply: ');
     const select = el('select', 'sealcode-game-moves');
     select.name = 'san';
@@ -48,11 +55,11 @@ function board(messageId: number, v: View): HTMLElement {
     }
     label.append(select);
     const button = el('button', '', 'Play and compose reply');
-    button.type = 'submit';
+    button.type = 'button';
     const result = el('span', 'sealcode-game-result');
-    form.append(label, button, result);
-    form.addEventListener('submit', (ev) => {
-      ev.preventDefault();
+    row.append(label, button, result);
+    forms.set(v.partName, { button, select, result });
+    button.addEventListener('click', () => {
       button.disabled = true;
       void api.runtime.sendMessage({ sealcodeGame: 'play', messageId, partName: v.partName, san: select.value }).then((r) => {
         if (r?.ok) result.textContent = ` Reply composed with move ${(r.r as { n: number }).n}: send it from the compose window.`;
@@ -62,7 +69,7 @@ function board(messageId: number, v: View): HTMLElement {
         }
       });
     });
-    box.append(form);
+    box.append(row);
   }
   return box;
 }
@@ -92,5 +99,24 @@ async function main(): Promise<void> {
     text: wrap.innerText || wrap.textContent,
   });
 }
+
+// The same as choosing in the list and pressing the button (the end-to-end test uses it):
+// answers with what the pane then says, once the background has answered.
+api.runtime.onMessage.addListener((msg) => {
+  const pick = msg as { sealcodeGamePick?: string; partName?: string } | null;
+  if (typeof pick?.sealcodeGamePick !== 'string') return undefined;
+  const f = forms.get(String(pick.partName));
+  if (!f || !Array.from(f.select.options).some((o) => o.value === pick.sealcodeGamePick)) return undefined;
+  f.select.value = pick.sealcodeGamePick;
+  f.result.textContent = '';
+  f.button.click();
+  return new Promise((resolve) => {
+    const poll = setInterval(() => {
+      if (!f.result.textContent) return;
+      clearInterval(poll);
+      resolve(f.result.textContent.trim());
+    }, 100);
+  });
+});
 
 void main();

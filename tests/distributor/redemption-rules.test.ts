@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DAY_MS, formatCode, generateCode, isSealError, parseCode, profileCerts, secretHash, type BuildCert } from '../../card/index.js';
+import { DAY_MS, formatCode, generateCode, parseCode, profileCerts, secretHash, type BuildCert } from '../../card/index.js';
 import { initSeller, openSeller, type Seller } from '../../distributor/seller/seller.js';
 import { issueCard, type IssuedCard } from '../../distributor/seller/cards.js';
 import {
@@ -19,6 +19,7 @@ import {
 } from '../../distributor/seller/redemption.js';
 import { revokeCard, revokeCode } from '../../distributor/seller/revoke.js';
 import { redeemOfflineAsId } from '../../distributor/seller/id-mode.js';
+import { outcome } from '../support/outcome.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sealcode-redeem-rules-'));
 let seller: Seller;
@@ -34,15 +35,6 @@ afterAll(() => {
 
 const card = (codes = 3, extra: { codeValidDays?: number } = {}): IssuedCard =>
   issueCard(seller, { name: 'Pat', email: 'pat@example.test', codes, now: T0, ...extra });
-/** "CODE: message" of what f throws, or "ok". */
-function outcome(f: () => unknown): string {
-  try {
-    f();
-    return 'ok';
-  } catch (e) {
-    return isSealError(e) ? `${e.code}: ${e.message}` : `other: ${String(e)}`;
-  }
-}
 const row = (serial: string) => seller.db.prepare('SELECT state, state_changed_at FROM codes WHERE serial = ?').get(serial) as { state: string; state_changed_at: number };
 const redemptions = (serial: string) =>
   seller.db.prepare('SELECT * FROM redemptions WHERE serial = ? ORDER BY granted_at, id').all(serial) as Record<string, unknown>[];

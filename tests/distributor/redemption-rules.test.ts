@@ -188,6 +188,10 @@ describe('resume, completion and abandoned grants', () => {
     // A completed row with its profile still there (as an interrupted writer could leave) is refused too.
     seller.db.prepare('UPDATE redemptions SET completed_at = ? WHERE id = ?').run(T0 + 1, g2.redemptionId);
     expect(outcome(() => resumeRedemption(seller, g2.token, T0 + 2))).toBe('REFUSED: this download link is no longer valid');
+    // So is a row whose profile is gone while its token hash is not.
+    const g3 = grantRedemption(seller, { code: card(1).data.codes[0]!.code, email: 'd@example.test', now: T0, resumeWindowMs: 10 });
+    seller.db.prepare('UPDATE redemptions SET sealed_profile = NULL WHERE id = ?').run(g3.redemptionId);
+    expect(outcome(() => resumeRedemption(seller, g3.token, T0 + 2))).toBe('REFUSED: this download link is no longer valid');
   });
 
   it('completion is idempotent and keeps its first time; an unknown redemption is USAGE', () => {

@@ -144,6 +144,54 @@ describe('sign-only payload framing and metadata', () => {
   });
 });
 
+describe('the source', () => {
+  /** An iterable source that records whether the reader let it go. */
+  function tracked(bytes: Uint8Array) {
+    const t = { closed: false, src: (async function* () {
+      try {
+        yield* chunksOf(bytes, 1000);
+      } finally {
+        t.closed = true;
+      }
+    })() };
+    return t;
+  }
+
+  it('is released when opening fails, and when the content has been read, not before', async () => {
+    const good = signOnly(concat(meta('s', 3 * S), content(3 * S)));
+    const bad = good.slice();
+    bad[0] = 0; // a bad magic, found while most of the source is still unread
+    const t1 = tracked(bad);
+    expect(await outcomeOf(openSealed(t1.src, { receiver: A, issuerPub: ip }))).toMatch(/^MALFORMED/);
+    expect(t1.closed).toBe(true);
+    const t2 = tracked(good);
+    const o = await openSealed(t2.src, { receiver: A, issuerPub: ip, now: w.now });
+    expect(t2.closed).toBe(false);
+    expect(await collect(o.content)).toEqual(content(3 * S));
+    expect(t2.closed).toBe(true);
+  });
+
+  it('sign-only content from a pull source stays intact while the reader reuses its buffer', async () => {
+    // Over 4 MiB: the pull reader's buffer wraps, so chunks that were views of it
+    // would change under a consumer that keeps them (without reuseBuffers it may).
+    const big = content(6 << 20);
+    const bytes = signOnly(concat(meta('big', big.length), big));
+    let off = 0;
+    const src = {
+      async read(into: Uint8Array) {
+        const n = Math.min(into.length, 100_000, bytes.length - off);
+        into.set(bytes.subarray(off, off + n));
+        off += n;
+        return n;
+      },
+    };
+    const o = await openSealed(src, { receiver: A, issuerPub: ip, now: w.now });
+    const kept: Uint8Array[] = [];
+    for await (const c of o.content) kept.push(c); // no copy
+    expect(Buffer.compare(concat(...kept), big)).toBe(0);
+  });
+});
+
 describe('encrypted containers', () => {
   const data = content(3 * S);
 

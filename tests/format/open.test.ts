@@ -147,14 +147,15 @@ describe('sign-only payload framing and metadata', () => {
 describe('the source', () => {
   /** An iterable source that records whether the reader let it go. */
   function tracked(bytes: Uint8Array) {
-    const t = { closed: false, src: (async function* () {
+    const state = { closed: false };
+    async function* src() {
       try {
         yield* chunksOf(bytes, 1000);
       } finally {
-        t.closed = true;
+        state.closed = true;
       }
-    })() };
-    return t;
+    }
+    return Object.assign(state, { src: src() });
   }
 
   it('is released when opening fails, and when the content has been read, not before', async () => {

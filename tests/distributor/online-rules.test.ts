@@ -5,13 +5,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DAY_MS, fromBase64, fromUtf8, isSealError, openToCard, parseCode, profileSecrets, sign, toBase64 } from '../../card/index.js';
+import { DAY_MS, fromBase64, fromUtf8, openToCard, parseCode, profileSecrets, sign, toBase64 } from '../../card/index.js';
 import { initSeller, openSeller, type Seller } from '../../distributor/seller/seller.js';
 import { CODE_BUNDLE_CONTEXT, issueCard, type IssuedCard } from '../../distributor/seller/cards.js';
 import { redeemOffline, grantRedemption } from '../../distributor/seller/redemption.js';
 import { revokeBuild, revokeCard, revokeCode } from '../../distributor/seller/revoke.js';
 import { DEFAULT_RULES } from '../../distributor/seller/payback.js';
 import { cardStatement, chargeCard, grantCopyRight, issueChallenge, pairCards } from '../../distributor/seller/online.js';
+import { outcome } from '../support/outcome.js';
 import { CHALLENGE_TTL_MS, PAIR_KEY_CONTEXT, STATEMENT_CONTEXT, challengeMessage, type Purpose } from '../../distributor/protocol.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sealcode-online-rules-'));
@@ -27,14 +28,6 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function outcome(f: () => unknown): string {
-  try {
-    f();
-    return 'ok';
-  } catch (e) {
-    return isSealError(e) ? `${e.code}: ${e.message}` : `other: ${String(e)}`;
-  }
-}
 const REFUSED = 'REFUSED: the card could not be certified: challenge unknown, used, expired or wrongly signed';
 const card = (extra: { maxCodes?: number; validDays?: number; codes?: number } = {}): IssuedCard =>
   issueCard(seller, { name: 'Pat', email: 'pat@example.test', codes: extra.codes ?? 1, now: T0, ...extra });

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DAY_MS, formatCode, generateCode, isSealError, parseCode, profileCerts, secretHash, type BuildCert } from '../../card/index.js';
+import { DAY_MS, formatCode, generateCode, parseCode, profileCerts, secretHash, type BuildCert } from '../../card/index.js';
 import { initSeller, openSeller, type Seller } from '../../distributor/seller/seller.js';
 import { issueCard, type IssuedCard } from '../../distributor/seller/cards.js';
 import {
@@ -19,6 +19,7 @@ import {
 } from '../../distributor/seller/redemption.js';
 import { revokeCard, revokeCode } from '../../distributor/seller/revoke.js';
 import { redeemOfflineAsId } from '../../distributor/seller/id-mode.js';
+import { outcome } from '../support/outcome.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sealcode-redeem-rules-'));
 let seller: Seller;
@@ -34,15 +35,6 @@ afterAll(() => {
 
 const card = (codes = 3, extra: { codeValidDays?: number } = {}): IssuedCard =>
   issueCard(seller, { name: 'Pat', email: 'pat@example.test', codes, now: T0, ...extra });
-/** "CODE: message" of what f throws, or "ok". */
-function outcome(f: () => unknown): string {
-  try {
-    f();
-    return 'ok';
-  } catch (e) {
-    return isSealError(e) ? `${e.code}: ${e.message}` : `other: ${String(e)}`;
-  }
-}
 const row = (serial: string) => seller.db.prepare('SELECT state, state_changed_at FROM codes WHERE serial = ?').get(serial) as { state: string; state_changed_at: number };
 const redemptions = (serial: string) =>
   seller.db.prepare('SELECT * FROM redemptions WHERE serial = ? ORDER BY granted_at, id').all(serial) as Record<string, unknown>[];
@@ -196,6 +188,10 @@ describe('resume, completion and abandoned grants', () => {
     // A completed row with its profile still there (as an interrupted writer could leave) is refused too.
     seller.db.prepare('UPDATE redemptions SET completed_at = ? WHERE id = ?').run(T0 + 1, g2.redemptionId);
     expect(outcome(() => resumeRedemption(seller, g2.token, T0 + 2))).toBe('REFUSED: this download link is no longer valid');
+    // So is a row whose profile is gone while its token hash is not.
+    const g3 = grantRedemption(seller, { code: card(1).data.codes[0]!.code, email: 'd@example.test', now: T0, resumeWindowMs: 10 });
+    seller.db.prepare('UPDATE redemptions SET sealed_profile = NULL WHERE id = ?').run(g3.redemptionId);
+    expect(outcome(() => resumeRedemption(seller, g3.token, T0 + 2))).toBe('REFUSED: this download link is no longer valid');
   });
 
   it('completion is idempotent and keeps its first time; an unknown redemption is USAGE', () => {

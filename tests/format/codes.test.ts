@@ -2,7 +2,8 @@
 // different neighbours is caught by the check characters (mod 1021) as BAD_CODE,
 // before anything is looked up. Harmless variations (case, dashes, O/0, I/L/1) parse.
 import { describe, expect, it } from 'vitest';
-import { ALPHABET, formatCode, generateCode, isSealError, normalize, parseCode } from '../../card/index.js';
+import { ALPHABET, checkChars, formatCode, generateCode, isSealError, isSerial, normalize, parseCode } from '../../card/index.js';
+import { outcome } from '../support/outcome.js';
 
 const codes = [generateCode(Date.UTC(2026, 0, 1)), generateCode(Date.UTC(2030, 5, 6)), generateCode()];
 const regroup = (body: string): string => 'SC-' + body.match(/.{1,4}/g)!.join('-');
@@ -62,5 +63,21 @@ describe('code typing mistakes', () => {
 
   it('formatCode refuses characters outside the alphabet', () => {
     expect(() => formatCode('UUUUUUUUUU', '0000000000000000')).toThrowError(/Crockford/);
+  });
+});
+
+describe('serials and the alphabet', () => {
+  it('a serial is exactly 10 alphabet characters', () => {
+    expect(isSerial('0123456789')).toBe(true);
+    expect(isSerial('ABCDEFGHJK')).toBe(true);
+    for (const s of ['012345678', '0123456789A', '', '012345678U', '012345678I', '012345678a', 'O123456789'])
+      expect(isSerial(s), s).toBe(false);
+  });
+
+  it('check characters over a character outside the alphabet: BAD_CODE, saying why', () => {
+    expect(outcome(() => checkChars('0000U'))).toBe('BAD_CODE: a code holds only Crockford base32 characters');
+    expect(outcome(() => checkChars('0000a'))).toBe('BAD_CODE: a code holds only Crockford base32 characters');
+    expect(checkChars('')).toBe('00');
+    expect(checkChars('Z')).toBe('0Z');
   });
 });

@@ -23,6 +23,7 @@ import {
   type StatusList,
 } from '../../card/index.js';
 import { nodePrimitives } from '../../card/node.js';
+import { outcomeOf } from '../support/outcome.js';
 import { PAIR_KEY_CONTEXT, STATEMENT_CONTEXT } from '../../distributor/protocol.js';
 import { CODE_BUNDLE_CONTEXT } from '../../distributor/seller/cards.js';
 import { initSeller } from '../../distributor/seller/seller.js';
@@ -35,14 +36,6 @@ const B = partyOfCard(w.B);
 const D1 = partyOfBuild(w.D1);
 const data = new Uint8Array(1000).fill(4);
 
-async function outcome(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (e) {
-    return isSealError(e) ? `${e.code}: ${e.message}` : `other: ${String(e)}`;
-  }
-}
 const open = async (receiver: typeof A, bytes: Uint8Array, status?: StatusList) => {
   const o = await openSealed(chunksOf(bytes), { receiver, issuerPub: ip, primitives: nodePrimitives, now: w.now, status });
   await collect(o.content);
@@ -55,14 +48,14 @@ describe('§14: a receiver checks addressee certificates as strictly as the keyl
     const rogue = newSigningKey();
     const forged = issueCert(rogue.secretKey, { ...w.A.cert }).bytes;
     const s = await sealBytes(A, [{ kind: 'code', label: w.serialA }], data, { addressees: [forged] });
-    expect(await outcome(open(D1, s))).toMatch(/^TAMPERED: /);
-    expect(await outcome(verify(s))).toMatch(/^TAMPERED: /);
+    expect(await outcomeOf(open(D1, s))).toMatch(/^TAMPERED: /);
+    expect(await outcomeOf(verify(s))).toMatch(/^TAMPERED: /);
   });
 
   it('an addressee that is not a certificate at all: MALFORMED for both', async () => {
     const s = await sealBytes(A, [{ kind: 'code', label: w.serialA }], data, { addressees: [utf8('garbage')] });
-    expect(await outcome(open(D1, s))).toMatch(/^MALFORMED: /);
-    expect(await outcome(verify(s))).toMatch(/^MALFORMED: /);
+    expect(await outcomeOf(open(D1, s))).toMatch(/^MALFORMED: /);
+    expect(await outcomeOf(verify(s))).toMatch(/^MALFORMED: /);
   });
 
   it('a real addressee changes nothing for the receiver', async () => {
@@ -78,7 +71,7 @@ describe("§15: revoking a card revokes the builds made from its codes", () => {
   it('a build of the revoked card sealing for its group: REVOKED for the receiver', async () => {
     const s = await sealBytes(D1, [buildRecipient(buildCertOf(w.D1))], data, { addressees: [w.A.certBytes] });
     expect((await open(B, s)).certified).toBe(true);
-    expect(await outcome(open(B, s, revokedA))).toBe(
+    expect(await outcomeOf(open(B, s, revokedA))).toBe(
       `REVOKED: not certified: the sender's build: the purchaser's card ${w.A.cert.cardId} is revoked (sealed by dedicated build ${w.D1.buildId} (code ${w.serialA}) of dana@example.test, for Alice <alice@example.test>)`,
     );
   });
@@ -92,7 +85,7 @@ describe("§15: revoking a card revokes the builds made from its codes", () => {
 
   it('a card sealing for a build of a revoked card: REVOKED for that build', async () => {
     const s = await sealBytes(B, [{ kind: 'code', label: w.serialA }], data);
-    expect(await outcome(open(D1, s, revokedA))).toMatch(/^REVOKED: not certified: this build: the purchaser's card/);
+    expect(await outcomeOf(open(D1, s, revokedA))).toMatch(/^REVOKED: not certified: this build: the purchaser's card/);
   });
 });
 
@@ -128,9 +121,9 @@ describe('§10: card file key-stretching limits', () => {
     const env = (N: number, r: number, p: number) =>
       JSON.stringify({ sealcode: 'card', v: 1, kdf: { name: 'scrypt', N, r, p, salt: 'AAAAAAAAAAAAAAAAAAAAAA==' }, nonce: 'AAAA', ct: 'AAAA' });
     for (const [N, r, p] of [[1 << 22, 32, 16], [1 << 22, 2, 1], [1 << 21, 4, 1]] as const)
-      expect(await outcome(openCardFile(env(N, r, p), 'x')), `${N} ${r} ${p}`).toBe('MALFORMED: card file has out-of-range key-stretching parameters');
+      expect(await outcomeOf(openCardFile(env(N, r, p), 'x')), `${N} ${r} ${p}`).toBe('MALFORMED: card file has out-of-range key-stretching parameters');
     // Just inside the limit the parameters are accepted (and the bad ciphertext then fails).
-    expect(await outcome(openCardFile(env(1024, 32, 16), 'x'))).toMatch(/^BAD_PASSPHRASE: /);
+    expect(await outcomeOf(openCardFile(env(1024, 32, 16), 'x'))).toMatch(/^BAD_PASSPHRASE: /);
   });
 });
 

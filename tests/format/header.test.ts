@@ -15,7 +15,6 @@ import {
   encodeBody,
   encodeHeader,
   hkdf32,
-  isSealError,
   parsePrefix,
   payloadKey,
   headerMacKey,
@@ -26,6 +25,7 @@ import {
   type Stanza,
 } from '../../card/index.js';
 import { makeWorld } from '../support/world.js';
+import { outcome } from '../support/outcome.js';
 
 const w = makeWorld();
 const salt = new Uint8Array(16).fill(5);
@@ -43,15 +43,6 @@ const fields = (extra: Partial<HeaderFields> = {}): HeaderFields => ({
 });
 const fileKey = new Uint8Array(32).fill(9);
 
-/** "CODE: message" of what f throws, or "ok". */
-function outcome(f: () => unknown): string {
-  try {
-    f();
-    return 'ok';
-  } catch (e) {
-    return isSealError(e) ? `${e.code}: ${e.message}` : `other: ${String(e)}`;
-  }
-}
 
 /** A header around a hand-written body (the MAC is not checked by decodeHeader). */
 const withBody = (body: Uint8Array): Uint8Array =>

@@ -10,7 +10,6 @@ import {
   concat,
   encodeHeader,
   fromBase64,
-  isSealError,
   openSealed,
   sha256,
   sign,
@@ -19,6 +18,7 @@ import {
   type Party,
 } from '../../card/index.js';
 import { nodePrimitives } from '../../card/node.js';
+import { outcomeOf } from '../support/outcome.js';
 import { buildCertOf, chunksOf, collect, makeWorld, openBytes, partyOfBuild, partyOfCard, sealBytes, verifyBytes } from '../support/world.js';
 
 const w = makeWorld();
@@ -58,14 +58,6 @@ async function openAll(receiver: Party, bytes: Uint8Array, step = 4096): Promise
   const o = await openSealed(chunksOf(bytes, step), { receiver, issuerPub: ip, primitives: nodePrimitives, now: w.now });
   return { name: o.meta.name, data: await collect(o.content), certified: o.verdict.certified };
 }
-async function outcome(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (e) {
-    return isSealError(e) ? `${e.code}: ${e.message}` : `other: ${String(e)}`;
-  }
-}
 const content = (n: number) => new Uint8Array(n).map((_, i) => (i * 7 + 3) & 255);
 
 describe('sign-only payload framing and metadata', () => {
@@ -87,15 +79,15 @@ describe('sign-only payload framing and metadata', () => {
   });
 
   it('no payload byte at all: TAMPERED (the last chunk holds at least one byte)', async () => {
-    expect(await outcome(openAll(A, signOnly(new Uint8Array(0))))).toBe('TAMPERED: truncated payload');
-    expect(await outcome(verifySealed(chunksOf(signOnly(new Uint8Array(0))), { issuerPub: ip }))).toBe('TAMPERED: truncated payload');
+    expect(await outcomeOf(openAll(A, signOnly(new Uint8Array(0))))).toBe('TAMPERED: truncated payload');
+    expect(await outcomeOf(verifySealed(chunksOf(signOnly(new Uint8Array(0))), { issuerPub: ip }))).toBe('TAMPERED: truncated payload');
   });
 
   it('a payload that ends inside the metadata block: MALFORMED', async () => {
-    expect(await outcome(openAll(A, signOnly(new Uint8Array([0]))))).toBe('MALFORMED: payload ends inside the metadata block');
+    expect(await outcomeOf(openAll(A, signOnly(new Uint8Array([0]))))).toBe('MALFORMED: payload ends inside the metadata block');
     const m = meta('c.txt', 0);
-    expect(await outcome(openAll(A, signOnly(m.subarray(0, m.length - 1))))).toBe('MALFORMED: payload ends inside the metadata block');
-    expect(await outcome(openAll(A, signOnly(m)))).toBe('ok');
+    expect(await outcomeOf(openAll(A, signOnly(m.subarray(0, m.length - 1))))).toBe('MALFORMED: payload ends inside the metadata block');
+    expect(await outcomeOf(openAll(A, signOnly(m)))).toBe('ok');
   });
 
   it('metadata up to 4096 bytes; 4097 is MALFORMED before anything else is read', async () => {
@@ -103,7 +95,7 @@ describe('sign-only payload framing and metadata', () => {
     expect(fit.length).toBe(4098);
     expect((await openAll(A, signOnly(fit))).name).toHaveLength(4074);
     const over = meta('n'.repeat(4075), 0);
-    expect(await outcome(openAll(A, signOnly(over)))).toBe('MALFORMED: metadata block too large');
+    expect(await outcomeOf(openAll(A, signOnly(over)))).toBe('MALFORMED: metadata block too large');
   });
 
   it('metadata spread over chunks of a larger chunk size is read whole', async () => {
@@ -114,21 +106,21 @@ describe('sign-only payload framing and metadata', () => {
   });
 
   it('extra bytes after size inside the metadata block: MALFORMED', async () => {
-    expect(await outcome(openAll(A, signOnly(meta('e.txt', 0, new Uint8Array([0])))))).toMatch(/^MALFORMED: /);
+    expect(await outcomeOf(openAll(A, signOnly(meta('e.txt', 0, new Uint8Array([0])))))).toMatch(/^MALFORMED: /);
   });
 
   it('content longer or shorter than size: MALFORMED, in the first chunk or a later one', async () => {
-    expect(await outcome(openAll(A, signOnly(concat(meta('f', 5), content(6)))))).toBe('MALFORMED: payload is longer than its stated size');
-    expect(await outcome(openAll(A, signOnly(concat(meta('f', 5), content(4)))))).toBe('MALFORMED: payload is shorter than its stated size');
+    expect(await outcomeOf(openAll(A, signOnly(concat(meta('f', 5), content(6)))))).toBe('MALFORMED: payload is longer than its stated size');
+    expect(await outcomeOf(openAll(A, signOnly(concat(meta('f', 5), content(4)))))).toBe('MALFORMED: payload is shorter than its stated size');
     const big = content(S + 100);
-    expect(await outcome(openAll(A, signOnly(concat(meta('f', S), big))))).toBe('MALFORMED: payload is longer than its stated size');
-    expect(await outcome(openAll(A, signOnly(concat(meta('f', S + 200), big))))).toBe('MALFORMED: payload is shorter than its stated size');
-    expect(await outcome(openAll(A, signOnly(concat(meta('f', S + 100), big))))).toBe('ok');
+    expect(await outcomeOf(openAll(A, signOnly(concat(meta('f', S), big))))).toBe('MALFORMED: payload is longer than its stated size');
+    expect(await outcomeOf(openAll(A, signOnly(concat(meta('f', S + 200), big))))).toBe('MALFORMED: payload is shorter than its stated size');
+    expect(await outcomeOf(openAll(A, signOnly(concat(meta('f', S + 100), big))))).toBe('ok');
   });
 
   it('an unsafe name: MALFORMED', async () => {
     for (const name of ['', '..', '.', 'a/b', 'a\\b', 'a\0b'])
-      expect(await outcome(openAll(A, signOnly(meta(name, 0)))), JSON.stringify(name)).toBe('MALFORMED: unsafe file name in payload');
+      expect(await outcomeOf(openAll(A, signOnly(meta(name, 0)))), JSON.stringify(name)).toBe('MALFORMED: unsafe file name in payload');
   });
 
   it('a changed payload byte or signature: TAMPERED for the receiver and the verifier', async () => {
@@ -136,19 +128,68 @@ describe('sign-only payload framing and metadata', () => {
     for (const at of [good.length - 70, good.length - 1]) {
       const bad = good.slice();
       bad[at]! ^= 1;
-      expect(await outcome(openAll(A, bad))).toBe("TAMPERED: the sender's signature does not verify");
-      expect(await outcome(verifySealed(chunksOf(bad), { issuerPub: ip }))).toBe("TAMPERED: the sender's signature does not verify");
+      expect(await outcomeOf(openAll(A, bad))).toBe("TAMPERED: the sender's signature does not verify");
+      expect(await outcomeOf(verifySealed(chunksOf(bad), { issuerPub: ip }))).toBe("TAMPERED: the sender's signature does not verify");
     }
   });
 
   it('a refusal is reported only once the signature holds', async () => {
     const refusedButSigned = signOnly(concat(meta('h', 1), content(1)), { created: w.now + 3600_000 });
-    expect(await outcome(openAll(A, refusedButSigned))).toBe(`REFUSED: not certified: created in the future (sealed by card ${w.A.cert.cardId} of Alice <alice@example.test>)`);
+    expect(await outcomeOf(openAll(A, refusedButSigned))).toBe(`REFUSED: not certified: created in the future (sealed by card ${w.A.cert.cardId} of Alice <alice@example.test>)`);
     const broken = refusedButSigned.slice();
     broken[broken.length - 1]! ^= 1;
-    expect(await outcome(openAll(A, broken))).toBe("TAMPERED: the sender's signature does not verify");
+    expect(await outcomeOf(openAll(A, broken))).toBe("TAMPERED: the sender's signature does not verify");
     const v = await verifySealed(chunksOf(refusedButSigned), { issuerPub: ip, now: w.now });
     expect(v.verdict).toMatchObject({ certified: false, code: 'REFUSED', reason: 'created in the future' });
+  });
+});
+
+describe('the source', () => {
+  /** An iterable source that records whether the reader let it go. */
+  function tracked(bytes: Uint8Array) {
+    const state = { closed: false };
+    async function* src() {
+      try {
+        yield* chunksOf(bytes, 1000);
+      } finally {
+        state.closed = true;
+      }
+    }
+    return Object.assign(state, { src: src() });
+  }
+
+  it('is released when opening fails, and when the content has been read, not before', async () => {
+    const good = signOnly(concat(meta('s', 3 * S), content(3 * S)));
+    const bad = good.slice();
+    bad[0] = 0; // a bad magic, found while most of the source is still unread
+    const t1 = tracked(bad);
+    expect(await outcomeOf(openSealed(t1.src, { receiver: A, issuerPub: ip }))).toMatch(/^MALFORMED/);
+    expect(t1.closed).toBe(true);
+    const t2 = tracked(good);
+    const o = await openSealed(t2.src, { receiver: A, issuerPub: ip, now: w.now });
+    expect(t2.closed).toBe(false);
+    expect(await collect(o.content)).toEqual(content(3 * S));
+    expect(t2.closed).toBe(true);
+  });
+
+  it('sign-only content from a pull source stays intact while the reader reuses its buffer', async () => {
+    // Over 4 MiB: the pull reader's buffer wraps, so chunks that were views of it
+    // would change under a consumer that keeps them (without reuseBuffers it may).
+    const big = content(6 << 20);
+    const bytes = signOnly(concat(meta('big', big.length), big));
+    let off = 0;
+    const src = {
+      async read(into: Uint8Array) {
+        const n = Math.min(into.length, 100_000, bytes.length - off);
+        into.set(bytes.subarray(off, off + n));
+        off += n;
+        return n;
+      },
+    };
+    const o = await openSealed(src, { receiver: A, issuerPub: ip, now: w.now });
+    const kept: Uint8Array[] = [];
+    for await (const c of o.content) kept.push(c); // no copy
+    expect(Buffer.compare(concat(...kept), big)).toBe(0);
   });
 });
 
@@ -168,10 +209,10 @@ describe('encrypted containers', () => {
     const h = decodeLen(s);
     // Keep chunk 0 and 16 bytes of chunk 1, then the signature.
     const cut = concat(s.subarray(0, h + S + 16 + 16), s.subarray(s.length - 64));
-    expect(await outcome(openBytes(D1, cut, ip))).toBe('TAMPERED: truncated payload');
-    expect(await outcome(verifyBytes(cut, ip))).toBe('TAMPERED: truncated payload');
+    expect(await outcomeOf(openBytes(D1, cut, ip))).toBe('TAMPERED: truncated payload');
+    expect(await outcomeOf(verifyBytes(cut, ip))).toBe('TAMPERED: truncated payload');
     const one = concat(s.subarray(0, h + S + 16 + 17), s.subarray(s.length - 64));
-    expect(await outcome(openBytes(D1, one, ip))).toMatch(/^TAMPERED: payload chunk 1 does not authenticate/);
+    expect(await outcomeOf(openBytes(D1, one, ip))).toMatch(/^TAMPERED: payload chunk 1 does not authenticate/);
   });
 
   it('opens with recycled buffers from a pull source, chunk by chunk', async () => {
@@ -191,14 +232,14 @@ describe('encrypted containers', () => {
 
   it('not for us only when authentic: a changed stanza is TAMPERED, a foreign one NOT_FOR_US', async () => {
     const s = await sealBytes(A, [{ kind: 'code', label: w.serialA }], content(10));
-    expect(await outcome(openBytes(C, s, ip))).toBe('NOT_FOR_US: this container was not sealed for this card or build');
+    expect(await outcomeOf(openBytes(C, s, ip))).toBe('NOT_FOR_US: this container was not sealed for this card or build');
     const bad = s.slice();
     // The last byte of the stanza's wrapped key (13 prefix + 28 fixed + 1 kind + 2+10 label + 16 salt + 48).
     bad[13 + 28 + 1 + 12 + 16 + 47]! ^= 1;
-    expect(await outcome(openBytes(D1, bad, ip))).toBe("TAMPERED: the sender's signature does not verify");
+    expect(await outcomeOf(openBytes(D1, bad, ip))).toBe("TAMPERED: the sender's signature does not verify");
     const badSig = s.slice();
     badSig[badSig.length - 1]! ^= 1;
-    expect(await outcome(openBytes(C, badSig, ip))).toBe("TAMPERED: the sender's signature does not verify");
+    expect(await outcomeOf(openBytes(C, badSig, ip))).toBe("TAMPERED: the sender's signature does not verify");
   });
 
   it('the receiver is judged with its own certificate: D1 → card of another group is REFUSED after the signature', async () => {

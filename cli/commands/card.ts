@@ -6,16 +6,14 @@ import type { Groups } from '../program.js';
 import { action, print } from '../output.js';
 import { CliError, EXIT } from '../errors.js';
 import { passphraseOption, type PassphraseOptions } from '../passphrase.js';
-import { loadCard, saveCard } from '../card-file.js';
+import { loadCard, openForCard } from '../card-file.js';
 import { checkTarget, readInput } from '../files.js';
 import { recipientsFor } from '../recipients.js';
 import { sealFileTo, openFileTo } from '../sealing.js';
 import { humanSummary, summarize } from '../describe.js';
-import { cardParty } from '../../card/party.js';
-import { cardSecretsOf, type CardData } from '../../card/cardfile.js';
+import type { CardData } from '../../card/cardfile.js';
 import { decodeCert } from '../../card/certs.js';
 import { fromBase64, fromUtf8 } from '../../card/bytes.js';
-import { openToCard } from '../../card/pairkey.js';
 import { malformed } from '../../card/errors.js';
 import type { FileMeta } from '../../card/container/meta.js';
 import { CODE_BUNDLE_CONTEXT, type CodeBundle } from '../../distributor/seller/cards.js';
@@ -98,7 +96,7 @@ export function register(_program: Command, groups: Groups): void {
         const sealed = new Uint8Array(readInput(bundleFile, 'the code bundle'));
         const card = await loadCard(o.card, o);
         // Sealed to the card's X25519 key: a bundle for another card does not open here.
-        const plain = openToCard(fromBase64(card.data.kxSecret), CODE_BUNDLE_CONTEXT, sealed);
+        const plain = await openForCard(card, CODE_BUNDLE_CONTEXT, sealed);
         let bundle: CodeBundle;
         try {
           bundle = JSON.parse(fromUtf8(plain)) as CodeBundle;
@@ -110,7 +108,7 @@ export function register(_program: Command, groups: Groups): void {
         const have = new Set(card.data.codes.map((c) => c.serial));
         const added = bundle.codes.filter((c) => !have.has(c.serial));
         card.data.codes.push(...added.map((c) => ({ serial: c.serial, code: c.code, state: 'unused' as const, expires: c.expires })));
-        if (added.length) await saveCard(card.path, card.data, card.passphrase);
+        if (added.length) await card.save();
         const out = { cardId: card.data.cardId, imported: added.map((c) => c.serial), alreadyPresent: bundle.codes.length - added.length };
         print(o, out, () => `imported ${added.length} codes into card ${out.cardId}${out.alreadyPresent ? ` (${out.alreadyPresent} were already there)` : ''}`);
       }),
@@ -128,9 +126,9 @@ export function register(_program: Command, groups: Groups): void {
         if (!o.signOnly && !o.to.length) throw new CliError('name at least one recipient with --to (or use --sign-only)', EXIT.usage, 'USAGE');
         const output = o.out ?? `${input}.seal`;
         checkTarget(output, o.force);
-        const { data } = await loadCard(o.card, o);
-        const recipients = o.signOnly ? [] : recipientsFor(o.to, data);
-        const meta = await sealFileTo(input, output, { sender: cardParty(cardSecretsOf(data)), recipients, signOnly: o.signOnly, overwrite: o.force });
+        const card = await loadCard(o.card, o);
+        const recipients = o.signOnly ? [] : recipientsFor(o.to, card.data);
+        const meta = await sealFileTo(input, output, { sender: card.party(), recipients, signOnly: o.signOnly, overwrite: o.force });
         const out = { output: path.resolve(output), name: meta.name, size: meta.size, signOnly: Boolean(o.signOnly), recipients };
         print(o, out, () =>
           `${o.signOnly ? 'signed' : 'sealed'} ${input} → ${output}${o.signOnly ? '' : `\n  for: ${recipients.map((r) => `${r.kind} ${r.label}`).join(', ')}`}`,
@@ -145,11 +143,11 @@ export function register(_program: Command, groups: Groups): void {
     .action(
       action(async (input: string, o: CardOpts & { out?: string; force?: boolean }) => {
         if (o.out) checkTarget(o.out, o.force);
-        const { data } = await loadCard(o.card, o);
+        const card = await loadCard(o.card, o);
         const r = await openFileTo(
           input,
           (meta) => o.out ?? defaultOpenedPath(input, meta),
-          { receiver: cardParty(cardSecretsOf(data)), issuerPub: fromBase64(data.issuerPublicKey), overwrite: o.force },
+          { receiver: card.party(), issuerPub: fromBase64(card.data.issuerPublicKey), overwrite: o.force },
         );
         reportOpened(o, r.path, r.meta, summarize(r.header, r.verdict));
       }),

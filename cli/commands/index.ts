@@ -24,6 +24,7 @@ const modules: Entry[] = [
   { commands: ['gateway'], load: () => import('./gateway.js') },
   { commands: ['serve'], load: () => import('./serve.js') },
   { commands: ['card', 'dedicated'], load: () => import('./online.js') },
+  { commands: ['card'], load: () => import('./token.js') },
 ];
 
 /** Registers the modules `argv` (the arguments after the script) needs; all when unsure. */

@@ -138,4 +138,13 @@ CREATE INDEX redemptions_token ON redemptions (token_hash) WHERE token_hash IS N
 CREATE INDEX redemptions_open ON redemptions (token_expires_at) WHERE completed_at IS NULL AND sealed_profile IS NOT NULL;
 `,
   },
+  {
+    version: 4,
+    name: 'groups: distributor-blind codes',
+    sql: `
+-- A blind group's codes have a blind part the seller never sees (docs/keys.md): the
+-- seller only records that they do, so each build it makes asks for that part once.
+ALTER TABLE groups ADD COLUMN blind INTEGER NOT NULL DEFAULT 0 CHECK (blind IN (0, 1));
+`,
+  },
 ];

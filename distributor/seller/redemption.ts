@@ -12,6 +12,7 @@ import {
   makeBuild,
   newId,
   parseCode,
+  sellerPart,
   parseProfile,
   secretHash,
   utf8,
@@ -20,6 +21,7 @@ import {
   type DedicatedProfile,
 } from '../../card/index.js';
 import type { Seller } from './seller.js';
+import { groupIsBlind } from './cards.js';
 import { pluckStmt, stmt } from '../db/open.js';
 
 export const DEFAULT_RESUME_WINDOW_MS = 15 * 60 * 1000;
@@ -44,7 +46,8 @@ const INVALID = 'this code is not valid: check it and type it again';
 
 /** The code row for a typed code, after checking its secret in constant time. */
 export function checkCode(seller: Seller, codeText: string): CodeRow {
-  const code = parseCode(codeText);
+  // A blind code's part after "+" is dropped here unread: never stored, logged or sealed.
+  const code = parseCode(sellerPart(codeText));
   const row = stmt(seller.db, 'SELECT * FROM codes WHERE serial = ?').get(code.serial) as CodeRow | undefined;
   const expect = secretHash(code.serial, code.secret);
   // Compare against a dummy when the serial is unknown, so both paths cost the same.
@@ -143,6 +146,7 @@ export function grantRedemption(seller: Seller, input: GrantInput): Grant {
         copyOf: row.parent_build_id ?? '',
         distributorUrl: input.distributorUrl,
         now,
+        blind: groupIsBlind(seller, row.group_id),
       });
       const redemptionId = newId('red');
       const token = Buffer.from(randomBytes(32)).toString('base64url');

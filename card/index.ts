@@ -22,4 +22,5 @@ export * from './pairkey.js';
 export * from './issuer.js';
 export * from './keyops.js';
 export * from './blind.js';
+export * from './blind-profile.js';
 export * from './tokencard.js';

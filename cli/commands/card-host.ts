@@ -11,6 +11,7 @@ import { action, print } from '../output.js';
 import { CliError, EXIT } from '../errors.js';
 import type { CardData } from '../../card/cardfile.js';
 import { openCardText, type OpenedCard } from '../card-file.js';
+import { handOverText } from '../blind-codes.js';
 import { isSealError } from '../../card/errors.js';
 import { fromBase64, toBase64 } from '../../card/bytes.js';
 import {
@@ -82,8 +83,10 @@ export async function handle(s: HostState, req: HostRequest): Promise<unknown> {
     }
     case 'codes': {
       if (!s.data) throw locked();
+      const card = s.card!;
+      const texts = await Promise.all(s.data.codes.map((c) => handOverText(card, c)));
       return {
-        codes: s.data.codes.map((c) => ({ serial: c.serial, code: c.code, state: c.state, ...(c.givenTo ? { givenTo: c.givenTo } : {}) })),
+        codes: s.data.codes.map((c, i) => ({ serial: c.serial, code: texts[i]!, state: c.state, ...(c.givenTo ? { givenTo: c.givenTo } : {}) })),
         ...(s.data.distributorUrl ? { distributorUrl: s.data.distributorUrl } : {}),
       };
     }

@@ -7,6 +7,7 @@ import { action, print } from '../output.js';
 import { CliError, EXIT } from '../errors.js';
 import { passphraseOption, type PassphraseOptions } from '../passphrase.js';
 import { loadCard, openForCard } from '../card-file.js';
+import { handOverText } from '../blind-codes.js';
 import { checkTarget, readInput } from '../files.js';
 import { recipientsFor } from '../recipients.js';
 import { sealFileTo, openFileTo } from '../sealing.js';
@@ -71,12 +72,14 @@ export function register(_program: Command, groups: Groups): void {
     }),
   );
 
-  cardCommand(groups.card, 'codes', 'list the codes to hand over, with serial and state').action(
+  cardCommand(groups.card, 'codes', "list the codes to hand over, with serial and state (a blind group's with their blind parts)").action(
     action(async (o: CardOpts) => {
-      const { data } = await loadCard(o.card, o);
-      const rows = data.codes.map((c) => ({
+      const card = await loadCard(o.card, o);
+      const data = card.data;
+      const texts = await Promise.all(data.codes.map((c) => handOverText(card, c)));
+      const rows = data.codes.map((c, i) => ({
         serial: c.serial,
-        code: c.code,
+        code: texts[i]!,
         state: c.state,
         ...(c.expires ? { expires: new Date(c.expires).toISOString() } : {}),
         ...(c.givenTo ? { givenTo: c.givenTo } : {}),

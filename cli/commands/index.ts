@@ -25,6 +25,7 @@ const modules: Entry[] = [
   { commands: ['serve'], load: () => import('./serve.js') },
   { commands: ['card', 'dedicated'], load: () => import('./online.js') },
   { commands: ['card'], load: () => import('./token.js') },
+  { commands: ['card'], load: () => import('./blind.js') },
 ];
 
 /** Registers the modules `argv` (the arguments after the script) needs; all when unsure. */

@@ -2,7 +2,7 @@
 // out. The code never appears in a URL; the link carries a random token only.
 import express, { Router } from 'express';
 import { z } from 'zod';
-import { SealError, isSealError, parseCode, profileCerts } from '../../../card/index.js';
+import { SealError, isSealError, parseCode, profileCerts, sellerPart } from '../../../card/index.js';
 import { grantRedemption } from '../../seller/redemption.js';
 import { clientKey, describeError, noStore, type Ctx } from '../context.js';
 import { downloadPage, errorPage, redeemPage } from '../views/redeem.js';
@@ -23,17 +23,19 @@ export function redeemRoutes(ctx: Ctx): Router {
     if (!ctx.limits.redeemPerClient.hit(clientKey(req))) return again(429, 'Too many attempts from your network. Wait a minute and try again.');
     const form = Form.safeParse(req.body);
     if (!form.success) return again(400, 'Type the code and your email address.');
+    // A blind code's part after "+" is for the holder's add-on only: dropped here unread.
+    const code = sellerPart(form.data.code);
     try {
       // The per-serial limit slows guessing the secret of one known serial.
       let serial: string;
       try {
-        serial = parseCode(form.data.code).serial;
+        serial = parseCode(code).serial;
       } catch {
         throw new SealError('BAD_CODE', 'this code is not valid: check it and type it again');
       }
       if (!ctx.limits.redeemPerSerial.hit(serial)) return again(429, 'Too many attempts for this code. Wait a minute and try again.', form.data.email);
       const g = grantRedemption(ctx.seller, {
-        code: form.data.code,
+        code,
         email: form.data.email,
         resumeWindowMs: ctx.resumeWindowMs,
         distributorUrl: ctx.publicUrl,

@@ -12,7 +12,9 @@ import { passphraseOption, type PassphraseOptions } from '../passphrase.js';
 import { loadCard, openForCard, type OpenedCard } from '../card-file.js';
 import { checkTarget, readInput, writeFileAtomic } from '../files.js';
 import { validId } from '../recipients.js';
+import { isSerial } from '../../card/codes.js';
 import { blindPartFor } from '../blind-codes.js';
+import { formatBlindCode } from '../../card/blind.js';
 import { storeBlindSecret } from '../token/card-token.js';
 import { concat, fromBase64, fromUtf8, toBase64, utf8 } from '../../card/bytes.js';
 import { verifyCert, type CardCert } from '../../card/certs.js';
@@ -99,19 +101,20 @@ export function register(_program: Command, groups: Groups): void {
     );
 
   withCard(groups.card.command('blind-part'))
-    .description('the blind part of one code (or of an ID, for a code to be redeemed in ID mode)')
+    .description('the blind part of one code, with the whole code when it is on this card (or of an ID, for a code to be redeemed in ID mode)')
     .requiredOption('--serial <serial>', "the code's serial")
     .option('--id <id>', 'the ID the code will be redeemed with (ID mode)')
     .action(
       action(async (o: Opts & { serial: string; id?: string }) => {
         const card = await loadCard(o.card, o);
         needBlindGroup(card);
+        if (!isSerial(o.serial)) throw new CliError(`${o.serial} is not a code serial`, EXIT.usage, 'USAGE');
+        // A code of another card of the group has the same blind part: only its text is not here.
         const c = card.data.codes.find((x) => x.serial === o.serial);
-        if (!c) throw new CliError(`this card holds no code ${o.serial}`, EXIT.usage, 'USAGE');
         const id = o.id === undefined ? undefined : validId(o.id);
-        const part = await blindPartFor(card, id ? 'id' : 'code', id ?? c.serial);
-        const out = { serial: c.serial, ...(id ? { id } : {}), blindPart: part, code: `${c.code}+${part}` };
-        print(o, out, () => out.code);
+        const part = await blindPartFor(card, id ? 'id' : 'code', id ?? o.serial);
+        const out = { serial: o.serial, ...(id ? { id } : {}), blindPart: part, ...(c ? { code: formatBlindCode(c.code, part) } : {}) };
+        print(o, out, () => out.code ?? part);
       }),
     );
 }

@@ -14,6 +14,7 @@ interface Entry {
 
 const modules: Entry[] = [
   { commands: ['addon'], load: () => import('./addon.js') },
+  { commands: ['addon'], load: () => import('./addon-check.js') },
   { commands: ['card'], load: () => import('./card-host.js') },
   { commands: ['init'], load: () => import('./init.js') },
   { commands: ['admin'], load: () => import('./admin.js') },

@@ -43,6 +43,7 @@ export function cardInfo(d: CardData) {
     validUntil: new Date(cert.notAfter).toISOString(),
     codes: { total: d.codes.length, unused: d.codes.filter((c) => c.state === 'unused').length },
     pairs: d.pairs.map((p) => ({ pairId: p.pairId, peerCardId: p.peerCardId })),
+    ...(d.blind ? { blindCodes: d.blindSecret || d.blindInToken ? 'ready' : 'no blind secret yet' } : {}),
     issuerPublicKey: d.issuerPublicKey,
     ...(d.distributorUrl ? { distributorUrl: d.distributorUrl } : {}),
   };
@@ -67,6 +68,7 @@ export function register(_program: Command, groups: Groups): void {
           `  valid:     ${i.validFrom} to ${i.validUntil}`,
           `  codes:     ${i.codes.unused} unused of ${i.codes.total}`,
           `  pair keys: ${i.pairs.length ? i.pairs.map((p) => `${p.pairId} (with ${p.peerCardId})`).join(', ') : 'none'}`,
+          ...(i.blindCodes ? [`  blind codes: ${i.blindCodes}`] : []),
         ].join('\n'),
       );
     }),

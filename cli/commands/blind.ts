@@ -16,7 +16,7 @@ import { isSerial } from '../../card/codes.js';
 import { blindPartFor } from '../blind-codes.js';
 import { formatBlindCode } from '../../card/blind.js';
 import { storeBlindSecret } from '../token/card-token.js';
-import { concat, fromBase64, fromUtf8, toBase64, utf8 } from '../../card/bytes.js';
+import { concat, fromBase64, toBase64, utf8 } from '../../card/bytes.js';
 import { verifyCert, type CardCert } from '../../card/certs.js';
 import { malformed } from '../../card/errors.js';
 import { verify } from '../../card/keys.js';

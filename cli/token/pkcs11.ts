@@ -17,6 +17,7 @@ const CKD_NULL = 1;
 const CKR_PIN_INCORRECT = 0xa0;
 const CKR_PIN_LOCKED = 0xa4;
 const CKR_USER_ALREADY_LOGGED_IN = 0x100;
+const CKR_CRYPTOKI_ALREADY_INITIALIZED = 0x191;
 // DER OIDs: id-Ed25519 and id-X25519 (RFC 8410). SoftHSM takes X25519 keys only as
 // type CKK_EC_EDWARDS with this OID, not as CKK_EC_MONTGOMERY.
 export const OID_ED25519 = Buffer.from('06032b6570', 'hex');
@@ -50,7 +51,12 @@ export class Token {
     const p = new P.PKCS11();
     try {
       p.load(a.module);
-      p.C_Initialize();
+      try {
+        p.C_Initialize();
+      } catch (e) {
+        // Another Token in this process initialised the module already: that is fine.
+        if (pkcs11Code(e) !== CKR_CRYPTOKI_ALREADY_INITIALIZED) throw e;
+      }
     } catch (e) {
       throw new TokenError(`cannot load the PKCS#11 module ${a.module}: ${(e as Error).message}`, EXIT.other, 'NO_TOKEN');
     }
@@ -260,4 +266,3 @@ function closeQuietly(p: InstanceType<typeof P.PKCS11>): void {
   }
 }
 
-export { CKK_EC_EDWARDS };

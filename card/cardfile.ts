@@ -32,6 +32,12 @@ export interface CardData {
   codes: CardCode[];
   pairs: { pairId: string; peerCardId: string; key: string }[];
   distributorUrl?: string;
+  /** The group uses distributor-blind codes (docs/FORMAT.md §2.1). */
+  blind?: boolean;
+  /** base64 blind secret B, on a keyfile card once `card blind` made or imported it. */
+  blindSecret?: string;
+  /** On a token card: B lives in the token instead. */
+  blindInToken?: boolean;
 }
 
 interface Envelope {
@@ -110,5 +116,7 @@ export function cardSecretsOf(d: CardData): CardSecrets {
     groupKey: fromBase64(d.groupKey),
     groupId: d.groupId,
     pairs: d.pairs.map((p) => ({ pairId: p.pairId, key: fromBase64(p.key) })),
+    blind: d.blind,
+    ...(d.blindSecret ? { blindSecret: fromBase64(d.blindSecret) } : {}),
   };
 }

@@ -20,3 +20,7 @@ export * from './cardfile.js';
 export * from './profile.js';
 export * from './pairkey.js';
 export * from './issuer.js';
+export * from './keyops.js';
+export * from './blind.js';
+export * from './blind-profile.js';
+export * from './tokencard.js';

@@ -27,6 +27,10 @@ export interface NewCardInput {
   codes?: number;
   validDays?: number;
   now?: number;
+  /** The card's public keys when its private keys were made elsewhere (in a token): the card data then holds no secret of them. */
+  publicKeys?: { signPub: Uint8Array; kxPub: Uint8Array };
+  /** The group uses distributor-blind codes. */
+  blind?: boolean;
 }
 
 export interface NewCard {
@@ -38,8 +42,9 @@ export interface NewCard {
 
 export function makeCard(issuerSecret: Uint8Array, issuerPub: Uint8Array, input: NewCardInput): NewCard {
   const now = input.now ?? Date.now();
-  const sig = newSigningKey();
-  const kx = newAgreementKey();
+  const empty = new Uint8Array(0);
+  const sig = input.publicKeys ? { publicKey: input.publicKeys.signPub, secretKey: empty } : newSigningKey();
+  const kx = input.publicKeys ? { publicKey: input.publicKeys.kxPub, secretKey: empty } : newAgreementKey();
   const cert: CardCert = {
     type: 'card',
     cardId: input.cardId ?? newId('card'),
@@ -68,6 +73,7 @@ export function makeCard(issuerSecret: Uint8Array, issuerPub: Uint8Array, input:
     issuerPublicKey: toBase64(issuerPub),
     codes: codes.map((c) => ({ serial: c.serial, code: c.text, state: 'unused' })),
     pairs: [],
+    ...(input.blind ? { blind: true } : {}),
   };
   return { data, cert, certBytes: signed.bytes, kxPub: kx.publicKey };
 }
@@ -88,6 +94,8 @@ export interface NewBuildInput {
   buildId?: string;
   distributorUrl?: string;
   now?: number;
+  /** A blind code's build: its key still needs the code's blind part (card/blind.ts). */
+  blind?: boolean;
 }
 
 export function makeBuild(issuerSecret: Uint8Array, issuerPub: Uint8Array, input: NewBuildInput): DedicatedProfile {
@@ -124,5 +132,6 @@ export function makeBuild(issuerSecret: Uint8Array, issuerPub: Uint8Array, input
     purchaserCert: toBase64(input.purchaserCertBytes),
     expires: notAfter,
     ...(input.distributorUrl ? { distributorUrl: input.distributorUrl } : {}),
+    ...(input.blind ? { blind: 'needed' as const } : {}),
   };
 }

@@ -7,6 +7,7 @@ import { randomBytes } from '@noble/hashes/utils.js';
 import { concat, utf8 } from './bytes.js';
 import { SealError, malformed } from './errors.js';
 import { hkdf32 } from './keys.js';
+import type { CardKeyOps } from './keyops.js';
 
 const EPK = 32;
 const NONCE = 24;
@@ -23,13 +24,26 @@ export function sealToCard(kxPub: Uint8Array, context: string, plaintext: Uint8A
 export function openToCard(kxSecret: Uint8Array, context: string, sealed: Uint8Array): Uint8Array {
   if (sealed.length < EPK + NONCE + 16) throw malformed('sealed data too short');
   const epk = sealed.subarray(0, EPK);
-  const kxPub = x25519.getPublicKey(kxSecret);
   let shared: Uint8Array;
   try {
     shared = x25519.getSharedSecret(kxSecret, epk);
   } catch {
     throw malformed('invalid ephemeral key');
   }
+  return openWithShared(shared, x25519.getPublicKey(kxSecret), context, sealed);
+}
+
+/**
+ * The same, with the agreement done by the card's key operations (a token keeps its
+ * X25519 key inside and hands out only this message's shared secret).
+ */
+export async function openToCardWith(ops: CardKeyOps, kxPub: Uint8Array, context: string, sealed: Uint8Array): Promise<Uint8Array> {
+  if (sealed.length < EPK + NONCE + 16) throw malformed('sealed data too short');
+  return openWithShared(await ops.agree(sealed.subarray(0, EPK)), kxPub, context, sealed);
+}
+
+function openWithShared(shared: Uint8Array, kxPub: Uint8Array, context: string, sealed: Uint8Array): Uint8Array {
+  const epk = sealed.subarray(0, EPK);
   const key = hkdf32(shared, concat(epk, kxPub), 'sealcode to card v1 ' + context);
   try {
     return xchacha20poly1305(key, sealed.subarray(EPK, EPK + NONCE), utf8(context)).decrypt(sealed.subarray(EPK + NONCE));

@@ -5,7 +5,9 @@
 import type { BuildCert, CardCert } from './certs.js';
 import { decodeCert } from './certs.js';
 import { SealError } from './errors.js';
-import { codeKey, groupStanzaKey, idKey, sign } from './keys.js';
+import { sign } from './keys.js';
+import { memoryKeyOps, prfMessage, type CardKeyOps } from './keyops.js';
+import { blindBytesOf, blindCodeKey, blindMessage } from './blind.js';
 import { unwrapFileKey, wrapFileKey, type RecipientSpec, type Stanza } from './stanza.js';
 
 export interface Party {
@@ -24,43 +26,78 @@ export interface CardSecrets {
   groupKey: Uint8Array;
   groupId: string;
   pairs: { pairId: string; key: Uint8Array }[];
+  /** The group's blind secret B, when the card holds it. */
+  blindSecret?: Uint8Array;
+  /** The group uses blind codes: code and ID keys are mixed with b(label). */
+  blind?: boolean;
 }
 
+/** What a card party needs besides its key operations: nothing in here is a long-term secret but pair keys. */
+export interface CardPublic {
+  cert: Uint8Array;
+  groupId: string;
+  pairs: { pairId: string; key: Uint8Array }[];
+  blind?: boolean;
+}
+
+const noBlindSecret = (): SealError =>
+  new SealError('REFUSED', "this card's group uses blind codes but the card holds no blind secret yet: run `sealcode card blind` or `card blind import`");
+
 /** The key a card uses for a stanza, or null when it has none for it. */
-function cardStanzaKey(s: CardSecrets, kind: Stanza['kind'], label: string): Uint8Array | null {
+async function cardStanzaKey(ops: CardKeyOps, c: CardPublic, kind: Stanza['kind'], label: string): Promise<Uint8Array | null> {
   switch (kind) {
     case 'code':
-      return codeKey(s.groupKey, label);
-    case 'id':
-      return idKey(s.groupKey, label);
+    case 'id': {
+      const k = await ops.groupMac(prfMessage(kind === 'code' ? 'sealcode code key' : 'sealcode id key', label));
+      if (!c.blind) return k;
+      const mac = await ops.blindMac(blindMessage(kind, label));
+      if (!mac) throw noBlindSecret();
+      return blindCodeKey(k, blindBytesOf(mac));
+    }
     case 'group':
-      return label === s.groupId ? groupStanzaKey(s.groupKey, s.groupId) : null;
+      return label === c.groupId ? ops.groupMac(prfMessage('sealcode group key', c.groupId)) : null;
     case 'pair':
-      return s.pairs.find((p) => p.pairId === label)?.key ?? null;
+      return c.pairs.find((p) => p.pairId === label)?.key ?? null;
   }
 }
 
 export function cardParty(secrets: CardSecrets): Party {
-  if (decodeCert(secrets.cert).type !== 'card') throw new SealError('USAGE', 'not a card certificate');
+  return cardPartyWith(
+    memoryKeyOps({ signSecret: secrets.signSecret, groupKey: secrets.groupKey, blindSecret: secrets.blindSecret }),
+    secrets,
+  );
+}
+
+/** A card whose secrets are reached through `ops` (in memory, or in a token). */
+export function cardPartyWith(ops: CardKeyOps, c: CardPublic): Party {
+  if (decodeCert(c.cert).type !== 'card') throw new SealError('USAGE', 'not a card certificate');
   return {
     kind: 'card',
-    certificate: secrets.cert,
+    certificate: c.cert,
     async wrap(spec, fileKey, salt) {
-      const k = cardStanzaKey(secrets, spec.kind, spec.label);
+      const k = await cardStanzaKey(ops, c, spec.kind, spec.label);
       if (!k) throw new SealError('USAGE', spec.kind === 'pair' ? `this card holds no pair key ${spec.label}` : `this card cannot seal for group ${spec.label}`);
       return wrapFileKey(k, spec, fileKey, salt);
     },
     async unwrap(stanzas) {
+      let missingBlind: SealError | null = null;
       for (const [index, s] of stanzas.entries()) {
-        const k = cardStanzaKey(secrets, s.kind, s.label);
+        let k: Uint8Array | null;
+        try {
+          k = await cardStanzaKey(ops, c, s.kind, s.label);
+        } catch (e) {
+          // Another stanza may still open; say why only if none does.
+          if (!(e instanceof SealError)) throw e;
+          missingBlind = e;
+          continue;
+        }
         const fileKey = k && unwrapFileKey(k, s);
         if (fileKey) return { fileKey, index };
       }
+      if (missingBlind) throw missingBlind;
       return null;
     },
-    async sign(digest) {
-      return sign(secrets.signSecret, digest);
-    },
+    sign: (digest) => ops.sign(digest),
   };
 }
 

@@ -1,21 +1,87 @@
-// A purchaser's card file on disk: opened with its passphrase, re-sealed atomically
-// with the same passphrase when its contents change (imported codes).
+// A purchaser's card file on disk, of either kind: passphrase-sealed (its secrets in the
+// file) or token-backed (its secrets in a PKCS#11 token, the file sealed under a key the
+// token makes). Callers get the card's data and its key operations, and never the
+// secrets themselves; save() re-seals the file atomically the same way it was opened.
 import { openCardFile, sealCardFile, type CardData } from '../card/cardfile.js';
+import { fromBase64 } from '../card/bytes.js';
+import { decodeCert, type CardCert } from '../card/certs.js';
+import { openToCardWith } from '../card/pairkey.js';
+import { memoryKeyOps, type CardKeyOps } from '../card/keyops.js';
+import { cardPartyWith, type Party } from '../card/party.js';
+import { openTokenCardFile, sealTokenCardFile, tokenRefOf, type TokenRef } from '../card/tokencard.js';
 import { getPassphrase, type PassphraseOptions } from './passphrase.js';
+import { getPin } from './pin.js';
 import { readInput, writeFileAtomic } from './files.js';
+import { Token } from './token/pkcs11.js';
+import { fileMac, tokenKeyOps } from './token/card-token.js';
 
 export interface OpenedCard {
   path: string;
   data: CardData;
-  passphrase: string;
+  keys: CardKeyOps;
+  /** The token a token card lives in (open and logged in). */
+  token?: { ref: TokenRef; session: Token };
+  party(): Party;
+  save(): Promise<void>;
+  close(): void;
+}
+
+export function memoryKeysOf(d: CardData): CardKeyOps {
+  return memoryKeyOps({
+    signSecret: fromBase64(d.signSecret),
+    kxSecret: fromBase64(d.kxSecret),
+    groupKey: fromBase64(d.groupKey),
+    ...(d.blindSecret ? { blindSecret: fromBase64(d.blindSecret) } : {}),
+  });
+}
+
+export const partyOf = (d: CardData, keys: CardKeyOps): Party =>
+  cardPartyWith(keys, { cert: fromBase64(d.cert), groupId: d.groupId, pairs: d.pairs.map((p) => ({ pairId: p.pairId, key: fromBase64(p.key) })), blind: d.blind });
+
+/** Opens a card file with its PIN (token card) or passphrase; the text is already read. */
+export async function openCardText(file: string, text: string, secret: (kind: 'pin' | 'passphrase') => Promise<string>): Promise<OpenedCard> {
+  const ref = tokenRefOf(text);
+  if (ref) {
+    const session = Token.open(ref, await secret('pin'));
+    try {
+      const mac = fileMac(session, ref.cardId);
+      const data = await openTokenCardFile(text, mac);
+      const keys = tokenKeyOps(session, ref.cardId);
+      return {
+        path: file,
+        data,
+        keys,
+        token: { ref, session },
+        party: () => partyOf(data, keys),
+        save: async () => writeFileAtomic(file, await sealTokenCardFile(data, ref, mac), 0o600),
+        close: () => session.close(),
+      };
+    } catch (e) {
+      session.close();
+      throw e;
+    }
+  }
+  const passphrase = await secret('passphrase');
+  const data = await openCardFile(text, passphrase);
+  const keys = memoryKeysOf(data);
+  return {
+    path: file,
+    data,
+    keys,
+    party: () => partyOf(data, keys),
+    save: async () => writeFileAtomic(file, await sealCardFile(data, passphrase), 0o600),
+    close: () => undefined,
+  };
 }
 
 export async function loadCard(file: string, opts: PassphraseOptions): Promise<OpenedCard> {
   const text = readInput(file, 'the card file').toString('utf8');
-  const passphrase = await getPassphrase(opts, `the card ${file}`);
-  return { path: file, data: await openCardFile(text, passphrase), passphrase };
+  return openCardText(file, text, (kind) => (kind === 'pin' ? getPin(opts, `the token of card ${file}`) : getPassphrase(opts, `the card ${file}`)));
 }
 
-export async function saveCard(file: string, data: CardData, passphrase: string): Promise<void> {
-  writeFileAtomic(file, await sealCardFile(data, passphrase), 0o600);
+/** Opens what the distributor sealed to this card's X25519 key (in memory or in its token). */
+export function openForCard(card: OpenedCard, context: string, sealed: Uint8Array): Promise<Uint8Array> {
+  const cert = decodeCert(fromBase64(card.data.cert)) as CardCert;
+  return openToCardWith(card.keys, cert.kxPub, context, sealed);
 }
+

@@ -6,10 +6,14 @@ import { CliError, EXIT } from './errors.js';
 
 export interface PassphraseOptions {
   passphraseFile?: string;
+  /** For a card whose secrets are in a token (cli/pin.ts). */
+  pinFile?: string;
 }
 
 export function passphraseOption(cmd: Command): Command {
-  return cmd.option('--passphrase-file <file>', "read the card passphrase from this file's first line (default: $SEALCODE_PASSPHRASE, or a prompt)");
+  return cmd
+    .option('--passphrase-file <file>', "read the card passphrase from this file's first line (default: $SEALCODE_PASSPHRASE, or a prompt)")
+    .option('--pin-file <file>', "for a card in a token: read the token PIN from this file's first line (default: $SEALCODE_PIN, or a prompt)");
 }
 
 /** Reads a line from the terminal with echo off. */
@@ -49,22 +53,25 @@ export function promptHidden(question: string): Promise<string> {
 
 const onTerminal = (): boolean => Boolean(process.stdin.isTTY && process.stderr.isTTY);
 
+/** A secret kept in a file: its first line, which must not be empty. */
+export function firstLineOf(file: string, what: string): string {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    throw new CliError(`cannot read the ${what} file ${file}`, EXIT.usage, 'USAGE');
+  }
+  const line = text.split(/\r?\n/)[0] ?? '';
+  if (!line) throw new CliError(`the ${what} file ${file} is empty`, EXIT.usage, 'USAGE');
+  return line;
+}
+
 /**
  * The passphrase of an existing card, or (with `confirm`) of a card being created,
  * which is asked twice on a terminal.
  */
 export async function getPassphrase(opts: PassphraseOptions, what: string, confirm = false): Promise<string> {
-  if (opts.passphraseFile) {
-    let text: string;
-    try {
-      text = fs.readFileSync(opts.passphraseFile, 'utf8');
-    } catch {
-      throw new CliError(`cannot read the passphrase file ${opts.passphraseFile}`, EXIT.usage, 'USAGE');
-    }
-    const line = text.split(/\r?\n/)[0] ?? '';
-    if (!line) throw new CliError(`the passphrase file ${opts.passphraseFile} is empty`, EXIT.usage, 'USAGE');
-    return line;
-  }
+  if (opts.passphraseFile) return firstLineOf(opts.passphraseFile, 'passphrase');
   const env = process.env.SEALCODE_PASSPHRASE;
   if (env) return env;
   if (!onTerminal())

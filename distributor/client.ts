@@ -40,17 +40,21 @@ async function post(server: string, path: string, body: unknown): Promise<unknow
   return json;
 }
 
-/** One challenge–response request: `signSecret` is the card's (or build's) Ed25519 key. */
+/**
+ * One challenge–response request: `signer` is the card's (or build's) Ed25519 key, or a
+ * function signing with it (a token card's key never leaves the token).
+ */
 export async function signedRequest<S extends z.ZodType>(
   server: string,
   purpose: Purpose,
   subjectId: string,
-  signSecret: Uint8Array,
+  signer: Uint8Array | ((msg: Uint8Array) => Promise<Uint8Array>),
   params: Record<string, string | number>,
   response: S,
 ): Promise<z.infer<S>> {
   const ch = ChallengeResponse.parse(await post(server, '/challenge', { purpose, subjectId }));
-  const signature = sign(signSecret, challengeMessage({ purpose, subjectId, challengeId: ch.challengeId, nonce: fromBase64(ch.nonce), params }));
+  const msg = challengeMessage({ purpose, subjectId, challengeId: ch.challengeId, nonce: fromBase64(ch.nonce), params });
+  const signature = signer instanceof Uint8Array ? sign(signer, msg) : await signer(msg);
   const out = response.safeParse(await post(server, `/${purpose}`, { challengeId: ch.challengeId, subjectId, signature: toBase64(signature), ...params }));
   if (!out.success) throw new SealError('MALFORMED', 'the distributor answered with something unexpected');
   return out.data;

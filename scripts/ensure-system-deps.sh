@@ -16,6 +16,7 @@ checks=(
   "xvfb-run xvfb"
   "xauth xauth"
   "import imagemagick"
+  "softhsm2-util softhsm2"
 )
 
 have() {

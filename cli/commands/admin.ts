@@ -10,8 +10,15 @@ import { getPassphrase, passphraseOption, type PassphraseOptions } from '../pass
 import { checkTarget, writeFileAtomic } from '../files.js';
 import { validId } from '../recipients.js';
 import { sealCardFile } from '../../card/cardfile.js';
+import { fromBase64 } from '../../card/bytes.js';
+import { newId } from '../../card/issuer.js';
+import { publicCardData, sealTokenCardFile } from '../../card/tokencard.js';
+import { CliError, EXIT } from '../errors.js';
+import { getPin } from '../pin.js';
+import { Token } from '../token/pkcs11.js';
+import { fileMac, generateCardKeys, removeCard, storeCardSecrets } from '../token/card-token.js';
 import { openSeller, type Seller } from '../../distributor/seller/seller.js';
-import { issueCard, sellCodes, type PaymentInput } from '../../distributor/seller/cards.js';
+import { issueCard, sellCodes, type IssueCardInput, type PaymentInput } from '../../distributor/seller/cards.js';
 import { redeemOffline, type Grant } from '../../distributor/seller/redemption.js';
 import { redeemOfflineAsId } from '../../distributor/seller/id-mode.js';
 
@@ -54,6 +61,9 @@ interface IssueOpts extends PassphraseOptions {
   validDays?: number;
   purchaserId?: string;
   moduleKind?: string;
+  tokenModule?: string;
+  tokenLabel?: string;
+  blind?: boolean;
   out: string;
   force?: boolean;
   data?: string;
@@ -101,6 +111,9 @@ export function register(_program: Command, groups: Groups): void {
     .option('--valid-days <days>', 'how long the card is valid', wholeNumber('--valid-days', 1))
     .option('--purchaser-id <id>', 'an existing purchaser to issue another card to')
     .option('--module-kind <kind>', 'the hardware-module kind recorded for the card', 'keyfile')
+    .option('--token-module <lib>', 'issue onto a PKCS#11 token: the module (shared library), e.g. /usr/lib/softhsm/libsofthsm2.so')
+    .option('--token-label <label>', "the token's label (with --token-module); its PIN from --pin-file, $SEALCODE_PIN or a prompt")
+    .option('--blind', "a new group whose codes are distributor-blind: each card then makes or imports the group's blind secret (`card blind`)")
     .requiredOption('--out <card_file>', 'where to write the sealed card file')
     .option('--force', 'replace an existing card file');
   passphraseOption(dataOption(paymentOptions(issue)))
@@ -108,38 +121,68 @@ export function register(_program: Command, groups: Groups): void {
     .action(
       action(async (o: IssueOpts) => {
         checkTarget(o.out, o.force);
+        if (Boolean(o.tokenModule) !== Boolean(o.tokenLabel)) throw new CliError('--token-module and --token-label go together', EXIT.usage, 'USAGE');
+        if (o.tokenModule) {
+          const r = await issueOntoToken(o, { module: path.resolve(o.tokenModule), label: o.tokenLabel! });
+          return reportIssued(o, r.cardId, r.groupId, r.purchaserId, r.codes);
+        }
         const passphrase = await getPassphrase(o, `the new card ${o.out}`, true);
-        const issued = await withSeller(o, (s) =>
-          issueCard(s, {
-            name: o.name,
-            email: o.email,
-            group: o.group,
-            codes: o.codes,
-            maxCodes: o.maxCodes,
-            validDays: o.validDays,
-            purchaserId: o.purchaserId,
-            moduleKind: o.moduleKind,
-            payment: payment(o),
-          }),
-        );
+        const issued = await withSeller(o, (s) => issueCard(s, issueInput(o)));
         writeFileAtomic(o.out, await sealCardFile(issued.data, passphrase), 0o600);
-        const out = {
-          cardId: issued.cardId,
-          groupId: issued.groupId,
-          purchaserId: issued.purchaserId,
-          codes: issued.data.codes.length,
-          out: path.resolve(o.out),
-        };
-        print(o, out, () =>
-          [
-            `issued card ${out.cardId} to ${o.name} <${o.email}>`,
-            `  group:  ${out.groupId}`,
-            `  codes:  ${out.codes}`,
-            `  file:   ${out.out}`,
-          ].join('\n'),
-        );
+        reportIssued(o, issued.cardId, issued.groupId, issued.purchaserId, issued.data.codes.length);
       }),
     );
+
+  function issueInput(o: IssueOpts): IssueCardInput {
+    return {
+      name: o.name,
+      email: o.email,
+      group: o.group,
+      codes: o.codes,
+      maxCodes: o.maxCodes,
+      validDays: o.validDays,
+      purchaserId: o.purchaserId,
+      moduleKind: o.moduleKind,
+      payment: payment(o),
+      blind: o.blind,
+    };
+  }
+
+  function reportIssued(o: IssueOpts, cardId: string, groupId: string, purchaserId: string, codes: number): void {
+    const out = { cardId, groupId, purchaserId, codes, out: path.resolve(o.out), ...(o.tokenLabel ? { token: o.tokenLabel } : {}) };
+    print(o, out, () =>
+      [
+        `issued card ${out.cardId} to ${o.name} <${o.email}>`,
+        `  group:  ${out.groupId}`,
+        `  codes:  ${out.codes}`,
+        ...(o.tokenLabel ? [`  token:  ${o.tokenLabel} (the card's secrets are in it; the file holds none)`] : []),
+        `  file:   ${out.out}`,
+      ].join('\n'),
+    );
+  }
+
+  /**
+   * The card's key pairs are made in the token, Ka is imported into it, and the card file
+   * is sealed under a key only the token makes. Anything left half-done is removed again.
+   */
+  async function issueOntoToken(o: IssueOpts, address: { module: string; label: string }) {
+    const pin = await getPin(o, `the token "${address.label}"`);
+    const token = Token.open(address, pin);
+    const cardId = newId('card');
+    try {
+      const publicKeys = generateCardKeys(token, cardId);
+      const issued = await withSeller(o, (s) => issueCard(s, { ...issueInput(o), moduleKind: 'pkcs11', cardId, publicKeys }));
+      storeCardSecrets(token, cardId, fromBase64(issued.data.groupKey));
+      const ref = { ...address, cardId };
+      writeFileAtomic(o.out, await sealTokenCardFile(publicCardData(issued.data), ref, fileMac(token, cardId)), 0o600);
+      return { cardId, groupId: issued.groupId, purchaserId: issued.purchaserId, codes: issued.data.codes.length };
+    } catch (e) {
+      removeCard(token, cardId);
+      throw e;
+    } finally {
+      token.close();
+    }
+  }
 
   const sell = groups.admin
     .command('sell-codes')

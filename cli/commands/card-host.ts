@@ -9,10 +9,11 @@ import type { Command } from 'commander';
 import type { Groups } from '../program.js';
 import { action, print } from '../output.js';
 import { CliError, EXIT } from '../errors.js';
-import { cardSecretsOf, openCardFile, type CardData } from '../../card/cardfile.js';
+import type { CardData } from '../../card/cardfile.js';
+import { openCardText, type OpenedCard } from '../card-file.js';
+import { handOverText } from '../blind-codes.js';
 import { isSealError } from '../../card/errors.js';
 import { fromBase64, toBase64 } from '../../card/bytes.js';
-import { cardParty } from '../../card/party.js';
 import {
   FrameDecoder,
   HOST_NAME,
@@ -31,6 +32,8 @@ export const PURCHASER_ADDON_ID = 'purchaser@sealcode.example';
 export interface HostState {
   cardPath: string;
   data: CardData | null;
+  /** The opened card: its key operations (in memory, or a logged-in token session). */
+  card?: OpenedCard;
   until: number;
   timer: NodeJS.Timeout | null;
   pub?: HostInfo['card'];
@@ -45,6 +48,8 @@ function lock(s: HostState): void {
   if (s.timer) clearTimeout(s.timer);
   s.timer = null;
   s.data = null;
+  s.card?.close();
+  s.card = undefined;
 }
 
 const locked = (): Error => Object.assign(new Error('the card is locked: unlock it with its passphrase first'), { hostCode: 'LOCKED' });
@@ -64,9 +69,12 @@ export async function handle(s: HostState, req: HostRequest): Promise<unknown> {
       } catch {
         throw new CliError(`cannot read the card file ${s.cardPath}`);
       }
-      const data = await openCardFile(text, req.passphrase);
+      // A token card takes its PIN where a card file takes its passphrase.
+      const card = await openCardText(s.cardPath, text, async () => req.passphrase);
+      const data = card.data;
       lock(s);
       s.data = data;
+      s.card = card;
       s.until = Date.now() + req.minutes * 60_000;
       s.timer = setTimeout(() => lock(s), req.minutes * 60_000);
       s.timer.unref();
@@ -75,24 +83,26 @@ export async function handle(s: HostState, req: HostRequest): Promise<unknown> {
     }
     case 'codes': {
       if (!s.data) throw locked();
+      const card = s.card!;
+      const texts = await Promise.all(s.data.codes.map((c) => handOverText(card, c)));
       return {
-        codes: s.data.codes.map((c) => ({ serial: c.serial, code: c.code, state: c.state, ...(c.givenTo ? { givenTo: c.givenTo } : {}) })),
+        codes: s.data.codes.map((c, i) => ({ serial: c.serial, code: texts[i]!, state: c.state, ...(c.givenTo ? { givenTo: c.givenTo } : {}) })),
         ...(s.data.distributorUrl ? { distributorUrl: s.data.distributorUrl } : {}),
       };
     }
     case 'wrap': {
       if (!s.data) throw locked();
-      const party = cardParty(cardSecretsOf(s.data));
+      const party = s.card!.party();
       return { stanza: toWire(await party.wrap(req.spec, fromBase64(req.fileKey), fromBase64(req.salt))) };
     }
     case 'unwrap': {
       if (!s.data) throw locked();
-      const got = await cardParty(cardSecretsOf(s.data)).unwrap(req.stanzas.map(fromWire));
+      const got = await s.card!.party().unwrap(req.stanzas.map(fromWire));
       return got ? { fileKey: toBase64(got.fileKey), index: got.index } : null;
     }
     case 'sign': {
       if (!s.data) throw locked();
-      return { sig: toBase64(await cardParty(cardSecretsOf(s.data)).sign(fromBase64(req.digest))) };
+      return { sig: toBase64(await s.card!.party().sign(fromBase64(req.digest))) };
     }
   }
 }
@@ -101,7 +111,8 @@ function errorBody(e: unknown): Extract<HostResponse, { ok: false }>['error'] {
   const hostCode = (e as { hostCode?: string }).hostCode;
   if (hostCode === 'LOCKED') return { code: 'LOCKED', message: (e as Error).message };
   if (isSealError(e)) return { code: e.code, message: e.message };
-  if (e instanceof CliError) return { code: 'ERROR', message: e.message };
+  // A token's wrong PIN reads to the add-on as a wrong passphrase: the same prompt again.
+  if (e instanceof CliError) return { code: e.code === 'BAD_PIN' ? 'BAD_PASSPHRASE' : 'ERROR', message: e.message };
   return { code: 'ERROR', message: 'internal error in the card host' };
 }
 

@@ -7,16 +7,15 @@ import { action, print, termSafe } from '../output.js';
 import { replaceControlChars } from '../../distributor/validation.js';
 import { CliError, EXIT } from '../errors.js';
 import { passphraseOption, type PassphraseOptions } from '../passphrase.js';
-import { loadCard, saveCard } from '../card-file.js';
+import { loadCard, openForCard } from '../card-file.js';
+import { handOverText } from '../blind-codes.js';
 import { checkTarget, readInput } from '../files.js';
 import { recipientsFor } from '../recipients.js';
 import { sealFileTo, openFileTo } from '../sealing.js';
 import { humanSummary, summarize } from '../describe.js';
-import { cardParty } from '../../card/party.js';
-import { cardSecretsOf, type CardData } from '../../card/cardfile.js';
+import type { CardData } from '../../card/cardfile.js';
 import { decodeCert } from '../../card/certs.js';
 import { fromBase64, fromUtf8 } from '../../card/bytes.js';
-import { openToCard } from '../../card/pairkey.js';
 import { malformed } from '../../card/errors.js';
 import type { FileMeta } from '../../card/container/meta.js';
 import { CODE_BUNDLE_CONTEXT, type CodeBundle } from '../../distributor/seller/cards.js';
@@ -45,6 +44,7 @@ export function cardInfo(d: CardData) {
     validUntil: new Date(cert.notAfter).toISOString(),
     codes: { total: d.codes.length, unused: d.codes.filter((c) => c.state === 'unused').length },
     pairs: d.pairs.map((p) => ({ pairId: p.pairId, peerCardId: p.peerCardId })),
+    ...(d.blind ? { blindCodes: d.blindSecret || d.blindInToken ? 'ready' : 'no blind secret yet' } : {}),
     issuerPublicKey: d.issuerPublicKey,
     ...(d.distributorUrl ? { distributorUrl: d.distributorUrl } : {}),
   };
@@ -72,17 +72,20 @@ export function register(_program: Command, groups: Groups): void {
           `  valid:     ${i.validFrom} to ${i.validUntil}`,
           `  codes:     ${i.codes.unused} unused of ${i.codes.total}`,
           `  pair keys: ${i.pairs.length ? i.pairs.map((p) => `${p.pairId} (with ${p.peerCardId})`).join(', ') : 'none'}`,
+          ...(i.blindCodes ? [`  blind codes: ${i.blindCodes}`] : []),
         ].join('\n'),
       );
     }),
   );
 
-  cardCommand(groups.card, 'codes', 'list the codes to hand over, with serial and state').action(
+  cardCommand(groups.card, 'codes', "list the codes to hand over, with serial and state (a blind group's with their blind parts)").action(
     action(async (o: CardOpts) => {
-      const { data } = await loadCard(o.card, o);
-      const rows = data.codes.map((c) => ({
+      const card = await loadCard(o.card, o);
+      const data = card.data;
+      const texts = await Promise.all(data.codes.map((c) => handOverText(card, c)));
+      const rows = data.codes.map((c, i) => ({
         serial: c.serial,
-        code: c.code,
+        code: texts[i]!,
         state: c.state,
         ...(c.expires ? { expires: new Date(c.expires).toISOString() } : {}),
         ...(c.givenTo ? { givenTo: c.givenTo } : {}),
@@ -102,7 +105,7 @@ export function register(_program: Command, groups: Groups): void {
         const sealed = new Uint8Array(readInput(bundleFile, 'the code bundle'));
         const card = await loadCard(o.card, o);
         // Sealed to the card's X25519 key: a bundle for another card does not open here.
-        const plain = openToCard(fromBase64(card.data.kxSecret), CODE_BUNDLE_CONTEXT, sealed);
+        const plain = await openForCard(card, CODE_BUNDLE_CONTEXT, sealed);
         let bundle: CodeBundle;
         try {
           bundle = JSON.parse(fromUtf8(plain)) as CodeBundle;
@@ -114,7 +117,7 @@ export function register(_program: Command, groups: Groups): void {
         const have = new Set(card.data.codes.map((c) => c.serial));
         const added = bundle.codes.filter((c) => !have.has(c.serial));
         card.data.codes.push(...added.map((c) => ({ serial: c.serial, code: c.code, state: 'unused' as const, expires: c.expires })));
-        if (added.length) await saveCard(card.path, card.data, card.passphrase);
+        if (added.length) await card.save();
         const out = { cardId: card.data.cardId, imported: added.map((c) => c.serial), alreadyPresent: bundle.codes.length - added.length };
         print(o, out, () => `imported ${added.length} codes into card ${out.cardId}${out.alreadyPresent ? ` (${out.alreadyPresent} were already there)` : ''}`);
       }),
@@ -132,9 +135,9 @@ export function register(_program: Command, groups: Groups): void {
         if (!o.signOnly && !o.to.length) throw new CliError('name at least one recipient with --to (or use --sign-only)', EXIT.usage, 'USAGE');
         const output = o.out ?? `${input}.seal`;
         checkTarget(output, o.force);
-        const { data } = await loadCard(o.card, o);
-        const recipients = o.signOnly ? [] : recipientsFor(o.to, data);
-        const meta = await sealFileTo(input, output, { sender: cardParty(cardSecretsOf(data)), recipients, signOnly: o.signOnly, overwrite: o.force });
+        const card = await loadCard(o.card, o);
+        const recipients = o.signOnly ? [] : recipientsFor(o.to, card.data);
+        const meta = await sealFileTo(input, output, { sender: card.party(), recipients, signOnly: o.signOnly, overwrite: o.force });
         const out = { output: path.resolve(output), name: meta.name, size: meta.size, signOnly: Boolean(o.signOnly), recipients };
         print(o, out, () =>
           `${o.signOnly ? 'signed' : 'sealed'} ${input} → ${output}${o.signOnly ? '' : `\n  for: ${recipients.map((r) => `${r.kind} ${r.label}`).join(', ')}`}`,
@@ -149,11 +152,11 @@ export function register(_program: Command, groups: Groups): void {
     .action(
       action(async (input: string, o: CardOpts & { out?: string; force?: boolean }) => {
         if (o.out) checkTarget(o.out, o.force);
-        const { data } = await loadCard(o.card, o);
+        const card = await loadCard(o.card, o);
         const r = await openFileTo(
           input,
           (meta) => o.out ?? defaultOpenedPath(input, meta),
-          { receiver: cardParty(cardSecretsOf(data)), issuerPub: fromBase64(data.issuerPublicKey), overwrite: o.force },
+          { receiver: card.party(), issuerPub: fromBase64(card.data.issuerPublicKey), overwrite: o.force },
         );
         reportOpened(o, r.path, r.meta, summarize(r.header, r.verdict));
       }),

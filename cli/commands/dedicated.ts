@@ -4,12 +4,13 @@
 import type { Command } from 'commander';
 import type { Groups } from '../program.js';
 import { action, print } from '../output.js';
-import { checkTarget } from '../files.js';
 import { sealFileTo, openFileTo } from '../sealing.js';
 import { summarize } from '../describe.js';
 import { loadBuildProfile } from '../build-profile.js';
 import { buildParty, buildRecipient } from '../../card/party.js';
-import { profileCerts, profileSecrets } from '../../card/profile.js';
+import { profileCerts, profileSecrets, type DedicatedProfile } from '../../card/profile.js';
+import { completeProfile } from '../../card/blind-profile.js';
+import { checkTarget, writeFileAtomic } from '../files.js';
 import { fromBase64 } from '../../card/bytes.js';
 import { SealError } from '../../card/errors.js';
 import { defaultOpenedPath, reportOpened } from './card.js';
@@ -17,6 +18,7 @@ import path from 'node:path';
 
 interface DedOpts {
   build: string;
+  code?: string;
   out?: string;
   force?: boolean;
   json?: boolean;
@@ -28,10 +30,35 @@ const dedCommand = (group: Command, name: string, description: string): Command 
     .command(name)
     .description(description)
     .requiredOption('--build <profile>', 'the dedicated profile (JSON from `admin redeem`, or a dedicated add-on XPI)')
+    .option('--code <full_code>', "a blind code's whole text (seller's part + blind part), for a build that still lacks its blind part")
     .option('--force', 'replace an existing output file')
     .option('--json', 'print JSON');
 
+/** The profile, completed in memory with --code when it is a blind code's. */
+function buildProfileOf(o: DedOpts): DedicatedProfile {
+  const p = loadBuildProfile(o.build);
+  return o.code !== undefined && p.blind === 'needed' ? completeProfile(p, o.code) : p;
+}
+
 export function register(_program: Command, groups: Groups): void {
+  groups.dedicated
+    .command('complete')
+    .description("give a blind code's build its blind part once: writes the completed profile (the blind part itself is not kept)")
+    .requiredOption('--build <profile>', 'the dedicated profile (JSON) or stamped add-on (XPI) from the distributor')
+    .requiredOption('--code <full_code>', 'the whole code as the purchaser handed it over: SC-… + blind part')
+    .requiredOption('-o, --out <profile>', 'where to write the completed profile (JSON, holds secrets: mode 0600)')
+    .option('--force', 'replace an existing output file')
+    .option('--json', 'print JSON')
+    .action(
+      action(async (o: DedOpts & { code: string; out: string }) => {
+        checkTarget(o.out, o.force);
+        const done = completeProfile(loadBuildProfile(o.build), o.code);
+        writeFileAtomic(o.out, JSON.stringify(done, null, 2) + '\n', 0o600);
+        const out = { buildId: done.buildId, out: path.resolve(o.out) };
+        print(o, out, () => `dedicated build ${out.buildId} now holds its blind part: ${out.out}`);
+      }),
+    );
+
   dedCommand(groups.dedicated, 'encrypt', "seal a file for this build's purchaser")
     .argument('<in>', 'the file to seal')
     .option('-o, --out <file>', 'where to write the container (default: IN.seal)')
@@ -40,7 +67,7 @@ export function register(_program: Command, groups: Groups): void {
       action(async (input: string, o: DedOpts) => {
         const output = o.out ?? `${input}.seal`;
         checkTarget(output, o.force);
-        const profile = loadBuildProfile(o.build);
+        const profile = buildProfileOf(o);
         if (Date.now() > profile.expires)
           throw new SealError('EXPIRED', `this dedicated build expired on ${new Date(profile.expires).toISOString().slice(0, 10)}`);
         const { build } = profileCerts(profile);
@@ -63,7 +90,7 @@ export function register(_program: Command, groups: Groups): void {
     .action(
       action(async (input: string, o: DedOpts) => {
         if (o.out) checkTarget(o.out, o.force);
-        const profile = loadBuildProfile(o.build);
+        const profile = buildProfileOf(o);
         const r = await openFileTo(
           input,
           (meta) => o.out ?? defaultOpenedPath(input, meta),

@@ -18,6 +18,7 @@ export interface Entry {
 
 export const modules: Entry[] = [
   { subcommands: { addon: ['stamp'] }, load: () => import('./addon.js') },
+  { subcommands: { addon: ['check'] }, load: () => import('./addon-check.js') },
   { subcommands: { card: ['host'] }, load: () => import('./card-host.js') },
   {
     command: { name: 'init', description: "create the seller's data folder: database, master key, issuer key (idempotent)" },
@@ -25,7 +26,7 @@ export const modules: Entry[] = [
   },
   { subcommands: { admin: ['issue-card', 'sell-codes', 'redeem'] }, load: () => import('./admin.js') },
   { subcommands: { card: ['info', 'codes', 'import-codes', 'encrypt', 'decrypt'] }, load: () => import('./card.js') },
-  { subcommands: { dedicated: ['encrypt', 'decrypt'] }, load: () => import('./dedicated.js') },
+  { subcommands: { dedicated: ['complete', 'encrypt', 'decrypt'] }, load: () => import('./dedicated.js') },
   {
     command: { name: 'verify', description: 'certify who sealed a file and with what, without any secret key (as the gateway does)' },
     load: () => import('./verify.js'),
@@ -49,6 +50,8 @@ export const modules: Entry[] = [
     subcommands: { card: ['charge', 'pair', 'import-pair', 'statement'], dedicated: ['copy-right'] },
     load: () => import('./online.js'),
   },
+  { subcommands: { card: ['token-info', 'token-unlock'] }, load: () => import('./token.js') },
+  { subcommands: { card: ['blind', 'cert', 'blind-part'] }, load: () => import('./blind.js') },
   {
     command: { name: 'game', description: 'correspondence chess by sealed move files, between a card and a dedicated build of its code' },
     load: () => import('./game.js'),

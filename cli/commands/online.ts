@@ -7,10 +7,10 @@ import type { Groups } from '../program.js';
 import { action, print } from '../output.js';
 import { CliError, EXIT } from '../errors.js';
 import { passphraseOption, type PassphraseOptions } from '../passphrase.js';
-import { loadCard, saveCard } from '../card-file.js';
+import { loadCard, openForCard, type OpenedCard } from '../card-file.js';
 import { readInput, writeFileAtomic, checkTarget } from '../files.js';
 import { loadBuildProfile } from '../build-profile.js';
-import { fromBase64, fromUtf8, malformed, openToCard } from '../../card/index.js';
+import { fromBase64, fromUtf8, malformed } from '../../card/index.js';
 import { CODE_BUNDLE_CONTEXT, type CodeBundle } from '../../distributor/seller/cards.js';
 import { signedRequest } from '../../distributor/client.js';
 import {
@@ -44,8 +44,8 @@ function parseJson<T>(bytes: Uint8Array, what: string): T {
   }
 }
 
-function openPairPayload(kxSecret: string, sealed: string, pairId: string): PairKeyPayload {
-  const p = parseJson<PairKeyPayload>(openToCard(fromBase64(kxSecret), PAIR_KEY_CONTEXT, fromBase64(sealed)), 'pair key');
+async function openPairPayload(card: OpenedCard, sealed: string, pairId: string): Promise<PairKeyPayload> {
+  const p = parseJson<PairKeyPayload>(await openForCard(card, PAIR_KEY_CONTEXT, fromBase64(sealed)), 'pair key');
   if (p?.sealcode !== 'pair-key' || p.v !== 1 || p.pairId !== pairId || fromBase64(p.key).length !== 32) throw malformed('the pair key is not understood');
   return p;
 }
@@ -58,13 +58,13 @@ export function register(_program: Command, groups: Groups): void {
         const count = Number(o.count);
         if (!Number.isInteger(count) || count < 1) throw new CliError('--count must be a positive whole number', EXIT.usage, 'USAGE');
         const card = await loadCard(o.card, o);
-        const r = await signedRequest(o.server, 'charge', card.data.cardId, fromBase64(card.data.signSecret), { count }, ChargeResponse);
-        const bundle = parseJson<CodeBundle>(openToCard(fromBase64(card.data.kxSecret), CODE_BUNDLE_CONTEXT, fromBase64(r.bundle)), 'code bundle');
+        const r = await signedRequest(o.server, 'charge', card.data.cardId, card.keys.sign, { count }, ChargeResponse);
+        const bundle = parseJson<CodeBundle>(await openForCard(card, CODE_BUNDLE_CONTEXT, fromBase64(r.bundle)), 'code bundle');
         if (bundle?.sealcode !== 'code-bundle' || bundle.cardId !== card.data.cardId || !Array.isArray(bundle.codes)) throw malformed('the code bundle is not understood');
         const have = new Set(card.data.codes.map((c) => c.serial));
         const added = bundle.codes.filter((c) => !have.has(c.serial));
         card.data.codes.push(...added.map((c) => ({ serial: c.serial, code: c.code, state: 'unused' as const, expires: c.expires })));
-        await saveCard(card.path, card.data, card.passphrase);
+        await card.save();
         const out = { cardId: card.data.cardId, added: added.map((c) => c.serial), paymentId: r.paymentId };
         print(o, out, () => `card ${out.cardId}: ${added.length} new codes (payment ${out.paymentId})\n${out.added.map((s) => `  ${s}`).join('\n')}`);
       }),
@@ -76,13 +76,13 @@ export function register(_program: Command, groups: Groups): void {
     .action(
       action(async (o: Opts & { with: string; out?: string }) => {
         const card = await loadCard(o.card, o);
-        const r = await signedRequest(o.server, 'pair', card.data.cardId, fromBase64(card.data.signSecret), { withCardId: o.with }, PairResponse);
+        const r = await signedRequest(o.server, 'pair', card.data.cardId, card.keys.sign, { withCardId: o.with }, PairResponse);
         if (r.cardA !== card.data.cardId || r.cardB !== o.with) throw malformed('the distributor answered for other cards');
-        const mine = openPairPayload(card.data.kxSecret, r.forA, r.pairId);
+        const mine = await openPairPayload(card, r.forA, r.pairId);
         const out = o.out ?? `pair-${r.pairId}-for-${r.cardB}.json`;
         checkTarget(out);
         card.data.pairs.push({ pairId: r.pairId, peerCardId: r.cardB, key: mine.key });
-        await saveCard(card.path, card.data, card.passphrase);
+        await card.save();
         const file: PairKeyFile = { sealcode: 'pair-key-file', v: 1, pairId: r.pairId, forCard: r.cardB, fromCard: r.cardA, sealed: r.forB };
         writeFileAtomic(out, JSON.stringify(file, null, 1) + '\n', 0o644);
         const res = { pairId: r.pairId, peerCardId: r.cardB, forPeer: path.resolve(out) };
@@ -100,12 +100,12 @@ export function register(_program: Command, groups: Groups): void {
         if (f?.sealcode !== 'pair-key-file' || f.v !== 1 || typeof f.sealed !== 'string' || typeof f.pairId !== 'string') throw malformed('not a sealcode pair key file');
         const card = await loadCard(o.card, o);
         if (f.forCard !== card.data.cardId) throw new CliError(`this pair key is for card ${f.forCard}, not ${card.data.cardId}`, EXIT.refused, 'REFUSED');
-        const p = openPairPayload(card.data.kxSecret, f.sealed, f.pairId);
+        const p = await openPairPayload(card, f.sealed, f.pairId);
         if (p.cardB !== card.data.cardId) throw new CliError('this pair key was not made for this card', EXIT.refused, 'REFUSED');
         const known = card.data.pairs.some((x) => x.pairId === p.pairId);
         if (!known) {
           card.data.pairs.push({ pairId: p.pairId, peerCardId: p.cardA, key: p.key });
-          await saveCard(card.path, card.data, card.passphrase);
+          await card.save();
         }
         const res = { pairId: p.pairId, peerCardId: p.cardA, imported: !known };
         print(o, res, () => (known ? `pair key ${p.pairId} was already on this card` : `pair key ${p.pairId} with card ${p.cardA} is on this card: seal with --to pair:${p.pairId}`));
@@ -115,8 +115,8 @@ export function register(_program: Command, groups: Groups): void {
   online(groups.card, 'statement', 'fetch the pay-back statement, sealed to this card').action(
     action(async (o: Opts) => {
       const card = await loadCard(o.card, o);
-      const r = await signedRequest(o.server, 'statement', card.data.cardId, fromBase64(card.data.signSecret), {}, StatementResponse);
-      const st = parseJson<Statement>(openToCard(fromBase64(card.data.kxSecret), STATEMENT_CONTEXT, fromBase64(r.sealed)), 'statement');
+      const r = await signedRequest(o.server, 'statement', card.data.cardId, card.keys.sign, {}, StatementResponse);
+      const st = parseJson<Statement>(await openForCard(card, STATEMENT_CONTEXT, fromBase64(r.sealed)), 'statement');
       if (st?.sealcode !== 'statement' || st.cardId !== card.data.cardId || !Array.isArray(st.entries)) throw malformed('the statement is not understood');
       const money = (c: number) => `${(c / 100).toFixed(2)} ${st.currency}`;
       print(o, st, () =>

@@ -209,4 +209,13 @@ CREATE TABLE issued_views (
 );
 `,
   },
+  {
+    version: 9,
+    name: 'groups: distributor-blind codes',
+    sql: `
+-- A blind group's codes have a blind part the seller never sees (docs/keys.md): the
+-- seller only records that they do, so each build it makes asks for that part once.
+ALTER TABLE groups ADD COLUMN blind INTEGER NOT NULL DEFAULT 0 CHECK (blind IN (0, 1));
+`,
+  },
 ];

@@ -31,6 +31,11 @@ export interface IssueCardInput {
   /** The distributor's public URL, for the card's hand-over texts (default: the one `serve` last ran under). */
   distributorUrl?: string;
   now?: number;
+  /** Issuing onto a token: the card id and public keys the token made (cli/token/). */
+  cardId?: string;
+  publicKeys?: { signPub: Uint8Array; kxPub: Uint8Array };
+  /** A new group whose codes are distributor-blind. */
+  blind?: boolean;
 }
 
 export interface PaymentInput {
@@ -89,8 +94,9 @@ export function issueCard(seller: Seller, input: IssueCardInput): IssuedCard {
       if (!input.group || input.group === 'new') {
         groupId = newId('grp');
         groupKey = newGroupKey();
-        seller.db.prepare('INSERT INTO groups (id, sealed_key, created_at) VALUES (?, ?, ?)').run(groupId, seller.seal(`group:${groupId}`, groupKey), now);
+        seller.db.prepare('INSERT INTO groups (id, sealed_key, created_at, blind) VALUES (?, ?, ?, ?)').run(groupId, seller.seal(`group:${groupId}`, groupKey), now, input.blind ? 1 : 0);
       } else {
+        if (input.blind) throw new SealError('USAGE', 'only a new group can be made blind (an existing group keeps what it is)');
         groupId = input.group;
         groupKey = seller.groupKey(groupId);
       }
@@ -104,6 +110,9 @@ export function issueCard(seller: Seller, input: IssueCardInput): IssuedCard {
         moduleKind: input.moduleKind ?? 'keyfile',
         validDays: input.validDays,
         now,
+        cardId: input.cardId,
+        publicKeys: input.publicKeys,
+        blind: groupIsBlind(seller, groupId),
       });
       seller.db
         .prepare(
@@ -120,6 +129,10 @@ export function issueCard(seller: Seller, input: IssueCardInput): IssuedCard {
     })
     .immediate();
 }
+
+/** Whether a group's codes are distributor-blind (the seller knows that, not the blind parts). */
+export const groupIsBlind = (seller: Seller, groupId: string): boolean =>
+  (seller.db.prepare('SELECT blind FROM groups WHERE id = ?').pluck().get(groupId) as number | undefined) === 1;
 
 export interface CardRow {
   id: string;

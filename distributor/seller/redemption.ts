@@ -12,6 +12,7 @@ import {
   makeBuild,
   newId,
   parseCode,
+  sellerPart,
   parseProfile,
   secretHash,
   utf8,
@@ -22,6 +23,7 @@ import {
 import type { Seller } from './seller.js';
 import { EmailAddress, parseOrRefuse } from '../validation.js';
 import { recordedPublicUrl } from './settings.js';
+import { groupIsBlind } from './cards.js';
 import { pluckStmt, stmt } from '../db/open.js';
 
 export const DEFAULT_RESUME_WINDOW_MS = 15 * 60 * 1000;
@@ -46,7 +48,8 @@ const INVALID = 'This code is not valid. Check it against what you were given an
 
 /** The code row for a typed code, after checking its secret in constant time. */
 export function checkCode(seller: Seller, codeText: string): CodeRow {
-  const code = parseCode(codeText);
+  // A blind code's part after "+" is dropped here unread: never stored, logged or sealed.
+  const code = parseCode(sellerPart(codeText));
   const row = stmt(seller.db, 'SELECT * FROM codes WHERE serial = ?').get(code.serial) as CodeRow | undefined;
   const expect = secretHash(code.serial, code.secret);
   // Compare against a dummy when the serial is unknown, so both paths cost the same.
@@ -161,6 +164,7 @@ export function grantRedemption(seller: Seller, input: GrantInput): Grant {
         copyOf: row.parent_build_id ?? '',
         distributorUrl: input.distributorUrl ?? recordedPublicUrl(seller),
         now,
+        blind: groupIsBlind(seller, row.group_id),
       });
       const redemptionId = newId('red');
       const token = Buffer.from(randomBytes(32)).toString('base64url');

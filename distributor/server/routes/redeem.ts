@@ -4,7 +4,7 @@
 // the same link again, so a reload or a second try never strands anyone.
 import express, { Router } from 'express';
 import { z } from 'zod';
-import { SealError, isSealError, parseCode, profileCerts } from '../../../card/index.js';
+import { SealError, isSealError, parseCode, profileCerts, sellerPart } from '../../../card/index.js';
 import { grantRedemption } from '../../seller/redemption.js';
 import { mailConfirmation } from './confirm.js';
 import { clientKey, describeError, noStore, type Ctx } from '../context.js';
@@ -27,23 +27,26 @@ export function redeemRoutes(ctx: Ctx): Router {
   });
   r.post('/redeem', express.urlencoded({ extended: false, limit: '4kb', parameterLimit: 10 }), ctx.sec.csrfProtect, (req, res) => {
     noStore(res);
-    const typed = { code: typeof req.body?.code === 'string' ? req.body.code.slice(0, 64) : '', email: typeof req.body?.email === 'string' ? req.body.email.slice(0, 254) : '' };
+    // A blind part typed with the code is never echoed back: only the seller's part is kept.
+    const typed = { code: typeof req.body?.code === 'string' ? sellerPart(req.body.code.slice(0, 64)) : '', email: typeof req.body?.email === 'string' ? req.body.email.slice(0, 254) : '' };
     // Every refusal shows the form again with what was typed, and says what to do.
     const again = (status: number, message: string) => res.status(status).type('html').send(redeemPage(ctx.sec.csrfToken(req, res), { error: message, ...typed }).s);
     if (!ctx.limits.redeemPerClient.hit(clientKey(req))) return again(429, 'Too many attempts from your network. Wait a minute, then try again.');
     const form = Form.safeParse(req.body);
     if (!form.success) return again(400, 'Type the code you were given and your email address, then press the button.');
+    // A blind code's part after "+" is for the holder's add-on only: dropped here unread.
+    const code = sellerPart(form.data.code);
     try {
       // The per-serial limit slows guessing the secret of one known serial.
       let serial: string;
       try {
-        serial = parseCode(form.data.code).serial;
+        serial = parseCode(code).serial;
       } catch {
         throw new SealError('BAD_CODE', 'This code is not valid. Check it against what you were given and type it again; dashes and upper or lower case do not matter.');
       }
       if (!ctx.limits.redeemPerSerial.hit(serial)) return again(429, 'Too many attempts for this code. Wait a minute, then try again.');
       const g = grantRedemption(ctx.seller, {
-        code: form.data.code,
+        code,
         email: form.data.email,
         visitor: ctx.sec.visitor(req, res),
         resumeWindowMs: ctx.resumeWindowMs,

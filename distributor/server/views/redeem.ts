@@ -11,7 +11,7 @@ ${opts.error ? flash('error', opts.error, 'error') : ''}
 ${csrfField(csrf)}
 <label for="code">Code</label>
 <input id="code" name="code" required autocomplete="off" spellcheck="false" autocapitalize="characters" aria-describedby="code-hint" maxlength="64" value="${opts.code ?? ''}">
-<small id="code-hint">It looks like SC-XXXX-XXXX-…; dashes and case do not matter.</small>
+<small id="code-hint">It looks like SC-XXXX-XXXX-…; dashes and case do not matter. If your code goes on after a “+”, type only the part before it: the rest is for your add-on, which asks for the whole code once, and this site never needs it.</small>
 <label for="email">Your email address</label>
 <input id="email" name="email" type="email" required autocomplete="email" maxlength="254" value="${opts.email ?? ''}">
 <button type="submit">Get the add-on</button>

@@ -38,7 +38,7 @@ const card = (codes = 3, extra: { codeValidDays?: number } = {}): IssuedCard =>
 const row = (serial: string) => seller.db.prepare('SELECT state, state_changed_at FROM codes WHERE serial = ?').get(serial) as { state: string; state_changed_at: number };
 const redemptions = (serial: string) =>
   seller.db.prepare('SELECT * FROM redemptions WHERE serial = ? ORDER BY granted_at, id').all(serial) as Record<string, unknown>[];
-const INVALID = 'BAD_CODE: this code is not valid: check it and type it again';
+const INVALID = 'BAD_CODE: This code is not valid. Check it against what you were given and type it again; dashes and upper or lower case do not matter.';
 
 describe('checkCode', () => {
   it('returns the row of a right code, typed in any harmless way', () => {
@@ -85,8 +85,11 @@ describe('grantRedemption', () => {
 
   it('needs a plausible email address, and records nothing without one', () => {
     const code = card(1).data.codes[0]!;
-    for (const email of ['', 'no-at', '@example.test', 'a@', 'a b@example.test', 'a@b c', `${'a'.repeat(250)}@b.cd`])
-      expect(outcome(() => grantRedemption(seller, { code: code.code, email, now: T0 })), email).toBe('USAGE: a valid email address is required');
+    expect(outcome(() => grantRedemption(seller, { code: code.code, email: '  ', now: T0 }))).toBe('USAGE: Type an email address.');
+    expect(outcome(() => grantRedemption(seller, { code: code.code, email: `${'a'.repeat(250)}@b.cd`, now: T0 }))).toBe('USAGE: An email address may have at most 254 characters.');
+    expect(outcome(() => grantRedemption(seller, { code: code.code, email: 'a\u202e@example.test', now: T0 }))).toBe('USAGE: An email address must not contain control or text-direction characters.');
+    for (const email of ['no-at', '@example.test', 'a@', 'a b@example.test', 'a@b c', 'a@b'])
+      expect(outcome(() => grantRedemption(seller, { code: code.code, email, now: T0 })), email).toBe('USAGE: Type a whole email address, like name@example.org.');
     expect(outcome(() => grantRedemption(seller, { code: code.code, email: `${'a'.repeat(249)}@b.cd`, now: T0 }))).toBe('ok');
     expect(redemptions(code.serial)).toHaveLength(1);
   });
@@ -94,7 +97,7 @@ describe('grantRedemption', () => {
   it('a revoked code is REVOKED and stays revoked', () => {
     const code = card(1).data.codes[0]!;
     revokeCode(seller, code.serial, T0);
-    expect(outcome(() => grantRedemption(seller, { code: code.code, email: 'd@example.test', now: T0 }))).toBe('REVOKED: this code has been revoked by its purchaser');
+    expect(outcome(() => grantRedemption(seller, { code: code.code, email: 'd@example.test', now: T0 }))).toBe('REVOKED: This code has been withdrawn by the person who gave it to you. Ask them for a new one.');
     expect(row(code.serial).state).toBe('revoked');
     expect(redemptions(code.serial)).toHaveLength(0);
   });
@@ -102,7 +105,7 @@ describe('grantRedemption', () => {
   it('an expired code is EXPIRED from the millisecond after its expiry', () => {
     const code = card(2, { codeValidDays: 1 }).data.codes;
     const expires = T0 + DAY_MS;
-    expect(outcome(() => grantRedemption(seller, { code: code[0]!.code, email: 'd@example.test', now: expires + 1 }))).toBe('EXPIRED: this code has expired');
+    expect(outcome(() => grantRedemption(seller, { code: code[0]!.code, email: 'd@example.test', now: expires + 1 }))).toBe('EXPIRED: This code has expired. Ask the person who gave it to you for a new one.');
     expect(row(code[0]!.serial).state).toBe('unused');
     expect(redemptions(code[0]!.serial)).toHaveLength(0);
     expect(outcome(() => grantRedemption(seller, { code: code[1]!.code, email: 'd@example.test', now: expires }))).toBe('ok');
@@ -112,10 +115,12 @@ describe('grantRedemption', () => {
     const [a, b] = card(2).data.codes;
     redeemOffline(seller, { code: a!.code, email: 'd@example.test', now: T0 });
     expect(row(a!.serial).state).toBe('already_used');
-    expect(outcome(() => grantRedemption(seller, { code: a!.code, email: 'd@example.test', now: T0 }))).toBe('REFUSED: this code has already been used');
-    // Granted but not yet downloaded: in_use, and still taken.
+    expect(outcome(() => grantRedemption(seller, { code: a!.code, email: 'd@example.test', now: T0 }))).toBe('REFUSED: This code has already been used. Ask the person who gave it to you for a new one.');
+    // Granted but not yet downloaded: in_use, taken for any other email (the same one sees its link again).
     grantRedemption(seller, { code: b!.code, email: 'd@example.test', now: T0 });
-    expect(outcome(() => grantRedemption(seller, { code: b!.code, email: 'e@example.test', now: T0 + 1 }))).toBe('REFUSED: this code has already been used');
+    expect(outcome(() => grantRedemption(seller, { code: b!.code, email: 'e@example.test', now: T0 + 1 }))).toBe(
+      'REFUSED: This code is being redeemed with another email address. If that was you, type the address you used then; otherwise ask the person who gave you the code for a new one.',
+    );
     expect(redemptions(b!.serial)).toHaveLength(1);
     expect(row(b!.serial)).toEqual({ state: 'in_use', state_changed_at: T0 });
   });
@@ -124,7 +129,7 @@ describe('grantRedemption', () => {
     const c = card(1);
     revokeCard(seller, c.cardId, T0);
     expect(outcome(() => grantRedemption(seller, { code: c.data.codes[0]!.code, email: 'd@example.test', now: T0 }))).toBe(
-      "REVOKED: the purchaser's card has been revoked",
+      'REVOKED: The card of the person who gave you this code has been withdrawn, so the code cannot be used. Ask them what to do.',
     );
     expect(row(c.data.codes[0]!.serial).state).toBe('unused');
     expect(redemptions(c.data.codes[0]!.serial)).toHaveLength(0);
@@ -153,7 +158,7 @@ describe('copy codes', () => {
     for (const g of [g1, g2])
       expect(profileCerts(g.profile).build).toMatchObject({ keyKind: pc.keyKind, keyLabel: pc.keyLabel, copyOf: parent.buildId, serial: copy.serial });
     expect(redemptions(copy.serial).map((r) => r.copy_of)).toEqual([parent.buildId, parent.buildId]);
-    expect(outcome(() => grantRedemption(seller, { code: copy.text, email: 'g@example.test', now: T0 + 4 }))).toBe('REFUSED: this code has already been used');
+    expect(outcome(() => grantRedemption(seller, { code: copy.text, email: 'g@example.test', now: T0 + 4 }))).toBe('REFUSED: This code has already been used. Ask the person who gave it to you for a new one.');
   });
 
   it('a parent that is not a build certificate is MALFORMED', () => {

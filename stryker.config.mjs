@@ -17,8 +17,7 @@ export default {
     'card/codes.ts',
     'distributor/seller/redemption.ts',
     'distributor/seller/online.ts',
-    // The gateway's verdict module joins with one line here (and its test file in
-    // vitest.mutation.config.ts): 'gateway/verdict.ts',
+    'gateway/verdict.ts',
   ],
   // Big or generated folders the tests do not read: faster sandbox copies.
   ignorePatterns: ['/.stryker-tmp-*', '/build', '/.tmp', '/coverage', '/bench/out', '/sealcode-data', '/docs/*.png'],

@@ -21,6 +21,7 @@ export default defineConfig({
       'tests/distributor/redemption-api.test.ts',
       'tests/distributor/redemption-rules.test.ts',
       'tests/distributor/online-rules.test.ts',
+      'tests/gateway/verdict.test.ts',
     ],
     testTimeout: 60_000,
     hookTimeout: 120_000,

@@ -75,8 +75,8 @@ describe('the page', () => {
   it('names who invites the visitor and shows the expiry as a <time> with a script for local time', async () => {
     const r = await (await visitor(s.app)).redeem(paula.data.codes[3]!.code, 'gina@example.test').expect(200);
     expect(r.text).toContain('Paula Purchaser &lt;paula@example.test&gt;</strong> invites you to exchange sealed attachments');
-    expect(r.text).toMatch(/<time datetime="\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z" data-local>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC<\/time>/);
-    expect(r.text).toMatch(/<form method="get" action="\/download\/[A-Za-z0-9_-]{43}"><button id="download" type="submit">/);
+    expect(r.text).toMatch(/<time datetime="\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z" data-local>\d{4}-\d\d-\d\d \d\d:\d\d UTC<\/time>/);
+    expect(r.text).toMatch(/<form method="get" action="\/download\/[A-Za-z0-9_-]{43}"><button id="download" class="download" type="submit">/);
     const js = await request(s.app).get('/js/local-time.js').expect(200);
     expect(js.headers['content-type']).toMatch(/javascript/);
     expect(r.headers['content-security-policy']).toContain("script-src 'self'");

@@ -104,8 +104,12 @@ describe('sealcode serve', () => {
       '/console/cards',
       form({ name: 'Quinn', email: 'quinn@example.test', group: 'new', codes: '1', maxCodes: '10', amount: '0', passphrase: 'quinn passphrase', passphrase2: 'quinn passphrase', _csrf: csrfOf(await home.text()) }),
     );
-    expect(issued.status).toBe(200);
-    const card = await openCardFile(await issued.text(), 'quinn passphrase');
+    // The console shows a new card once, on its own page: the card file is fetched from there.
+    expect(issued.status).toBe(303);
+    expect(issued.headers.get('location')).toBe('/console/issued');
+    const file = await b('/console/issued/card');
+    expect(file.status).toBe(200);
+    const card = await openCardFile(await file.text(), 'quinn passphrase');
     expect(card.distributorUrl).toBe(base);
 
     const v = browser();

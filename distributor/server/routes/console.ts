@@ -149,7 +149,8 @@ export function consoleRoutes(ctx: Ctx): Router {
     if (!p.success)
       for (const i of p.error.issues) {
         const k = String(i.path[0] ?? 'name') as IssueField | 'moduleKind';
-        if (k in FIELD_HELP) errors[k] ??= FIELD_HELP[k];
+        // Names and emails have sentences of their own (control characters, length, shape).
+        if (k in FIELD_HELP) errors[k] ??= k === 'name' || k === 'email' ? i.message : FIELD_HELP[k];
       }
     else {
       if (p.data.passphrase !== p.data.passphrase2) errors.passphrase2 = 'The two passphrases differ: type the same passphrase twice.';

@@ -9,7 +9,8 @@ import type { Command } from 'commander';
 import type { Groups } from '../program.js';
 import { action, print } from '../output.js';
 import { CliError, EXIT } from '../errors.js';
-import { cardSecretsOf, openCardFile, type CardData } from '../../card/cardfile.js';
+import { cardSecretsOf, openCardFile, sealCardFile, DEFAULT_SCRYPT_N, type CardData } from '../../card/cardfile.js';
+import { writeFileAtomic } from '../files.js';
 import { isSealError } from '../../card/errors.js';
 import { fromBase64, toBase64 } from '../../card/bytes.js';
 import { cardParty } from '../../card/party.js';
@@ -34,6 +35,8 @@ export interface HostState {
   until: number;
   timer: NodeJS.Timeout | null;
   pub?: HostInfo['card'];
+  /** Held only while unlocked: writing code states back re-seals the card file with it. */
+  passphrase?: string;
 }
 
 function info(s: HostState): HostInfo {
@@ -45,6 +48,18 @@ function lock(s: HostState): void {
   if (s.timer) clearTimeout(s.timer);
   s.timer = null;
   s.data = null;
+  s.passphrase = undefined;
+}
+
+/** Re-seals the card file with the same passphrase and key-stretching cost, atomically. */
+async function writeBack(s: HostState, data: CardData, passphrase: string): Promise<void> {
+  let N = DEFAULT_SCRYPT_N;
+  try {
+    N = (JSON.parse(fs.readFileSync(s.cardPath, 'utf8')) as { kdf?: { N?: number } }).kdf?.N ?? N;
+  } catch {
+    /* unreadable now: the default cost */
+  }
+  writeFileAtomic(s.cardPath, await sealCardFile(data, passphrase, N), 0o600);
 }
 
 const locked = (): Error => Object.assign(new Error('the card is locked: unlock it with its passphrase first'), { hostCode: 'LOCKED' });
@@ -67,10 +82,19 @@ export async function handle(s: HostState, req: HostRequest): Promise<unknown> {
       const data = await openCardFile(text, req.passphrase);
       lock(s);
       s.data = data;
+      s.passphrase = req.passphrase;
       s.until = Date.now() + req.minutes * 60_000;
       s.timer = setTimeout(() => lock(s), req.minutes * 60_000);
       s.timer.unref();
-      s.pub = { cardId: data.cardId, name: data.purchaser.name, email: data.purchaser.email, groupId: data.groupId, cert: data.cert, issuerPublicKey: data.issuerPublicKey };
+      s.pub = {
+        cardId: data.cardId,
+        name: data.purchaser.name,
+        email: data.purchaser.email,
+        groupId: data.groupId,
+        cert: data.cert,
+        issuerPublicKey: data.issuerPublicKey,
+        ...(data.distributorUrl ? { distributorUrl: data.distributorUrl } : {}),
+      };
       return info(s);
     }
     case 'codes': {
@@ -78,7 +102,22 @@ export async function handle(s: HostState, req: HostRequest): Promise<unknown> {
       return {
         codes: s.data.codes.map((c) => ({ serial: c.serial, code: c.code, state: c.state, ...(c.givenTo ? { givenTo: c.givenTo } : {}) })),
         ...(s.data.distributorUrl ? { distributorUrl: s.data.distributorUrl } : {}),
+        groupId: s.data.groupId,
+        pairs: s.data.pairs.map((p) => ({ pairId: p.pairId, peerCardId: p.peerCardId })),
       };
+    }
+    case 'give': {
+      if (!s.data || !s.passphrase) throw locked();
+      const c = s.data.codes.find((x) => x.serial === req.serial);
+      if (!c) throw new CliError(`this card holds no code ${req.serial}`);
+      // Only an unused code becomes `given`; a later state (in use, used, revoked) is the distributor's word.
+      const changed = c.state === 'unused' || (c.state === 'given' && c.givenTo !== req.to);
+      if (changed) {
+        c.state = 'given';
+        c.givenTo = req.to;
+        await writeBack(s, s.data, s.passphrase);
+      }
+      return { code: { serial: c.serial, code: c.code, state: c.state, ...(c.givenTo ? { givenTo: c.givenTo } : {}) }, changed };
     }
     case 'wrap': {
       if (!s.data) throw locked();

@@ -10,7 +10,7 @@ import { loadCard, saveCard } from '../card-file.js';
 import { checkTarget, readInput } from '../files.js';
 import { recipientsFor } from '../recipients.js';
 import { sealFileTo, openFileTo } from '../sealing.js';
-import { humanSummary, summarize } from '../describe.js';
+import { humanSummary, inPeoplesWords, summarize } from '../describe.js';
 import { cardParty } from '../../card/party.js';
 import { cardSecretsOf, type CardData } from '../../card/cardfile.js';
 import { decodeCert } from '../../card/certs.js';
@@ -150,7 +150,9 @@ export function register(_program: Command, groups: Groups): void {
           input,
           (meta) => o.out ?? defaultOpenedPath(input, meta),
           { receiver: cardParty(cardSecretsOf(data)), issuerPub: fromBase64(data.issuerPublicKey), overwrite: o.force },
-        );
+        ).catch((e: unknown) => {
+          throw inPeoplesWords(e, path.basename(input).replace(/\.seal$/i, ''));
+        });
         reportOpened(o, r.path, r.meta, summarize(r.header, r.verdict));
       }),
     );
@@ -158,5 +160,5 @@ export function register(_program: Command, groups: Groups): void {
 
 export function reportOpened(o: { json?: boolean }, output: string, meta: FileMeta, s: ReturnType<typeof summarize>): void {
   const out = { output: path.resolve(output), name: meta.name, type: meta.type, size: meta.size, ...s };
-  print(o, out, () => `opened → ${output} (${meta.name}, ${meta.size} bytes)\n${humanSummary(s)}`);
+  print(o, out, () => `opened → ${output} (${meta.name}, ${meta.size} bytes)\n${humanSummary(s, meta.name)}`);
 }

@@ -149,14 +149,15 @@ describe('the add-on in a real Thunderbird', () => {
     sending = await withReportServer(async (rs) => {
       const xpi = await purchaserTestXpi(path.join(dir, 'purchaser.xpi'), rs.url, [
         { op: 'unlock', passphrase: PASSPHRASE, minutes: 10 },
-        { op: 'remember', address: 'dana@example.test', spec: { kind: 'code', label: w.serial } },
+        // The compose popup itself, filled in as a person would.
+        { op: 'popup', to: ['Dana <dana@example.test>'], choices: { 'dana@example.test': w.serial } },
         { op: 'send', to: ['Dana <dana@example.test>'], subject: S.purchaser, attachments: [{ name: 'notes.txt', size: 200_000, seed: 3, type: 'text/plain' }] },
         { op: 'send', to: ['dana@example.test'], subject: 'switched off', seal: false, attachments: [{ name: 'plain.txt', size: 100, seed: 8, type: 'text/plain' }] },
-        { op: 'remember', address: bob, spec: { kind: 'group', label: w.alice.data.groupId } },
+        { op: 'popup', to: [`Bob <${bob}>`], choices: { [bob]: 'group' } },
         { op: 'send', to: [`Bob <${bob}>`], subject: S.group, attachments: [{ name: 'g.bin', size: 50_000, seed: 11 }] },
-        { op: 'remember', address: bob, spec: { kind: 'pair', label: w.pairId } },
+        { op: 'popup', to: [bob], choices: { [bob]: `pair:${w.pairId}` } },
         { op: 'send', to: [bob], subject: S.pair, attachments: [{ name: 'p.bin', size: 40_000, seed: 12 }] },
-        { op: 'remember', address: bob, spec: { kind: 'sign', label: '' } },
+        { op: 'popup', to: [bob], choices: { [bob]: 'sign-only' } },
         { op: 'send', to: [bob], subject: S.signed, attachments: [{ name: 's.txt', size: 30_000, seed: 13, type: 'text/plain' }] },
         { op: 'recipients' },
       ]);
@@ -199,9 +200,16 @@ describe('the add-on in a real Thunderbird', () => {
     console.log(`purchaser run: ${r.seconds.toFixed(1)} s`);
   }, 180_000);
 
+  it('the compose popup offers every way of sealing and remembers each choice per recipient', () => {
+    expect(stepResult(sending, 'popup', 1).remembered[bob]).toEqual({ kind: 'group', label: w.alice.data.groupId });
+    expect(stepResult(sending, 'popup', 2).remembered[bob]).toEqual({ kind: 'pair', label: w.pairId });
+    expect(stepResult(sending, 'popup', 3).remembered[bob]).toEqual({ kind: 'sign', label: '' });
+  });
+
   it('the code handed to Dana is written back to the card file through the host (given, with her address)', async () => {
-    const write = stepResult(sending, 'remember', 0);
-    expect(write.cardWrite).toMatchObject({ changed: true, code: { serial: w.serial, state: 'given', givenTo: 'dana@example.test' } });
+    const popup = stepResult(sending, 'popup', 0);
+    expect(popup.remembered['dana@example.test']).toEqual({ kind: 'code', label: w.serial });
+    expect(popup.text).toContain('Seal for');
     const card = await openCardFile(fs.readFileSync(w.cardFile, 'utf8'), PASSPHRASE);
     expect(card.codes.find((c) => c.serial === w.serial)).toMatchObject({ state: 'given', givenTo: 'dana@example.test' });
     // The other codes were not handed over and stay as they were.
@@ -238,6 +246,8 @@ describe('the add-on in a real Thunderbird', () => {
 
   it("dedicated add-on (stamped for Dana) runs its scenario: certifies, opens, refuses, sends; banners in people's words", async () => {
     const shots = Object.fromEntries(['certified', 'refused', 'tampered', 'revoked-self'].map((n) => [n, path.join(shotsInto(), `addon-verdict-${n}.png`)]));
+    const downloads = path.join(dir, 'downloads');
+    fs.mkdirSync(downloads);
     danaRun = await withReportServer(async (rs) => {
       const xpi = await dedicatedTestXpi(path.join(dir, 'dana.xpi'), dana, rs.url, [
         { op: 'waitInbox', count: danaInbox },
@@ -249,6 +259,9 @@ describe('the add-on in a real Thunderbird', () => {
         { op: 'openButton', subject: S.tampered },
         { op: 'verdicts', subject: S.alice, cached: true },
         { op: 'saveAfterSuspend', subject: S.alice },
+        // The banner's own Save button; the file lands in the download folder.
+        { op: 'pressSave', subject: S.alice },
+        { op: 'ask', name: 'saved' },
         { op: 'options' },
         {
           op: 'send',
@@ -280,8 +293,17 @@ describe('the add-on in a real Thunderbird', () => {
         headless: false,
         screenshots: shots,
         timeoutMs: 200_000,
-        profile: { dir: path.join(dir, 'tb-dana'), imap: imapOf('dana@example.test'), smtp: smtpOf(), identity: { name: 'Dana', email: 'dana@example.test' } },
+        profile: {
+          dir: path.join(dir, 'tb-dana'),
+          imap: imapOf('dana@example.test'),
+          smtp: smtpOf(),
+          identity: { name: 'Dana', email: 'dana@example.test' },
+          prefs: { 'browser.download.folderList': 2, 'browser.download.dir': downloads, 'browser.download.useDownloadDir': true },
+        },
         answers: {
+          saved: async () => {
+            for (let i = 0; i < 80 && !fs.existsSync(path.join(downloads, 'report.bin')); i++) await new Promise((res) => setTimeout(res, 250));
+          },
           revoke: async () => status.serve(statusList(Date.now(), [w.dana.buildId])),
           rollback: async () => status.serve(statusList(before)),
           offline: async () => status.offline(),
@@ -322,11 +344,14 @@ describe('the add-on in a real Thunderbird', () => {
     expect(banner.match(/card/g)).toHaveLength(1);
   });
 
-  it('verdicts survive in storage.session; Save after a suspension recomputes the file', () => {
+  it('verdicts survive in storage.session; Save after a suspension recomputes the file; the Save button saves it', () => {
     const c = verdict(S.alice, 1);
     expect(c.views[0]).toMatchObject({ kind: 'certified', cached: true });
     const saved = stepResult(danaRun, 'saveAfterSuspend');
     expect(saved).toEqual({ cached: true, file: { name: 'report.bin', size: files.report.length, sha256: sha(files.report) } });
+    // The Save button, pressed in the message pane, wrote the verified plaintext to disk.
+    expect(stepResult(danaRun, 'pressSave')).toEqual({ pressed: true });
+    expect(sha(fs.readFileSync(path.join(dir, 'downloads', 'report.bin')))).toBe(sha(files.report));
   });
 
   it('case 3: the mail the purchaser add-on sealed opens in the dedicated add-on', () => {

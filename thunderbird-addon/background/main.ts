@@ -10,6 +10,7 @@ import { hostCall } from './host-client.js';
 import { ALARM, REFRESH_MINUTES, refreshStatus, statusState } from './status.js';
 import { SealError } from '../../card/errors.js';
 
+declare const __TEST__: boolean;
 const m = messenger();
 
 /**
@@ -33,6 +34,8 @@ export async function getTabSeal(tabId: number): Promise<boolean | undefined> {
 export const outcomes: SendOutcome[] = [];
 export const banners: { messageId: number; text: string }[] = [];
 export const pages: { page: string; text: string }[] = [];
+/** Test builds: a banner button the next banner presses itself, as a person would (tests/addon). */
+export const testPress: { role: string | null } = { role: null };
 
 export async function rememberedRecipients(): Promise<RecipientMap> {
   return ((await m.storage.local.get('recipients')).recipients as RecipientMap | undefined) ?? {};
@@ -43,7 +46,16 @@ export async function rememberedRecipients(): Promise<RecipientMap> {
  * card file through the host (`given`, with the address). Returns what the card says now,
  * or why it could not be told (the card locked, or no host): the choice is kept either way.
  */
-export async function rememberRecipient(address: string, spec: Choice | null): Promise<{ cardWrite?: unknown; cardError?: string }> {
+let remembering: Promise<unknown> = Promise.resolve();
+
+/** One at a time: the popup sends one message per input, and each rewrites the whole map. */
+export function rememberRecipient(address: string, spec: Choice | null): Promise<{ cardWrite?: unknown; cardError?: string }> {
+  const next = remembering.then(() => rememberOne(address, spec));
+  remembering = next.catch(() => undefined);
+  return next;
+}
+
+async function rememberOne(address: string, spec: Choice | null): Promise<{ cardWrite?: unknown; cardError?: string }> {
   const addr = address.toLowerCase();
   const map = await rememberedRecipients();
   if (spec) map[addr] = spec.kind === 'sign' ? { kind: 'sign', label: '' } : { kind: spec.kind, label: spec.label };
@@ -102,6 +114,11 @@ export async function handleMessage(msg: Msg, sender: { tab?: { id: number } }):
       for (const id of ids) out.push({ messageId: id, verdicts: await verdictsFor(id) });
       return out;
     }
+    case 'takePress': {
+      const role = testPress.role;
+      testPress.role = null;
+      return role;
+    }
     case 'bannerShown':
       banners.push({ messageId: Number(msg.messageId), text: String(msg.text) });
       if (banners.length > 50) banners.shift();
@@ -112,6 +129,18 @@ export async function handleMessage(msg: Msg, sender: { tab?: { id: number } }):
       return true;
     case 'file':
       return (await openedFile(Number(msg.messageId), String(msg.partName))) ?? null;
+    case 'save': {
+      // The message pane cannot download (an <a download> there does nothing): the background saves.
+      const f = await openedFile(Number(msg.messageId), String(msg.partName));
+      if (!f) return false;
+      const url = URL.createObjectURL(f);
+      try {
+        await m.downloads.download({ url, filename: f.name, saveAs: !__TEST__ });
+      } finally {
+        setTimeout(() => URL.revokeObjectURL(url), 60_000);
+      }
+      return true;
+    }
     case 'open': {
       const f = await openedFile(Number(msg.messageId), String(msg.partName));
       if (!f) return false;

@@ -5,7 +5,7 @@
 // messages.getAttachmentFile.
 import { messenger } from '../lib/messenger.js';
 import { displayedMessageIds, dropHeldFiles, heldFile, summary, verdictsFor } from './display.js';
-import { banners, handleMessage, outcomes, pages, rememberRecipient, setTabSeal } from './main.js';
+import { banners, handleMessage, outcomes, pages, rememberRecipient, setTabSeal, testPress } from './main.js';
 import { loadProfile, openingKeys } from './keys.js';
 import { FLAVOUR } from './flavour.js';
 import { dedicatedPlan } from '../lib/plan.js';
@@ -29,6 +29,8 @@ type Step =
   | { op: 'refreshStatus' }
   | { op: 'lock' }
   | { op: 'recipients' }
+  | { op: 'pressSave'; subject: string }
+  | { op: 'popup'; to: string[]; choices: Record<string, string> }
   | { op: 'saveAfterSuspend'; subject: string }
   | { op: 'send'; to: string[]; subject: string; attachments: { name: string; size: number; seed: number; type?: string }[]; seal?: boolean }
   | { op: 'fetch'; subject: string }
@@ -69,6 +71,16 @@ async function inbox(): Promise<string> {
 async function inboxMessages(): Promise<{ id: number; subject: string }[]> {
   const r = await m.messages.list(await inbox());
   return r.messages;
+}
+
+/** The mail tab, in front, showing the inbox; tabs earlier steps opened (options, files) closed. */
+async function mailTab(): Promise<{ id: number }> {
+  for (const t of await m.tabs.query({})) if (t.type && t.type !== 'mail') await m.tabs.remove(t.id).catch(() => undefined);
+  const [tab] = await m.mailTabs.query({});
+  if (!tab) throw new Error('no mail tab');
+  await m.tabs.update(tab.id, { active: true }).catch(() => undefined);
+  await m.mailTabs.update(tab.id, { displayedFolderId: await inbox() });
+  return tab;
 }
 
 async function run(step: Step): Promise<unknown> {
@@ -224,6 +236,42 @@ async function run(step: Step): Promise<unknown> {
       return handleMessage({ type: 'lock' }, {});
     case 'recipients':
       return handleMessage({ type: 'recipients' }, {});
+    case 'pressSave': {
+      // The banner's own Save button, pressed in the message pane; the test looks for the file on disk.
+      const msg = (await inboxMessages()).find((x) => x.subject === step.subject);
+      if (!msg) throw new Error(`no message "${step.subject}"`);
+      const tab = await mailTab();
+      await m.mailTabs.setSelectedMessages(tab.id, []).catch(() => undefined);
+      await sleep(300);
+      testPress.role = 'save';
+      await m.mailTabs.setSelectedMessages(tab.id, [msg.id]);
+      for (let i = 0; i < 120 && testPress.role; i++) await sleep(250);
+      return { pressed: testPress.role === null };
+    }
+    case 'popup': {
+      // The compose action's real popup, opened on a compose window; its inputs filled as a person would.
+      const tab = await m.compose.beginNew(null, { to: step.to, subject: 'popup', plainTextBody: 'x' });
+      await sleep(1000);
+      await m.composeAction.openPopup({ windowId: tab.windowId });
+      let doc: Document | null = null;
+      for (let i = 0; i < 80 && !doc; i++) {
+        const v = m.extension.getViews({ type: 'popup' })[0];
+        if (v?.document.querySelector('input[list]')) doc = v.document;
+        else await sleep(250);
+      }
+      if (!doc) throw new Error('the compose popup did not open');
+      const seen = pages.length;
+      for (const [addr, text] of Object.entries(step.choices)) {
+        const input = doc.querySelector<HTMLInputElement>(`input[name="${addr}"]`);
+        if (!input) throw new Error(`the popup shows no input for ${addr}`);
+        input.value = text;
+        input.dispatchEvent(new Event('change'));
+      }
+      for (let i = 0; i < 80 && pages.slice(seen).filter((p) => p.page === 'popup-remembered').length < Object.keys(step.choices).length; i++) await sleep(250);
+      const text = doc.body.innerText;
+      await m.tabs.remove(tab.id).catch(() => undefined);
+      return { text, remembered: await handleMessage({ type: 'recipients' }, {}) };
+    }
     case 'ask': {
       // The test does something outside Thunderbird (install the host, change the status list) and acks.
       await report('ask', { name: step.name });
@@ -251,12 +299,7 @@ async function run(step: Step): Promise<unknown> {
     case 'display': {
       const msg = (await inboxMessages()).find((x) => x.subject === step.subject);
       if (!msg) throw new Error(`no message "${step.subject}"`);
-      // Earlier steps may have opened the options page or a file in tabs of their own.
-      for (const t of await m.tabs.query({})) if (t.type && t.type !== 'mail') await m.tabs.remove(t.id).catch(() => undefined);
-      const [tab] = await m.mailTabs.query({});
-      if (!tab) throw new Error('no mail tab');
-      await m.tabs.update(tab.id, { active: true }).catch(() => undefined);
-      await m.mailTabs.update(tab.id, { displayedFolderId: await inbox() });
+      const tab = await mailTab();
       // Deselect first: showing the same message again must inject a new banner.
       await m.mailTabs.setSelectedMessages(tab.id, []).catch(() => undefined);
       await sleep(300);

@@ -4,6 +4,8 @@
 import type { VerdictView } from '../lib/display-logic.js';
 import { verdictText } from '../lib/verdict-text.js';
 
+declare const __TEST__: boolean;
+
 interface Api {
   runtime: { sendMessage(m: unknown): Promise<{ ok: boolean; r?: unknown; error?: string }> };
   i18n: { getMessage(k: string, s?: string | string[]): string };
@@ -60,18 +62,6 @@ function button(label: string, role: string, onClick: () => void): HTMLButtonEle
   return b;
 }
 
-async function save(messageId: number, partName: string): Promise<void> {
-  const r = await api.runtime.sendMessage({ type: 'file', messageId, partName });
-  const f = r.ok ? (r.r as File | null) : null;
-  if (!f) return;
-  const a = document.createElement('a');
-  a.href = URL.createObjectURL(f);
-  a.download = f.name;
-  document.body.append(a);
-  a.click();
-  a.remove();
-}
-
 async function main(): Promise<void> {
   const box = document.createElement('div');
   box.className = 'sealcode-banner';
@@ -96,7 +86,7 @@ async function main(): Promise<void> {
       const part = v.partName;
       line.append(
         button(t('buttonOpen'), 'open', () => void api.runtime.sendMessage({ type: 'open', messageId, partName: part })),
-        button(t('buttonSave'), 'save', () => void save(messageId, part)),
+        button(t('buttonSave'), 'save', () => void api.runtime.sendMessage({ type: 'save', messageId, partName: part })),
       );
     }
     if (v.kind === 'locked' || v.kind === 'never-unlocked')
@@ -105,6 +95,14 @@ async function main(): Promise<void> {
   }
   document.body.prepend(box);
   await api.runtime.sendMessage({ type: 'bannerShown', messageId: views[0]!.messageId, text: box.innerText || box.textContent });
+  if (__TEST__) await pressIfAsked();
 }
 
 void main();
+
+// Test builds only: the driver asks the next banner to press one of its buttons (tests/addon).
+async function pressIfAsked(): Promise<void> {
+  const r = await api.runtime.sendMessage({ type: 'takePress' });
+  const role = r.ok ? (r.r as string | null) : null;
+  if (role) document.querySelector<HTMLButtonElement>(`.sealcode-banner button[data-role="${role}"]`)?.click();
+}

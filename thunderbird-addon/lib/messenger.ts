@@ -33,7 +33,7 @@ export interface Messenger {
     removeAttachment(tabId: number, id: number): Promise<void>;
     addAttachment(tabId: number, a: { file: File; name?: string }): Promise<AttachmentInfo>;
     getComposeDetails(tabId: number): Promise<ComposeDetailsLike>;
-    beginNew(messageId?: number | null, details?: Record<string, unknown>): Promise<{ id: number }>;
+    beginNew(messageId?: number | null, details?: Record<string, unknown>): Promise<{ id: number; windowId?: number }>;
     sendMessage(tabId: number, o?: { mode: string }): Promise<unknown>;
   };
   messages: {
@@ -65,6 +65,9 @@ export interface Messenger {
     update(tabId: number, o: Record<string, unknown>): Promise<unknown>;
     setSelectedMessages(tabId: number, ids: number[]): Promise<void>;
   };
+  composeAction: { openPopup(o?: { windowId?: number }): Promise<boolean> };
+  extension: { getViews(o?: { type?: string }): Window[] };
+  downloads: { download(o: { url: string; filename?: string; saveAs?: boolean }): Promise<number> };
   alarms: {
     create(name: string, o: { periodInMinutes?: number; delayInMinutes?: number }): Promise<void> | void;
     onAlarm: { addListener(f: (a: { name: string }) => void): void };

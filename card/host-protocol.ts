@@ -21,7 +21,8 @@ export type HostRequest =
   | { id: number; op: 'codes' }
   | { id: number; op: 'wrap'; spec: RecipientSpec; fileKey: string; salt: string }
   | { id: number; op: 'unwrap'; stanzas: WireStanza[] }
-  | { id: number; op: 'sign'; digest: string };
+  | { id: number; op: 'sign'; digest: string }
+  | { id: number; op: 'give'; serial: string; to: string };
 
 export type HostOp = HostRequest['op'];
 
@@ -37,7 +38,7 @@ export interface HostInfo {
   /** Seconds until the card locks itself again; 0 when locked. */
   unlockedFor: number;
   /** Public facts, known once the card has been unlocked in this host's life. */
-  card?: { cardId: string; name: string; email: string; groupId: string; cert: string; issuerPublicKey: string };
+  card?: { cardId: string; name: string; email: string; groupId: string; cert: string; issuerPublicKey: string; distributorUrl?: string };
 }
 
 export interface HostCode {
@@ -47,11 +48,18 @@ export interface HostCode {
   givenTo?: string;
 }
 
+export interface HostPair {
+  pairId: string;
+  peerCardId: string;
+}
+
 export interface HostResults {
   info: HostInfo;
   unlock: HostInfo;
   lock: HostInfo;
-  codes: { codes: HostCode[]; distributorUrl?: string };
+  codes: { codes: HostCode[]; distributorUrl?: string; groupId?: string; pairs?: HostPair[] };
+  /** The code as the card file now records it. */
+  give: { code: HostCode; changed: boolean };
   wrap: { stanza: WireStanza };
   unwrap: { fileKey: string; index: number } | null;
   sign: { sig: string };
@@ -111,6 +119,11 @@ export function parseRequest(x: unknown): HostRequest {
     }
     case 'sign':
       return { id, op: 'sign', digest: b64(x, 'digest', 32) };
+    case 'give': {
+      const to = str(x, 'to', 320);
+      if (!/^[^\s@<>]+@[^\s@<>]+$/.test(to)) throw malformed('host request: to must be one mail address');
+      return { id, op: 'give', serial: str(x, 'serial', 64), to };
+    }
     default:
       throw malformed('host request: unknown op');
   }

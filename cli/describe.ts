@@ -5,6 +5,10 @@ import { describeCert } from '../card/certs.js';
 import type { Header } from '../card/container/header.js';
 import type { Verdict } from '../card/policy.js';
 import { termSafe } from './output.js';
+import { verdictText, type OriginFacts } from '../thunderbird-addon/lib/verdict-text.js';
+import { msg } from './messages.js';
+import { isSealError } from '../card/errors.js';
+import { CliError, errorCodeOf, exitCodeOf } from './errors.js';
 
 export interface CertSummary {
   type: 'card' | 'build';
@@ -63,10 +67,22 @@ export function summarize(header: Header, verdict: Verdict, addressees?: Cert[])
   };
 }
 
-export function humanSummary(s: ContainerSummary): string {
+function originFacts(o: CertSummary): OriginFacts {
+  if (o.type === 'card') return { type: 'card', name: String(o.name), email: String(o.email), id: o.id };
+  return { type: 'build', name: String(o.redeemerEmail), email: String(o.redeemerEmail), id: o.id, purchaserName: String(o.purchaser).replace(/\s*<[^>]*>$/, ''), serial: String(o.serial) };
+}
+
+/** The verdict in the words the add-on's banner uses (one message table), then the facts. */
+export function humanSummary(s: ContainerSummary, file = 'this file'): string {
+  const words = verdictText(
+    { kind: s.certified ? 'certified' : 'refused', file, origin: originFacts(s.origin), code: s.code, reason: s.reason },
+    msg,
+  );
   // Names and emails come from certificates and sealed files: shown, never obeyed.
   const lines = [
-    `${s.certified ? 'certified' : 'NOT certified'}: ${termSafe(s.reason)}`,
+    termSafe(words.title),
+    `  ${termSafe(words.body)}`,
+    `  why:         ${termSafe(s.reason)}`,
     `  sealed by:   ${termSafe(s.sealedBy)}`,
     `  sealed with: ${s.sealedWith === 'card' ? "a purchaser's card" : 'a dedicated build'}`,
     `  created:     ${s.created}`,
@@ -74,4 +90,11 @@ export function humanSummary(s: ContainerSummary): string {
   ];
   if (s.addressees?.length) lines.push(`  addressed to: ${s.addressees.map(termSafe).join('; ')}`);
   return lines.join('\n');
+}
+
+/** A tampered or damaged container, said as the banner says it; the technical reason kept last. */
+export function inPeoplesWords(e: unknown, file: string): unknown {
+  if (!isSealError(e, 'TAMPERED') && !isSealError(e, 'MALFORMED')) return e;
+  const w = verdictText({ kind: e.code === 'TAMPERED' ? 'tampered' : 'damaged', file, reason: e.message }, msg);
+  return new CliError(`${termSafe(w.title)}\n  ${termSafe(w.body)}\n  why: ${termSafe(e.message)}`, exitCodeOf(e), errorCodeOf(e));
 }

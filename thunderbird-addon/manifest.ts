@@ -21,7 +21,7 @@ export type Manifest = Record<string, unknown> & {
 
 export function manifestFor(o: ManifestOptions): Manifest {
   const purchaser = o.flavour === 'purchaser';
-  const permissions = ['messagesRead', 'messagesModify', 'compose', 'storage', 'notifications'];
+  const permissions = ['messagesRead', 'messagesModify', 'compose', 'storage', 'notifications', 'alarms', 'downloads'];
   if (purchaser) permissions.push('nativeMessaging');
   if (o.test) permissions.push('accountsRead', 'accountsFolders', 'compose.send');
   return {

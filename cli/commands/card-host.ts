@@ -78,7 +78,15 @@ export async function handle(s: HostState, req: HostRequest): Promise<unknown> {
       s.until = Date.now() + req.minutes * 60_000;
       s.timer = setTimeout(() => lock(s), req.minutes * 60_000);
       s.timer.unref();
-      s.pub = { cardId: data.cardId, name: data.purchaser.name, email: data.purchaser.email, groupId: data.groupId, cert: data.cert, issuerPublicKey: data.issuerPublicKey };
+      s.pub = {
+        cardId: data.cardId,
+        name: data.purchaser.name,
+        email: data.purchaser.email,
+        groupId: data.groupId,
+        cert: data.cert,
+        issuerPublicKey: data.issuerPublicKey,
+        ...(data.distributorUrl ? { distributorUrl: data.distributorUrl } : {}),
+      };
       return info(s);
     }
     case 'codes': {
@@ -88,7 +96,23 @@ export async function handle(s: HostState, req: HostRequest): Promise<unknown> {
       return {
         codes: s.data.codes.map((c, i) => ({ serial: c.serial, code: texts[i]!, state: c.state, ...(c.givenTo ? { givenTo: c.givenTo } : {}) })),
         ...(s.data.distributorUrl ? { distributorUrl: s.data.distributorUrl } : {}),
+        groupId: s.data.groupId,
+        pairs: s.data.pairs.map((p) => ({ pairId: p.pairId, peerCardId: p.peerCardId })),
       };
+    }
+    case 'give': {
+      if (!s.data || !s.card) throw locked();
+      const c = s.data.codes.find((x) => x.serial === req.serial);
+      if (!c) throw new CliError(`this card holds no code ${req.serial}`);
+      // Only an unused code becomes `given`; a later state (in use, used, revoked) is the distributor's word.
+      const changed = c.state === 'unused' || (c.state === 'given' && c.givenTo !== req.to);
+      if (changed) {
+        c.state = 'given';
+        c.givenTo = req.to;
+        // Re-sealed the way it was opened (passphrase or token), atomically.
+        await s.card.save();
+      }
+      return { code: { serial: c.serial, code: c.code, state: c.state, ...(c.givenTo ? { givenTo: c.givenTo } : {}) }, changed };
     }
     case 'wrap': {
       if (!s.data) throw locked();

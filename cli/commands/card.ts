@@ -12,7 +12,7 @@ import { handOverText } from '../blind-codes.js';
 import { checkTarget, readInput } from '../files.js';
 import { recipientsFor } from '../recipients.js';
 import { sealFileTo, openFileTo } from '../sealing.js';
-import { humanSummary, summarize } from '../describe.js';
+import { humanSummary, inPeoplesWords, summarize } from '../describe.js';
 import type { CardData } from '../../card/cardfile.js';
 import { decodeCert } from '../../card/certs.js';
 import { fromBase64, fromUtf8 } from '../../card/bytes.js';
@@ -157,7 +157,9 @@ export function register(_program: Command, groups: Groups): void {
           input,
           (meta) => o.out ?? defaultOpenedPath(input, meta),
           { receiver: card.party(), issuerPub: fromBase64(card.data.issuerPublicKey), overwrite: o.force },
-        );
+        ).catch((e: unknown) => {
+          throw inPeoplesWords(e, path.basename(input).replace(/\.seal$/i, ''));
+        });
         reportOpened(o, r.path, r.meta, summarize(r.header, r.verdict));
       }),
     );
@@ -165,5 +167,5 @@ export function register(_program: Command, groups: Groups): void {
 
 export function reportOpened(o: { json?: boolean }, output: string, meta: FileMeta, s: ReturnType<typeof summarize>): void {
   const out = { output: path.resolve(output), name: meta.name, type: meta.type, size: meta.size, ...s };
-  print(o, out, () => `opened → ${termSafe(output)} (${termSafe(meta.name)}, ${meta.size} bytes)\n${humanSummary(s)}`);
+  print(o, out, () => `opened → ${termSafe(output)} (${termSafe(meta.name)}, ${meta.size} bytes)\n${humanSummary(s, meta.name)}`);
 }

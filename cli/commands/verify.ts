@@ -2,13 +2,14 @@
 // gateway does: issuer-signed certificates, the sender's signature over every byte, and
 // the policy against the parties named in the header. Exit 0 certified, 3 refused,
 // 4 malformed or tampered.
+import path from 'node:path';
 import type { Command } from 'commander';
 import type { Groups } from '../program.js';
 import { action, print } from '../output.js';
 import { dataOption } from '../data-dir.js';
 import { loadStatus, readIssuerPub } from '../issuer-key.js';
 import { verifyFile } from '../sealing.js';
-import { humanSummary, summarize } from '../describe.js';
+import { humanSummary, inPeoplesWords, summarize } from '../describe.js';
 import { exitCodeOf } from '../errors.js';
 import { SealError } from '../../card/errors.js';
 
@@ -33,9 +34,12 @@ export function register(program: Command, _groups: Groups): void {
       action(async (input: string, o: VerifyOpts) => {
         const issuerPub = readIssuerPub(o);
         const status = o.status ? await loadStatus(o.status, issuerPub) : undefined;
-        const r = await verifyFile(input, issuerPub, status);
+        const file = path.basename(input).replace(/\.seal$/i, '');
+        const r = await verifyFile(input, issuerPub, status).catch((e: unknown) => {
+          throw inPeoplesWords(e, file);
+        });
         const s = summarize(r.header, r.verdict, r.addressees);
-        print(o, s, () => humanSummary(s));
+        print(o, s, () => humanSummary(s, file));
         if (!r.verdict.certified) process.exitCode = exitCodeOf(new SealError(r.verdict.code ?? 'REFUSED', r.verdict.reason));
       }),
     );

@@ -15,7 +15,7 @@ import {
   remoteParty,
   type HostCall,
 } from '../../card/host-protocol.js';
-import { fromBase64, isSealError, openSealed, seal, toBase64, buildParty, profileSecrets } from '../../card/index.js';
+import { fromBase64, isSealError, openSealed, seal, toBase64, buildParty, profileSecrets, openCardFile, sealCardFile } from '../../card/index.js';
 import { nodePrimitives } from '../../card/node.js';
 import { PASSPHRASE, ROOT, cli, makeAddonWorld, type AddonWorld } from './support/addon-world.js';
 
@@ -137,6 +137,30 @@ describe('sealcode card host (a real process over stdin/stdout)', () => {
     for (const r of host.replies) expect(JSON.stringify(r).length).toBeLessThan(4096);
   }, 30_000);
 
+  it('writes a code handed over back to the card file (given, with the address); later states are kept', async () => {
+    const serial = w.alice.data.codes[2]!.serial;
+    const before = fs.readFileSync(w.cardFile, 'utf8');
+    const r = await host.call('give', { serial, to: 'zoe@example.test' });
+    expect(r).toMatchObject({ changed: true, code: { serial, state: 'given', givenTo: 'zoe@example.test' } });
+    // On disk, re-sealed with the same passphrase and cost: the card file itself says so now.
+    const after = fs.readFileSync(w.cardFile, 'utf8');
+    expect(after).not.toBe(before);
+    expect(JSON.parse(after).kdf.N).toBe(JSON.parse(before).kdf.N);
+    const data = await openCardFile(after, PASSPHRASE);
+    expect(data.codes.find((c) => c.serial === serial)).toMatchObject({ state: 'given', givenTo: 'zoe@example.test' });
+    expect((await host.call('codes')).codes.find((c) => c.serial === serial)).toMatchObject({ state: 'given', givenTo: 'zoe@example.test' });
+    // The same answer twice writes nothing.
+    expect(await host.call('give', { serial, to: 'zoe@example.test' })).toMatchObject({ changed: false });
+    expect(fs.readFileSync(w.cardFile, 'utf8')).toBe(after);
+    // A code the distributor already marked used stays so.
+    data.codes[1]!.state = 'already_used';
+    fs.writeFileSync(w.cardFile, await sealCardFile(data, PASSPHRASE, 1 << 14));
+    await host.call('unlock', { passphrase: PASSPHRASE, minutes: 5 });
+    expect(await host.call('give', { serial: data.codes[1]!.serial, to: 'zoe@example.test' })).toMatchObject({ changed: false, code: { state: 'already_used' } });
+    await expect(host.call('give', { serial: 'NOSUCHCODE', to: 'zoe@example.test' })).rejects.toThrow(/no code NOSUCHCODE/);
+    await expect(host.call('give', { serial, to: 'not an address' })).rejects.toMatchObject({ code: 'MALFORMED' });
+  }, 30_000);
+
   it('unwraps only what is for the card, lists codes, and locks again', async () => {
     const info = await host.call('info');
     const party = remoteParty(host.call, fromBase64(info.card!.cert));
@@ -144,7 +168,9 @@ describe('sealcode card host (a real process over stdin/stdout)', () => {
     const codes = await host.call('codes');
     expect(codes.codes.map((c) => c.serial)).toEqual(w.alice.data.codes.map((c) => c.serial));
     expect(codes.distributorUrl).toBe('https://distributor.example.test/redeem');
+    expect(codes.groupId).toBe(w.alice.data.groupId);
     expect((await host.call('lock')).locked).toBe(true);
+    await expect(host.call('give', { serial: w.serial, to: 'dana@example.test' })).rejects.toMatchObject({ code: 'LOCKED' });
     await expect(host.call('sign', { digest: toBase64(new Uint8Array(32)) })).rejects.toMatchObject({ code: 'LOCKED' });
   }, 30_000);
 

@@ -151,7 +151,7 @@ describe.concurrent('certification table through the CLI', { timeout: 240_000 },
     await ok(['dedicated', 'encrypt', '--build', p('dana.json'), p('reply.txt')]);
     fs.rmSync(p('reply.txt'));
     const out = await ok(['card', 'decrypt', '--card', p('alice.card'), p('reply.txt.seal')]);
-    expect(out).toMatch(/certified/);
+    expect(out).toMatch(/^Certified: reply.txt comes from the sealcode add-on of dana@example.test/m);
     expect(out).toMatch(/dedicated build/);
     same(p('reply.txt'), small);
     const v = (await sealcodeJson(['verify', '--issuer', path.join(data, 'issuer.pub'), p('reply.txt.seal')])).json;

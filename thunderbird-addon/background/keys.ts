@@ -48,9 +48,27 @@ export async function cardPartyOrThrow(): Promise<Party> {
   return remoteParty(hostCall, fromBase64(info.card.cert));
 }
 
+/** The purchaser's link to the card, as the banner and the options page tell it. */
+export type HostState = 'missing' | 'unreachable' | 'locked' | 'unlocked';
+
 export interface OpeningKeys {
   party: Party | null;
   issuerPub: Uint8Array | null;
+  host?: HostState;
+  hostError?: string;
+}
+
+/** Thunderbird says this (and only this) when no manifest names the host for this add-on. */
+export const isHostMissing = (message: string): boolean => /No such native application/i.test(message);
+
+export async function hostState(): Promise<{ host: HostState; info?: HostInfo; error?: string }> {
+  try {
+    const info = await hostInfo();
+    return { host: info.locked ? 'locked' : 'unlocked', info };
+  } catch (e) {
+    const error = e instanceof Error ? e.message : String(e);
+    return { host: isHostMissing(error) ? 'missing' : 'unreachable', error };
+  }
 }
 
 export async function openingKeys(flavour: 'purchaser' | 'dedicated'): Promise<OpeningKeys> {
@@ -59,14 +77,10 @@ export async function openingKeys(flavour: 'purchaser' | 'dedicated'): Promise<O
     if (!p) return { party: null, issuerPub: null };
     return { party: buildParty(profileSecrets(p)), issuerPub: fromBase64(p.issuerPublicKey) };
   }
-  let info: HostInfo | null = null;
-  try {
-    info = await hostInfo();
-  } catch {
-    /* host unreachable: keyless with what we remember */
-  }
+  // Host unreachable or locked: keyless, with the issuer key remembered from an unlock.
+  const { host, info, error } = await hostState();
   const card = info?.card ?? (await knownCard());
   const issuerPub = card ? fromBase64(card.issuerPublicKey) : null;
   const party = info && !info.locked && info.card ? remoteParty(hostCall, fromBase64(info.card.cert)) : null;
-  return { party, issuerPub };
+  return { party, issuerPub, host, ...(error ? { hostError: error } : {}) };
 }

@@ -1,15 +1,17 @@
 // The background event page: every listener is registered at top level, so the MV3
 // page starts whenever one fires (compose send, a banner asking for verdicts, a page).
 import { beforeSend, type SendOutcome } from '../lib/compose-logic.js';
-import { dedicatedPlan, purchaserPlan, type RecipientMap } from '../lib/plan.js';
+import { dedicatedPlan, purchaserPlan, type Choice, type RecipientMap } from '../lib/plan.js';
 import { messenger, t } from '../lib/messenger.js';
-import type { RecipientSpec } from '../../card/stanza.js';
 import { FLAVOUR } from './flavour.js';
-import { cardPartyOrThrow, hostInfo, knownCard, loadProfile, lockCard, unlockCard } from './keys.js';
-import { displayedMessageIds, openedFile, summary, verdictsFor } from './display.js';
+import { cardPartyOrThrow, hostInfo, hostState, knownCard, loadProfile, lockCard, unlockCard } from './keys.js';
+import { displayedMessageIds, forgetVerdicts, openedFile, summary, verdictsFor } from './display.js';
 import { hostCall } from './host-client.js';
 import './game.js';
+import { ALARM, REFRESH_MINUTES, refreshStatus, statusState } from './status.js';
+import { SealError } from '../../card/errors.js';
 
+declare const __TEST__: boolean;
 const m = messenger();
 
 /**
@@ -33,16 +35,39 @@ export async function getTabSeal(tabId: number): Promise<boolean | undefined> {
 export const outcomes: SendOutcome[] = [];
 export const banners: { messageId: number; text: string }[] = [];
 export const pages: { page: string; text: string }[] = [];
+/** Test builds: a banner button the next banner presses itself, as a person would (tests/addon). */
+export const testPress: { role: string | null } = { role: null };
 
 export async function rememberedRecipients(): Promise<RecipientMap> {
   return ((await m.storage.local.get('recipients')).recipients as RecipientMap | undefined) ?? {};
 }
 
-export async function rememberRecipient(address: string, spec: RecipientSpec | null): Promise<void> {
+/**
+ * Remembers the choice for an address; a code handed to someone is written back to the
+ * card file through the host (`given`, with the address). Returns what the card says now,
+ * or why it could not be told (the card locked, or no host): the choice is kept either way.
+ */
+let remembering: Promise<unknown> = Promise.resolve();
+
+/** One at a time: the popup sends one message per input, and each rewrites the whole map. */
+export function rememberRecipient(address: string, spec: Choice | null): Promise<{ cardWrite?: unknown; cardError?: string }> {
+  const next = remembering.then(() => rememberOne(address, spec));
+  remembering = next.catch(() => undefined);
+  return next;
+}
+
+async function rememberOne(address: string, spec: Choice | null): Promise<{ cardWrite?: unknown; cardError?: string }> {
+  const addr = address.toLowerCase();
   const map = await rememberedRecipients();
-  if (spec) map[address.toLowerCase()] = { kind: spec.kind, label: spec.label };
-  else delete map[address.toLowerCase()];
+  if (spec) map[addr] = spec.kind === 'sign' ? { kind: 'sign', label: '' } : { kind: spec.kind, label: spec.label };
+  else delete map[addr];
   await m.storage.local.set({ recipients: map });
+  if (FLAVOUR !== 'purchaser' || spec?.kind !== 'code') return {};
+  try {
+    return { cardWrite: await hostCall('give', { serial: spec.label, to: addr }) };
+  } catch (e) {
+    return { cardError: e instanceof Error ? e.message : String(e) };
+  }
 }
 
 export function onBeforeSend(tab: { id: number }, details: Parameters<typeof beforeSend>[2]) {
@@ -52,10 +77,17 @@ export function onBeforeSend(tab: { id: number }, details: Parameters<typeof bef
       getAttachmentFile: (id) => m.compose.getAttachmentFile(id),
       removeAttachment: (tabId, id) => m.compose.removeAttachment(tabId, id),
       addAttachment: (tabId, a) => m.compose.addAttachment(tabId, a),
-      plan: async (tabId, d) =>
-        FLAVOUR === 'dedicated'
-          ? dedicatedPlan(await loadProfile(), await getTabSeal(tabId))
-          : purchaserPlan(d, await rememberedRecipients(), await getTabSeal(tabId), cardPartyOrThrow),
+      plan: async (tabId, d) => {
+        const enabled = await getTabSeal(tabId);
+        const plan =
+          FLAVOUR === 'dedicated'
+            ? dedicatedPlan(await loadProfile(), enabled)
+            : purchaserPlan(d, await rememberedRecipients(), enabled, cardPartyOrThrow);
+        // A revoked build or card must not seal, and sending in clear instead would be worse.
+        const { revoked } = await statusState();
+        if (plan && revoked) throw new SealError('REVOKED', `${revoked}: it can no longer seal`);
+        return plan;
+      },
       notify: (why) => {
         void m.notifications
           .create(`sealcode-send-${Date.now()}`, { type: 'basic', title: t('notifyTitle'), message: t('sendCancelled', why) })
@@ -83,6 +115,11 @@ export async function handleMessage(msg: Msg, sender: { tab?: { id: number } }):
       for (const id of ids) out.push({ messageId: id, verdicts: await verdictsFor(id) });
       return out;
     }
+    case 'takePress': {
+      const role = testPress.role;
+      testPress.role = null;
+      return role;
+    }
     case 'bannerShown':
       banners.push({ messageId: Number(msg.messageId), text: String(msg.text) });
       if (banners.length > 50) banners.shift();
@@ -92,30 +129,60 @@ export async function handleMessage(msg: Msg, sender: { tab?: { id: number } }):
       if (pages.length > 20) pages.shift();
       return true;
     case 'file':
-      return openedFile(Number(msg.messageId), String(msg.partName)) ?? null;
+      return (await openedFile(Number(msg.messageId), String(msg.partName))) ?? null;
+    case 'save': {
+      // The message pane cannot download (an <a download> there does nothing): the background saves.
+      const f = await openedFile(Number(msg.messageId), String(msg.partName));
+      if (!f) return false;
+      const url = URL.createObjectURL(f);
+      try {
+        await m.downloads.download({ url, filename: f.name, saveAs: !__TEST__ });
+      } finally {
+        setTimeout(() => URL.revokeObjectURL(url), 60_000);
+      }
+      return true;
+    }
     case 'open': {
-      const f = openedFile(Number(msg.messageId), String(msg.partName));
+      const f = await openedFile(Number(msg.messageId), String(msg.partName));
       if (!f) return false;
       await m.tabs.create({ url: URL.createObjectURL(f) });
       return true;
     }
     case 'summary':
-      return summary();
+      return { ...(await summary()), status: await statusState().then(({ list, ...rest }) => ({ ...rest, issuedAt: list?.issuedAt })) };
+    case 'openOptions':
+      await m.runtime.openOptionsPage();
+      return true;
+    case 'hostState': {
+      const { host, info, error } = await hostState();
+      return { host, info, error };
+    }
+    case 'refreshStatus':
+      return refreshStatus(forgetVerdicts);
     case 'hostInfo':
       return hostInfo();
     case 'knownCard':
       return knownCard();
-    case 'unlock':
-      return unlockCard(String(msg.passphrase), Number(msg.minutes) || 15);
-    case 'lock':
-      return lockCard();
+    case 'unlock': {
+      const info = await unlockCard(String(msg.passphrase), Number(msg.minutes) || 15);
+      // Verdicts said while locked ("origin certified, unlock to open") are stale now.
+      await forgetVerdicts();
+      // The card names its distributor: the status list can be fetched from now on.
+      void refreshStatus(forgetVerdicts, 5 * 60_000);
+      return info;
+    }
+    case 'lock': {
+      const info = await lockCard();
+      // A cached "certified, open or save" no longer holds once the card is locked.
+      await forgetVerdicts();
+      return info;
+    }
     case 'codes':
       return hostCall('codes');
     case 'recipients':
       return rememberedRecipients();
     case 'remember':
-      await rememberRecipient(String(msg.address), (msg.spec as RecipientSpec | null) ?? null);
-      return true;
+      return rememberRecipient(String(msg.address), (msg.spec as Choice | null) ?? null);
     case 'setSeal':
       await setTabSeal(Number(msg.tabId), Boolean(msg.enabled));
       return true;
@@ -136,3 +203,9 @@ m.runtime.onMessage.addListener((msg, sender) => {
 });
 m.runtime.onStartup.addListener(() => undefined);
 m.runtime.onInstalled.addListener(() => undefined);
+// The status list on start-up and on a timer; a failed fetch keeps the last list.
+m.alarms.onAlarm.addListener((a) => {
+  if (a.name === ALARM) void refreshStatus(forgetVerdicts);
+});
+void m.alarms.create(ALARM, { periodInMinutes: REFRESH_MINUTES });
+void refreshStatus(forgetVerdicts, 5 * 60_000);

@@ -4,14 +4,14 @@
 // seals; judging uses verdictsFor, the function the banner calls, which reads the real
 // messages.getAttachmentFile.
 import { messenger } from '../lib/messenger.js';
-import { displayedMessageIds, openedFile, summary, verdictsFor } from './display.js';
-import { banners, handleMessage, outcomes, pages, rememberRecipient, setTabSeal } from './main.js';
-import { loadProfile, openingKeys, unlockCard } from './keys.js';
+import { displayedMessageIds, dropHeldFiles, heldFile, summary, verdictsFor } from './display.js';
+import { banners, handleMessage, outcomes, pages, rememberRecipient, setTabSeal, testPress } from './main.js';
+import { loadProfile, openingKeys } from './keys.js';
 import { FLAVOUR } from './flavour.js';
 import { dedicatedPlan } from '../lib/plan.js';
 import { sealFile } from '../lib/seal-files.js';
 import { judge } from '../lib/display-logic.js';
-import type { RecipientSpec } from '../../card/stanza.js';
+import type { Choice } from '../lib/plan.js';
 import { patternBytes } from '../lib/pattern.js';
 import { blobChunks } from '../lib/bytes.js';
 import { webPrimitives } from '../../card/container/primitives.js';
@@ -24,13 +24,20 @@ interface Plan {
 }
 type Step =
   | { op: 'waitInbox'; count: number }
-  | { op: 'verdicts'; subject?: string }
+  | { op: 'verdicts'; subject?: string; cached?: boolean }
+  | { op: 'ask'; name: string }
+  | { op: 'refreshStatus' }
+  | { op: 'lock' }
+  | { op: 'recipients' }
+  | { op: 'pressSave'; subject: string }
+  | { op: 'popup'; to: string[]; choices: Record<string, string> }
+  | { op: 'saveAfterSuspend'; subject: string }
   | { op: 'send'; to: string[]; subject: string; attachments: { name: string; size: number; seed: number; type?: string }[]; seal?: boolean }
   | { op: 'fetch'; subject: string }
   | { op: 'bench'; mb: number }
   | { op: 'perf'; mb: number; sealed: string }
   | { op: 'unlock'; passphrase: string; minutes?: number }
-  | { op: 'remember'; address: string; spec: RecipientSpec }
+  | { op: 'remember'; address: string; spec: Choice }
   | { op: 'display'; subject: string; screenshot?: string }
   | { op: 'openButton'; subject: string }
   | { op: 'options' };
@@ -66,6 +73,16 @@ async function inboxMessages(): Promise<{ id: number; subject: string }[]> {
   return r.messages;
 }
 
+/** The mail tab, in front, showing the inbox; tabs earlier steps opened (options, files) closed. */
+async function mailTab(): Promise<{ id: number }> {
+  for (const t of await m.tabs.query({})) if (t.type && t.type !== 'mail') await m.tabs.remove(t.id).catch(() => undefined);
+  const [tab] = await m.mailTabs.query({});
+  if (!tab) throw new Error('no mail tab');
+  await m.tabs.update(tab.id, { active: true }).catch(() => undefined);
+  await m.mailTabs.update(tab.id, { displayedFolderId: await inbox() });
+  return tab;
+}
+
 async function run(step: Step): Promise<unknown> {
   switch (step.op) {
     case 'waitInbox': {
@@ -82,11 +99,11 @@ async function run(step: Step): Promise<unknown> {
         if (step.subject && msg.subject !== step.subject) continue;
         const t0 = performance.now();
         await report('progress', { verdictsFor: msg.subject });
-        const views = await verdictsFor(msg.id);
+        const views = await verdictsFor(msg.id, !step.cached);
         const total = Math.round(performance.now() - t0);
         const files = [];
         for (const v of views) {
-          const f = v.partName !== undefined ? openedFile(msg.id, v.partName) : undefined;
+          const f = v.partName !== undefined ? heldFile(msg.id, v.partName) : undefined;
           files.push(f ? { name: f.name, size: f.size, sha256: await sha256Hex(f) } : null);
         }
         out.push({ subject: msg.subject, views, files, totalMs: total });
@@ -133,7 +150,8 @@ async function run(step: Step): Promise<unknown> {
       let t = performance.now();
       const sealedFile = await sealFile(file, 'big.bin', plan);
       const sealMs = Math.round(performance.now() - t);
-      const blob = await (await fetch(m.runtime.getURL(step.sealed))).blob();
+      // Inside the XPI, or (big ones, bench/addon.ts) from the test's loopback server.
+      const blob = await (await fetch(/^http:\/\/127\.0\.0\.1[:/]/.test(step.sealed) ? step.sealed : m.runtime.getURL(step.sealed))).blob();
       const keys = await openingKeys(FLAVOUR);
       t = performance.now();
       const j = await judge(blob, step.sealed, { party: keys.party, issuerPub: keys.issuerPub! });
@@ -213,19 +231,83 @@ async function run(step: Step): Promise<unknown> {
       return { opened, tabsBefore: before, tabsAfter: tabs.length };
     }
     case 'unlock':
-      return unlockCard(step.passphrase, step.minutes ?? 15);
+      // As the options page asks it (the background also forgets verdicts and refreshes the status list).
+      return handleMessage({ type: 'unlock', passphrase: step.passphrase, minutes: step.minutes ?? 15 }, {});
+    case 'lock':
+      return handleMessage({ type: 'lock' }, {});
+    case 'recipients':
+      return handleMessage({ type: 'recipients' }, {});
+    case 'pressSave': {
+      // The banner's own Save button, pressed in the message pane; the test looks for the file on disk.
+      const msg = (await inboxMessages()).find((x) => x.subject === step.subject);
+      if (!msg) throw new Error(`no message "${step.subject}"`);
+      const tab = await mailTab();
+      await m.mailTabs.setSelectedMessages(tab.id, []).catch(() => undefined);
+      await sleep(300);
+      testPress.role = 'save';
+      await m.mailTabs.setSelectedMessages(tab.id, [msg.id]);
+      for (let i = 0; i < 120 && testPress.role; i++) await sleep(250);
+      return { pressed: testPress.role === null };
+    }
+    case 'popup': {
+      // The compose action's real popup, opened on a compose window; its inputs filled as a person would.
+      const tab = await m.compose.beginNew(null, { to: step.to, subject: 'popup', plainTextBody: 'x' });
+      await sleep(1000);
+      await m.composeAction.openPopup({ windowId: tab.windowId });
+      let doc: Document | null = null;
+      for (let i = 0; i < 80 && !doc; i++) {
+        const v = m.extension.getViews({ type: 'popup' })[0];
+        if (v?.document.querySelector('input[list]')) doc = v.document;
+        else await sleep(250);
+      }
+      if (!doc) throw new Error('the compose popup did not open');
+      const seen = pages.length;
+      for (const [addr, text] of Object.entries(step.choices)) {
+        const input = doc.querySelector<HTMLInputElement>(`input[name="${addr}"]`);
+        if (!input) throw new Error(`the popup shows no input for ${addr}`);
+        input.value = text;
+        input.dispatchEvent(new Event('change'));
+      }
+      for (let i = 0; i < 80 && pages.slice(seen).filter((p) => p.page === 'popup-remembered').length < Object.keys(step.choices).length; i++) await sleep(250);
+      const text = doc.body.innerText;
+      await m.tabs.remove(tab.id).catch(() => undefined);
+      return { text, remembered: await handleMessage({ type: 'recipients' }, {}) };
+    }
+    case 'ask': {
+      // The test does something outside Thunderbird (install the host, change the status list) and acks.
+      await report('ask', { name: step.name });
+      for (let k = 0; k < 240; k++) {
+        const r = await fetch(`${reportUrl}/ack/ask/${step.name}`).catch(() => null);
+        if (r?.ok) return true;
+        await sleep(250);
+      }
+      throw new Error(`the test did not answer ${step.name}`);
+    }
+    case 'refreshStatus':
+      // What the alarm and start-up run.
+      return handleMessage({ type: 'refreshStatus' }, {});
+    case 'saveAfterSuspend': {
+      // A suspended event page keeps nothing in memory: Save must recompute the file.
+      const msg = (await inboxMessages()).find((x) => x.subject === step.subject);
+      if (!msg) throw new Error(`no message "${step.subject}"`);
+      const views = await verdictsFor(msg.id);
+      dropHeldFiles();
+      const f = (await handleMessage({ type: 'file', messageId: msg.id, partName: views[0]?.partName ?? '' }, {})) as File | null;
+      return { cached: Boolean(views[0]?.cached), file: f ? { name: f.name, size: f.size, sha256: await sha256Hex(f) } : null };
+    }
     case 'remember':
-      await rememberRecipient(step.address, step.spec);
-      return true;
+      return rememberRecipient(step.address, step.spec);
     case 'display': {
       const msg = (await inboxMessages()).find((x) => x.subject === step.subject);
       if (!msg) throw new Error(`no message "${step.subject}"`);
-      const [tab] = await m.mailTabs.query({});
-      if (!tab) throw new Error('no mail tab');
-      await m.mailTabs.update(tab.id, { displayedFolderId: await inbox() });
+      const tab = await mailTab();
+      // Deselect first: showing the same message again must inject a new banner.
+      await m.mailTabs.setSelectedMessages(tab.id, []).catch(() => undefined);
+      await sleep(300);
+      const seen = banners.length;
       await m.mailTabs.setSelectedMessages(tab.id, [msg.id]);
       for (let i = 0; i < 120; i++) {
-        const b = banners.find((x) => x.messageId === msg.id);
+        const b = banners.slice(seen).find((x) => x.messageId === msg.id);
         if (b) {
           if (step.screenshot) {
             await sleep(1500);

@@ -56,7 +56,7 @@ export async function beforeSend(deps: ComposeDeps, tabId: number, details: Comp
       files: sealed.map((s) => ({ name: s.att.name, size: s.size, sealedSize: s.file.size, ms: Math.round(s.ms) })),
     });
     const headers = (details.customHeaders ?? []).filter((h) => h.name.toLowerCase() !== HEADER.toLowerCase());
-    headers.push({ name: HEADER, value: `v1; origin=${plan.origin}; files=${sealed.length}` });
+    headers.push({ name: HEADER, value: `v1; origin=${plan.origin}; files=${sealed.length}${plan.signOnly ? '; sign-only' : ''}` });
     return { details: { customHeaders: headers } };
   } catch (e) {
     const reason = e instanceof Error ? e.message : String(e);

@@ -7,9 +7,11 @@ import { addonPrimitives } from './primitives.js';
 import { describeCert } from '../../card/certs.js';
 import { isSealError } from '../../card/errors.js';
 import type { Party } from '../../card/party.js';
+import type { StatusList } from '../../card/status.js';
 import { blobChunks, collectParts } from './bytes.js';
+import { originOf, type OriginFacts, type TextKind } from './verdict-text.js';
 
-export type VerdictKind = 'certified' | 'refused' | 'tampered' | 'damaged' | 'not-for-us' | 'locked' | 'error';
+export type VerdictKind = TextKind;
 
 export interface VerdictView {
   attachment: string;
@@ -18,6 +20,18 @@ export interface VerdictView {
   /** Who sealed it (from its authentic certificate), when known. */
   sealedBy?: string;
   origin?: 'card' | 'dedicated';
+  /** The sealer's certificate in people's terms (name, email, id). */
+  originFacts?: OriginFacts;
+  /** Keyless: whether the origin passed the policy (for not-for-us and locked). */
+  originCertified?: boolean;
+  /** REFUSED / EXPIRED / REVOKED for a refusal. */
+  code?: string;
+  /** Whom the container is sealed for (kind and label of each stanza). */
+  recipients?: string[];
+  /** The mail's From, added by the background for the banner. */
+  sender?: string;
+  /** Answered from the storage.session cache. */
+  cached?: boolean;
   reason: string;
   /** Name and size of the decrypted file, when it opened. */
   file?: { name: string; type: string; size: number };
@@ -32,18 +46,31 @@ export interface Judged {
 export interface JudgeOptions {
   party: Party | null;
   issuerPub: Uint8Array;
+  /** The distributor's verified status list, when one is known. */
+  status?: StatusList;
   now?: number;
 }
 
+type Keyless = Partial<Pick<VerdictView, 'sealedBy' | 'origin' | 'originFacts' | 'code' | 'recipients'>> & { reason?: string; certified?: boolean; kind?: VerdictKind };
+
+
 /** Keyless look, for what to say when we cannot (or may not) open. */
-async function keyless(blob: Blob, o: JudgeOptions): Promise<{ sealedBy?: string; origin?: 'card' | 'dedicated'; reason?: string; certified?: boolean; kind?: VerdictKind }> {
+async function keyless(blob: Blob, o: JudgeOptions): Promise<Keyless> {
   try {
-    const v = await verifySealed(blobChunks(blob), { issuerPub: o.issuerPub, now: o.now, sizeHint: blob.size, primitives: await addonPrimitives() });
-    return { sealedBy: v.verdict.sealedBy, origin: v.header.origin, reason: v.verdict.reason, certified: v.verdict.certified };
+    const v = await verifySealed(blobChunks(blob), { issuerPub: o.issuerPub, status: o.status, now: o.now, sizeHint: blob.size, primitives: await addonPrimitives() });
+    return {
+      sealedBy: v.verdict.sealedBy,
+      origin: v.header.origin,
+      originFacts: originOf(v.verdict.origin),
+      reason: v.verdict.reason,
+      certified: v.verdict.certified,
+      ...(v.verdict.code ? { code: v.verdict.code } : {}),
+      recipients: v.header.stanzas.map((s) => `${s.kind} ${s.label}`),
+    };
   } catch (e) {
     if (isSealError(e, 'TAMPERED')) return { kind: 'tampered', reason: e.message };
     if (isSealError(e, 'MALFORMED')) return { kind: 'damaged', reason: e.message };
-    return {};
+    return { reason: e instanceof Error ? e.message : String(e) };
   }
 }
 
@@ -53,10 +80,12 @@ export async function judge(blob: Blob, attachment: string, o: JudgeOptions): Pr
   if (!o.party) {
     const k = await keyless(blob, o);
     if (k.kind) return { view: { attachment, kind: k.kind, reason: k.reason ?? '', ms: ms() } };
-    return { view: { attachment, kind: 'locked', sealedBy: k.sealedBy, origin: k.origin, reason: k.reason ?? 'the card is locked', ms: ms() } };
+    // A refusal needs no keys to be said: only a certified origin waits for the unlock.
+    const { certified, ...facts } = k;
+    return { view: { attachment, ...facts, kind: certified ? 'locked' : certified === false ? 'refused' : 'error', originCertified: certified, reason: k.reason ?? 'the card is locked', ms: ms() } };
   }
   try {
-    const opened = await openSealed(blobChunks(blob), { receiver: o.party, issuerPub: o.issuerPub, now: o.now, sizeHint: blob.size, primitives: await addonPrimitives() });
+    const opened = await openSealed(blobChunks(blob), { receiver: o.party, issuerPub: o.issuerPub, status: o.status, now: o.now, sizeHint: blob.size, primitives: await addonPrimitives() });
     // Provisional until the iterator finishes: nothing leaves this function before then.
     const { parts, size } = await collectParts(opened.content);
     const content = new File(parts as BlobPart[], opened.meta.name, { type: opened.meta.type || 'application/octet-stream' });
@@ -66,6 +95,8 @@ export async function judge(blob: Blob, attachment: string, o: JudgeOptions): Pr
         kind: 'certified',
         sealedBy: describeCert(opened.verdict.origin),
         origin: opened.header.origin,
+        originFacts: originOf(opened.verdict.origin),
+        originCertified: true,
         reason: opened.verdict.reason,
         file: { name: opened.meta.name, type: opened.meta.type, size },
         ms: ms(),
@@ -81,13 +112,15 @@ export async function judge(blob: Blob, attachment: string, o: JudgeOptions): Pr
         return { view: { attachment, kind: 'damaged', reason: e.message, ms: ms() } };
       case 'NOT_FOR_US': {
         const k = await keyless(blob, o);
-        return { view: { attachment, kind: 'not-for-us', sealedBy: k.sealedBy, origin: k.origin, reason: e.message, ms: ms() } };
+        const { certified, kind: _kind, reason: _r, ...facts } = k;
+        return { view: { attachment, ...facts, kind: 'not-for-us', originCertified: certified, reason: e.message, ms: ms() } };
       }
       default: {
         const k = await keyless(blob, o);
         // The banner says "Not certified" itself; keep the reason only.
         const reason = e.message.replace(/^not certified:\s*/i, '');
-        return { view: { attachment, kind: 'refused', sealedBy: k.sealedBy, origin: k.origin, reason, ms: ms() } };
+        const { certified: _c, kind: _kind, reason: _r, ...facts } = k;
+        return { view: { attachment, ...facts, code: e.code, kind: 'refused', reason, ms: ms() } };
       }
     }
   }

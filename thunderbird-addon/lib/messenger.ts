@@ -33,13 +33,13 @@ export interface Messenger {
     removeAttachment(tabId: number, id: number): Promise<void>;
     addAttachment(tabId: number, a: { file: File; name?: string }): Promise<AttachmentInfo>;
     getComposeDetails(tabId: number): Promise<ComposeDetailsLike>;
-    beginNew(messageId?: number | null, details?: Record<string, unknown>): Promise<{ id: number }>;
+    beginNew(messageId?: number | null, details?: Record<string, unknown>): Promise<{ id: number; windowId?: number }>;
     sendMessage(tabId: number, o?: { mode: string }): Promise<unknown>;
   };
   messages: {
     listAttachments(messageId: number): Promise<AttachmentInfo[]>;
     getAttachmentFile(messageId: number, partName: string): Promise<File>;
-    get(messageId: number): Promise<{ id: number; subject: string; headerMessageId?: string }>;
+    get(messageId: number): Promise<{ id: number; subject: string; author?: string; headerMessageId?: string }>;
     query(q: Record<string, unknown>): Promise<{ id: string | null; messages: { id: number; subject: string }[] }>;
     list(folderId: string): Promise<{ id: string | null; messages: { id: number; subject: string }[] }>;
     getFull(messageId: number): Promise<{ headers: Record<string, string[]> }>;
@@ -54,11 +54,23 @@ export interface Messenger {
   };
   notifications: { create(id: string, o: { type: 'basic'; title: string; message: string; iconUrl?: string }): Promise<string> };
   i18n: { getMessage(key: string, subs?: string | string[]): string };
-  tabs: { create(o: { url: string }): Promise<unknown>; query(q: Record<string, unknown>): Promise<{ id: number; type?: string }[]> };
+  tabs: {
+    create(o: { url: string }): Promise<unknown>;
+    query(q: Record<string, unknown>): Promise<{ id: number; type?: string }[]>;
+    remove(id: number): Promise<void>;
+    update(id: number, o: { active?: boolean }): Promise<unknown>;
+  };
   mailTabs: {
     query(q: Record<string, unknown>): Promise<{ id: number }[]>;
     update(tabId: number, o: Record<string, unknown>): Promise<unknown>;
     setSelectedMessages(tabId: number, ids: number[]): Promise<void>;
+  };
+  composeAction: { openPopup(o?: { windowId?: number }): Promise<boolean> };
+  extension: { getViews(o?: { type?: string }): Window[] };
+  downloads: { download(o: { url: string; filename?: string; saveAs?: boolean }): Promise<number> };
+  alarms: {
+    create(name: string, o: { periodInMinutes?: number; delayInMinutes?: number }): Promise<void> | void;
+    onAlarm: { addListener(f: (a: { name: string }) => void): void };
   };
   folders: { query(q: Record<string, unknown>): Promise<{ id: string; name: string }[]> };
   accounts: { list(): Promise<{ id: string; type: string; identities: { email: string }[] }[]> };

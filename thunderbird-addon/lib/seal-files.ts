@@ -14,6 +14,8 @@ export interface SealPlan {
   addressees: Uint8Array[];
   /** For the X-Sealcode header and notices. */
   origin: 'card' | 'dedicated';
+  /** Signed, not encrypted (no recipients). */
+  signOnly?: boolean;
 }
 
 export async function sealFile(file: File, name: string, plan: SealPlan): Promise<File> {
@@ -21,6 +23,7 @@ export async function sealFile(file: File, name: string, plan: SealPlan): Promis
     sender: plan.party,
     recipients: plan.recipients,
     addressees: plan.addressees,
+    signOnly: plan.signOnly,
     meta: { name, type: file.type || 'application/octet-stream', size: file.size },
     primitives: await addonPrimitives(),
   });

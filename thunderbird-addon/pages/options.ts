@@ -1,7 +1,7 @@
 // Options: purchaser — the card connection and lock state, the code stock with the text
 // to hand over and who got which code; dedicated — whom this build is for, its code and expiry.
 import type { HostCode, HostInfo } from '../../card/host-protocol.js';
-import type { RecipientSpec } from '../../card/stanza.js';
+import type { Choice } from '../lib/plan.js';
 import { ask, el, showError, t, table } from './ui.js';
 
 const root = document.getElementById('root')!;
@@ -26,15 +26,18 @@ async function dedicated(s: Record<string, unknown>): Promise<void> {
 }
 
 async function purchaser(): Promise<void> {
-  let info: HostInfo;
-  try {
-    info = await ask<HostInfo>({ type: 'hostInfo' });
-  } catch (e) {
-    root.append(el('p', { className: 'err' }, `card host: ${(e as Error).message} — run "sealcode card host --install --card FILE"`));
+  const st = await ask<{ host: string; info?: HostInfo; error?: string }>({ type: 'hostState' });
+  root.append(el('h2', {}, t('optionsCard')));
+  if (st.host === 'missing') {
+    root.append(el('p', { className: 'err' }, t('optionsHostMissing')), el('pre', {}, 'sealcode card host --install --card YOUR-CARD-FILE'), el('p', {}, t('optionsHostRestart')));
     return;
   }
-  root.append(el('h2', {}, t('optionsCard')));
-  root.append(el('p', {}, info.card ? `${info.card.name} <${info.card.email}> — ${info.card.cardId}` : '', el('br'), info.locked ? 'locked' : `unlocked for ${Math.ceil(info.unlockedFor / 60)} min`));
+  if (!st.info) {
+    root.append(el('p', { className: 'err' }, t('optionsHostUnreachable', st.error ?? '')));
+    return;
+  }
+  const info = st.info;
+  root.append(el('p', {}, info.card ? `${info.card.name} <${info.card.email}> — ${info.card.cardId}` : '', el('br'), info.locked ? t('optionsLocked') : t('optionsUnlockedFor', String(Math.ceil(info.unlockedFor / 60)))));
   if (info.locked) {
     const pass = el('input', { type: 'password', id: 'pass' });
     const mins = el('input', { type: 'number', value: '15', min: '1', max: '1440', id: 'mins' });
@@ -49,17 +52,19 @@ async function purchaser(): Promise<void> {
   lock.addEventListener('click', () => void ask({ type: 'lock' }).then(() => location.reload(), showError));
   root.append(lock);
   const { codes, distributorUrl } = await ask<{ codes: HostCode[]; distributorUrl?: string }>({ type: 'codes' });
-  const given = await ask<Record<string, RecipientSpec>>({ type: 'recipients' });
-  const who = (serial: string): string =>
+  const given = await ask<Record<string, Choice>>({ type: 'recipients' });
+  // The card file's own record first (written back by the host), then this profile's choices.
+  const who = (c: HostCode): string =>
+    c.givenTo ||
     Object.entries(given)
-      .filter(([, s]) => s.kind === 'code' && s.label === serial)
+      .filter(([, s]) => s.kind === 'code' && s.label === c.serial)
       .map(([a]) => a)
       .join(', ');
   root.append(el('h2', {}, t('optionsCodes')));
   root.append(
     table(
       ['Serial', 'State', t('optionsGivenTo'), t('optionsHandOver')],
-      codes.map((c) => [c.serial, c.state, who(c.serial) || c.givenTo || '', el('code', {}, t('handOverText', [c.code, distributorUrl ?? '(distributor URL)']))]),
+      codes.map((c) => [c.serial, c.state, who(c), el('code', {}, t('handOverText', [c.code, distributorUrl ?? '(distributor URL)']))]),
     ),
   );
 }

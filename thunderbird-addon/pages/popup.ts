@@ -1,8 +1,9 @@
-// The compose action: whom to seal this message for. Purchaser: a code serial or an ID
-// per recipient address, remembered for next time. Dedicated: its one party.
-import type { HostCode } from '../../card/host-protocol.js';
-import type { RecipientSpec } from '../../card/stanza.js';
+// The compose action: whom to seal this message for. Purchaser: per recipient address a
+// code serial, an ID, the card's group, a pair key or signature-only, remembered for next
+// time (a code chosen is written back to the card file as given). Dedicated: its one party.
+import type { HostCode, HostPair } from '../../card/host-protocol.js';
 import { emailOf } from '../lib/bytes.js';
+import { choiceText, parseChoice, type Choice } from '../lib/plan.js';
 import { api, ask, el, showError, t } from './ui.js';
 
 const root = document.getElementById('root')!;
@@ -28,23 +29,39 @@ async function main(): Promise<void> {
     root.append(el('p', {}, t('popupNoRecipients')));
     return;
   }
-  const remembered = await ask<Record<string, RecipientSpec>>({ type: 'recipients' });
-  let codes: HostCode[] = [];
+  const remembered = await ask<Record<string, Choice>>({ type: 'recipients' });
+  let card: { codes: HostCode[]; groupId?: string; pairs?: HostPair[] } = { codes: [] };
   try {
-    codes = (await ask<{ codes: HostCode[] }>({ type: 'codes' })).codes;
+    card = await ask<typeof card>({ type: 'codes' });
   } catch {
     root.append(el('p', { className: 'muted' }, t('popupLocked')));
   }
-  const list = el('datalist', { id: 'codes' }, ...codes.map((c) => el('option', { value: c.serial, label: `${c.serial} (${c.state})` })));
-  root.append(list, el('p', {}, t('popupSealFor')));
+  const options = [
+    ...card.codes.map((c) => el('option', { value: c.serial, label: `${c.serial} (${c.state}${c.givenTo ? ` — ${c.givenTo}` : ''})` })),
+    el('option', { value: 'group', label: t('popupGroup') }),
+    ...(card.pairs ?? []).map((p) => el('option', { value: `pair:${p.pairId}`, label: t('popupPair', p.peerCardId) })),
+    el('option', { value: 'sign-only', label: t('popupSignOnly') }),
+  ];
+  root.append(el('datalist', { id: 'choices' }, ...options), el('p', {}, t('popupSealFor')));
+  const facts = { groupId: card.groupId, pairs: card.pairs?.map((p) => p.pairId) };
   for (const a of new Set(addrs)) {
     const spec = remembered[a];
-    const input = el('input', { value: spec ? (spec.kind === 'id' ? `id:${spec.label}` : spec.label) : '', placeholder: t('popupChooseCode') });
-    input.setAttribute('list', 'codes');
+    const input = el('input', { value: spec ? choiceText(spec) : '', placeholder: t('popupChooseCode'), name: a });
+    input.setAttribute('list', 'choices');
     input.addEventListener('change', () => {
-      const v = input.value.trim();
-      const next: RecipientSpec | null = !v ? null : v.startsWith('id:') ? { kind: 'id', label: v.slice(3) } : { kind: 'code', label: v.toUpperCase() };
-      void ask({ type: 'remember', address: a, spec: next }).catch(showError);
+      let next: Choice | null;
+      try {
+        next = parseChoice(input.value, facts);
+      } catch (e) {
+        showError(e);
+        return;
+      }
+      void ask<{ cardError?: string }>({ type: 'remember', address: a, spec: next })
+        .then((r) => {
+          if (r.cardError) showError(new Error(t('popupCardNotUpdated', r.cardError)));
+          void ask({ type: 'pageShown', page: 'popup-remembered', text: `${a} ${input.value}` });
+        })
+        .catch(showError);
     });
     root.append(el('label', {}, `${a} `, input));
   }

@@ -67,6 +67,8 @@ export function apiRoutes(ctx: Ctx): Router {
       const list = statusList(ctx.seller);
       const etag = `"${toHex(sha256(utf8(JSON.stringify(list.revoked)))).slice(0, 32)}"`;
       res.setHeader('Cache-Control', `public, max-age=${STATUS_MAX_AGE_S}, must-revalidate`);
+      // Installed add-ons fetch it from their own origin; it is public and signed.
+      res.setHeader('Access-Control-Allow-Origin', '*');
       res.setHeader('ETag', etag);
       if (req.headers['if-none-match'] === etag) return res.status(304).end();
       res.json(signStatus(ctx.seller.issuerSecret(), list));

@@ -16,6 +16,7 @@ import {
   newSigningKey,
   sealCardFile,
   seal,
+  toBase64,
   type DedicatedProfile,
   type NewCard,
   type Party,
@@ -33,13 +34,17 @@ export interface AddonWorld {
   issuer: { secretKey: Uint8Array; publicKey: Uint8Array };
   alice: NewCard;
   cardFile: string;
+  /** A second purchaser of Alice's group; Alice and Bob also share a pair key. */
+  bob: NewCard;
+  bobCardFile: string;
+  pairId: string;
   serial: string;
   dana: DedicatedProfile; // Alice's code 0, redeemed by Dana
   danaCopy: DedicatedProfile; // another build of the same code: an illegal copy for Dana
   erin: DedicatedProfile; // Alice's code 1, already expired
 }
 
-export async function makeAddonWorld(dir: string): Promise<AddonWorld> {
+export async function makeAddonWorld(dir: string, o: { distributorUrl?: string } = {}): Promise<AddonWorld> {
   const issuer = newSigningKey();
   const group = { id: 'grp_e2e', key: newGroupKey() };
   const alice = makeCard(issuer.secretKey, issuer.publicKey, {
@@ -48,10 +53,22 @@ export async function makeAddonWorld(dir: string): Promise<AddonWorld> {
     groupKey: group.key,
     codes: 3,
   });
-  alice.data.distributorUrl = 'https://distributor.example.test/redeem';
+  alice.data.distributorUrl = o.distributorUrl ?? 'https://distributor.example.test/redeem';
+  const bob = makeCard(issuer.secretKey, issuer.publicKey, {
+    purchaser: { id: 'p_bob', name: 'Bob Builder', email: 'bob@example.test' },
+    groupId: group.id,
+    groupKey: group.key,
+  });
+  // As `card import-pair` leaves both cards after the seller made them a pair key.
+  const pairId = 'pair_e2e';
+  const pairKey = toBase64(newGroupKey());
+  alice.data.pairs.push({ pairId, peerCardId: bob.data.cardId, key: pairKey });
+  bob.data.pairs.push({ pairId, peerCardId: alice.data.cardId, key: pairKey });
   const cardFile = path.join(dir, 'alice.card');
+  const bobCardFile = path.join(dir, 'bob.card');
   // A lighter scrypt than the default keeps each unlock in the tests short.
   fs.writeFileSync(cardFile, await sealCardFile(alice.data, PASSPHRASE, 1 << 14));
+  fs.writeFileSync(bobCardFile, await sealCardFile(bob.data, PASSPHRASE, 1 << 14));
   const build = (serial: string, email: string, extra: Partial<Parameters<typeof makeBuild>[2]> = {}): DedicatedProfile =>
     makeBuild(issuer.secretKey, issuer.publicKey, {
       serial,
@@ -67,6 +84,9 @@ export async function makeAddonWorld(dir: string): Promise<AddonWorld> {
     issuer,
     alice,
     cardFile,
+    bob,
+    bobCardFile,
+    pairId,
     serial,
     dana: build(serial, 'dana@example.test'),
     danaCopy: build(serial, 'dana@example.test'),

@@ -39,6 +39,8 @@ export async function runThunderbird(o: {
   timeoutMs?: number;
   /** Runs after the profile exists and before launch (e.g. installing the native host into its HOME). */
   prepare?: (home: string) => Promise<void>;
+  /** Answers the driver's `ask` steps by name, while Thunderbird runs. */
+  answers?: Record<string, (home: string) => Promise<void>>;
 }): Promise<RunResult> {
   const t0 = Date.now();
   const profile = await createProfile({
@@ -62,16 +64,27 @@ export async function runThunderbird(o: {
         o.rs.reply(`/ack/screenshot/${name}`, true);
       }
     };
+    const answer = async (name: string): Promise<void> => {
+      const f = o.answers?.[name];
+      if (!f) throw new Error(`the driver asked for "${name}", which this test does not answer`);
+      await f(home);
+      o.rs.reply(`/ack/ask/${name}`, true);
+    };
     let handled = 0;
+    let asked = 0;
+    const failures: Error[] = [];
     const timer = setInterval(() => {
       const shots = o.rs.reports.filter((r) => r.body?.event === 'screenshot');
       for (; handled < shots.length; handled++) void shot(String(shots[handled]!.body.data.name));
+      const asks = o.rs.reports.filter((r) => r.body?.event === 'ask');
+      for (; asked < asks.length; asked++) void answer(String(asks[asked]!.body.data.name)).catch((e: Error) => failures.push(e));
     }, 200);
     try {
       await o.rs.waitFor((b) => b?.event === 'done', o.timeoutMs ?? 150_000);
     } finally {
       clearInterval(timer);
     }
+    if (failures.length) throw failures[0]!;
     const steps = o.rs.reports.filter((r) => r.body?.event === 'step').map((r) => r.body.data as StepReport);
     return { hello: hello.data, steps, seconds: (Date.now() - t0) / 1000, log: tb.tail(60) };
   } catch (e) {

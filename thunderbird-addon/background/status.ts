@@ -1,0 +1,103 @@
+// Revocation reaching installed builds: the distributor's signed status list, fetched
+// from the URL in the profile (dedicated) or the card (purchaser) on start-up and on a
+// timer, verified against the issuer key, never rolled back, and kept in storage so that
+// the last list still applies offline.
+import { fromBase64 } from '../../card/bytes.js';
+import { verifyStatus, type SignedStatus, type StatusList } from '../../card/status.js';
+import { profileCerts } from '../../card/profile.js';
+import { acceptStatus, selfRevoked, statusUrlOf, type Self } from '../lib/status-logic.js';
+import { messenger } from '../lib/messenger.js';
+import { FLAVOUR } from './flavour.js';
+import { knownCard, loadProfile } from './keys.js';
+
+const KEY = 'statusList';
+export const ALARM = 'sealcode-status';
+export const REFRESH_MINUTES = 60;
+
+interface Held {
+  signed: SignedStatus;
+  fetchedAt: number;
+  url: string;
+}
+
+interface Source {
+  url: string;
+  issuerPub: Uint8Array;
+  self: Self;
+}
+
+async function source(): Promise<Source | null> {
+  if (FLAVOUR === 'dedicated') {
+    const p = await loadProfile();
+    if (!p?.distributorUrl) return null;
+    const { build } = profileCerts(p);
+    return { url: statusUrlOf(p.distributorUrl), issuerPub: fromBase64(p.issuerPublicKey), self: { type: 'build', buildId: build.buildId, serial: build.serial } };
+  }
+  const c = await knownCard();
+  if (!c?.distributorUrl) return null;
+  return { url: statusUrlOf(c.distributorUrl), issuerPub: fromBase64(c.issuerPublicKey), self: { type: 'card', cardId: c.cardId } };
+}
+
+/** The list held, re-verified on every read (storage is not trusted to be untouched). */
+async function held(issuerPub: Uint8Array): Promise<(Held & { list: StatusList }) | undefined> {
+  const h = (await messenger().storage.local.get(KEY))[KEY] as Held | undefined;
+  if (!h) return undefined;
+  try {
+    return { ...h, list: verifyStatus(h.signed, issuerPub) };
+  } catch {
+    return undefined;
+  }
+}
+
+export interface StatusState {
+  list?: StatusList;
+  /** Why this build or card is revoked, or null. */
+  revoked: string | null;
+  url?: string;
+  fetchedAt?: number;
+}
+
+export async function statusState(): Promise<StatusState> {
+  const src = await source().catch(() => null);
+  if (!src) return { revoked: null };
+  const h = await held(src.issuerPub);
+  return { list: h?.list, revoked: selfRevoked(h?.list, src.self), url: src.url, fetchedAt: h?.fetchedAt };
+}
+
+export interface RefreshResult {
+  ok: boolean;
+  url?: string;
+  issuedAt?: number;
+  changed?: boolean;
+  error?: string;
+}
+
+let inFlight: Promise<RefreshResult> | null = null;
+
+/**
+ * One refresh at a time; failures keep the list held (offline works on the last list).
+ * `minAgeMs`: skip when the held list was fetched more recently (each wake of the event page asks).
+ */
+export function refreshStatus(onChange?: () => Promise<void>, minAgeMs = 0): Promise<RefreshResult> {
+  inFlight ??= (async (): Promise<RefreshResult> => {
+    const src = await source().catch(() => null);
+    if (!src) return { ok: false, error: 'no distributor URL known' };
+    try {
+      const h0 = await held(src.issuerPub);
+      if (h0 && minAgeMs > 0 && Date.now() - h0.fetchedAt < minAgeMs) return { ok: true, url: src.url, issuedAt: h0.list.issuedAt, changed: false };
+      const res = await fetch(src.url, { cache: 'no-store', signal: AbortSignal.timeout(15_000) });
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      const signed = (await res.json()) as SignedStatus;
+      const h = await held(src.issuerPub);
+      const a = acceptStatus(h?.list, signed, src.issuerPub);
+      await messenger().storage.local.set({ [KEY]: { signed: { body: signed.body, sig: signed.sig }, fetchedAt: Date.now(), url: src.url } satisfies Held });
+      if (a.changed) await onChange?.();
+      return { ok: true, url: src.url, issuedAt: a.list.issuedAt, changed: a.changed };
+    } catch (e) {
+      return { ok: false, url: src.url, error: e instanceof Error ? e.message : String(e) };
+    }
+  })().finally(() => {
+    inFlight = null;
+  });
+  return inFlight;
+}

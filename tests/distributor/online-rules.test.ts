@@ -46,6 +46,7 @@ function answered(purpose: Purpose, subject: string, key: Uint8Array, params: Re
 describe('issueChallenge', () => {
   it('stores a fresh 32-byte nonce for the subject and purpose, valid for the TTL', () => {
     const ch = issueChallenge(seller, 'charge', 'card_x', T0);
+    expect(ch.challengeId).toMatch(/^chl_/);
     expect(fromBase64(ch.nonce)).toHaveLength(32);
     expect(ch.expiresAt).toBe(T0 + CHALLENGE_TTL_MS);
     const row = seller.db.prepare('SELECT * FROM challenges WHERE id = ?').get(ch.challengeId) as Record<string, unknown>;
@@ -105,6 +106,14 @@ describe('chargeCard and the challenge rules', () => {
     expect(tryCharge(forPair)).toBe(REFUSED);
     expect(tryCharge(answered('charge', c.cardId, keyOf(other), { count: 1 }))).toBe(REFUSED);
     expect(tryCharge(good, c.cardId, 2)).toBe(REFUSED);
+    // Rightly signed for what it claims, but the challenge was issued for another
+    // subject or purpose: only the stored challenge can tell.
+    const issuedForOther = issueChallenge(seller, 'charge', other.cardId, T0);
+    const issuedForPair = issueChallenge(seller, 'pair', c.cardId, T0);
+    for (const ch of [issuedForOther, issuedForPair]) {
+      const msg = challengeMessage({ purpose: 'charge', subjectId: c.cardId, challengeId: ch.challengeId, nonce: fromBase64(ch.nonce), params: { count: 1 } });
+      expect(tryCharge({ challengeId: ch.challengeId, signature: toBase64(sign(keyOf(c), msg)) })).toBe(REFUSED);
+    }
     expect(tryCharge({ ...good, signature: '%%%' })).toBe(REFUSED);
     expect(tryCharge({ ...good, signature: '' })).toBe(REFUSED);
     expect(snapshot()).toEqual(before);
@@ -145,6 +154,9 @@ describe('chargeCard and the challenge rules', () => {
     const b = answered('charge', e.cardId, keyOf(e), { count: 1 }, expires - 1);
     expect(outcome(() => chargeCard(seller, rules, { ...b, cardId: e.cardId, count: 1, now: expires + 1 }))).toMatch(/^(EXPIRED: card .* has expired)$/);
     expect(outcome(() => chargeCard(seller, rules, { ...b, cardId: e.cardId, count: 1, now: expires }))).toBe('ok');
+    // Pairing and statements have no other expiry check than the card's.
+    const st = answered('statement', e.cardId, keyOf(e), {}, expires - 1);
+    expect(outcome(() => cardStatement(seller, rules, { ...st, cardId: e.cardId, now: expires + 1 }))).toBe(`EXPIRED: card ${e.cardId} has expired`);
   });
 });
 
@@ -155,6 +167,7 @@ describe('pairCards', () => {
     const x = answered('pair', a.cardId, keyOf(a), { withCardId: b.cardId });
     const r = pairCards(seller, { ...x, cardId: a.cardId, withCardId: b.cardId, now: T0 + 3 });
     expect([r.cardA, r.cardB]).toEqual([a.cardId, b.cardId]);
+    expect(r.pairId).toMatch(/^pair_/);
     const forA = JSON.parse(fromUtf8(openToCard(fromBase64(a.data.kxSecret), PAIR_KEY_CONTEXT, fromBase64(r.forA))));
     const forB = JSON.parse(fromUtf8(openToCard(fromBase64(b.data.kxSecret), PAIR_KEY_CONTEXT, fromBase64(r.forB))));
     expect(forA).toEqual(forB);

@@ -172,6 +172,43 @@ describe('the source', () => {
     expect(t2.closed).toBe(true);
   });
 
+  it('is released when the consumer stops early, and when keyless verification fails', async () => {
+    const t = tracked(signOnly(concat(meta('s', 3 * S), content(3 * S))));
+    const o = await openSealed(t.src, { receiver: A, issuerPub: ip, now: w.now });
+    for await (const c of o.content) {
+      expect(c.length).toBeGreaterThan(0);
+      break;
+    }
+    expect(t.closed).toBe(true);
+    const bad = signOnly(concat(meta('s', 3 * S), content(3 * S)));
+    bad[0] = 0;
+    const t2 = tracked(bad);
+    expect(await outcomeOf(verifySealed(t2.src, { issuerPub: ip }))).toBe('MALFORMED: not a sealcode container (bad magic)');
+    expect(t2.closed).toBe(true);
+  });
+
+  it('a cut prefix or header is "truncated header"', async () => {
+    const good = signOnly(concat(meta('s', 1), content(1)));
+    expect(await outcomeOf(openAll(A, good.subarray(0, 10)))).toBe('MALFORMED: truncated header');
+    expect(await outcomeOf(openAll(A, good.subarray(0, 40)))).toBe('MALFORMED: truncated header');
+    expect(await outcomeOf(verifySealed(chunksOf(good.subarray(0, 40)), { issuerPub: ip }))).toBe('MALFORMED: truncated header');
+  });
+
+  it('frames chunks right when the source hands over one byte at a time', async () => {
+    const c = content(S + 100);
+    expect((await openAll(A, signOnly(concat(meta('one', c.length), c)), 1)).data).toEqual(c);
+  });
+
+  it('without reuseBuffers every content chunk stays as it was handed over', async () => {
+    // Not periodic: chunks i and i + 3 must differ for a reused buffer to show.
+    const data = new Uint8Array(5 * S).map((_, i) => (Math.imul(i, 2654435761) >>> 13) & 255);
+    const s = await sealBytes(A, [{ kind: 'code', label: w.serialA }], data);
+    const o = await openSealed(chunksOf(s), { receiver: D1, issuerPub: ip, primitives: nodePrimitives });
+    const kept: Uint8Array[] = [];
+    for await (const c of o.content) kept.push(c); // no copy
+    expect(Buffer.compare(concat(...kept), data)).toBe(0);
+  });
+
   it('sign-only content from a pull source stays intact while the reader reuses its buffer', async () => {
     // Over 4 MiB: the pull reader's buffer wraps, so chunks that were views of it
     // would change under a consumer that keeps them (without reuseBuffers it may).
@@ -228,6 +265,20 @@ describe('encrypted containers', () => {
     };
     const o = await openSealed(src, { receiver: D1, issuerPub: ip, primitives: nodePrimitives, reuseBuffers: true, sizeHint: s.length });
     expect(await collect(o.content)).toEqual(data);
+  });
+
+  it('a changed header byte is caught by the header MAC before any content is handed out', async () => {
+    const s = await sealBytes(A, [{ kind: 'code', label: w.serialA }], content(10));
+    const bad = s.slice();
+    bad[13 + 2 + 7]! ^= 1; // the last byte of `created`: still inside the clock skew
+    expect(await outcomeOf(openSealed(chunksOf(bad), { receiver: D1, issuerPub: ip, primitives: nodePrimitives }))).toBe('TAMPERED: header MAC does not verify');
+  });
+
+  it('the keyless verifier judges at the time it is given', async () => {
+    const s = await sealBytes(A, [{ kind: 'code', label: w.serialA }], content(10));
+    const later = w.A.cert.notAfter + 1;
+    const v = await verifySealed(chunksOf(s), { issuerPub: ip, primitives: nodePrimitives, now: later });
+    expect(v.verdict).toMatchObject({ certified: false, code: 'EXPIRED' });
   });
 
   it('not for us only when authentic: a changed stanza is TAMPERED, a foreign one NOT_FOR_US', async () => {

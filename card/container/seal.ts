@@ -29,7 +29,7 @@ export interface SealOptions {
   /**
    * Recycle output buffers: each yielded chunk may be overwritten once the consumer has
    * pulled two more. For consumers that write every chunk out before pulling the one
-   * after next (cli/seal-files.ts); it spares an allocation per chunk.
+   * after next; it spares an allocation per chunk.
    */
   reuseBuffers?: boolean;
 }

@@ -1,5 +1,5 @@
 // Sealing and opening a large file through the library path the CLI uses
-// (cli/seal-files.ts: card/ seal/openSealed, node:crypto, temp file + fsync + rename),
+// (cli/seal-files.ts: card/container/file-node.ts, node:crypto, temp file + fsync + rename),
 // side by side in one run with `dd` (the kernel's copy: the disk limit), a plain copy
 // through Node streams, textbook node:crypto AES-256-GCM in 1 MiB chunks, the whole
 // CLI process (card file scrypt and fsync included), `age` (also with its output

@@ -1,18 +1,18 @@
-// Sealing and opening files on disk, the fast way: file handles read straight into the
-// library's buffers (PullSource), buffers are recycled (reuseBuffers), and each write
-// overlaps the sealing of the next chunk. The output goes to a temporary file in the
+// Sealing and opening files on disk, the fast way: card/container/file-node.ts reads and
+// writes by position into buffers allocated once, with no streams. The output goes to a temporary file in the
 // destination folder, is flushed to disk, and is renamed into place only after the
 // whole container was written or (opening) authenticated and certified; on any error
 // it is removed, so a refused or tampered input leaves nothing behind.
 import fs from 'node:fs';
 import path from 'node:path';
 import { SealError } from '../card/errors.js';
-import { seal, type SealOptions } from '../card/container/seal.js';
-import { openSealed, type OpenAsOptions } from '../card/container/open.js';
+import { sealPrelude, type SealOptions } from '../card/container/seal.js';
+import { admit, type OpenAsOptions } from '../card/container/open.js';
 import type { FileMeta } from '../card/container/meta.js';
-import type { Header } from '../card/container/header.js';
+import { payloadKey, signedDigest, type Header } from '../card/container/header.js';
+import type { IncrementalHash } from '../card/container/primitives.js';
+import { FileOpener, checkFileSignature, pwriteFull, readHeaderFromFile, sealChunksToFile } from '../card/container/file-node.js';
 import type { Verdict } from '../card/policy.js';
-import type { PullSource } from '../card/container/source.js';
 import { nodePrimitives } from '../card/node.js';
 import { discard, tempBeside } from './files.js';
 
@@ -46,31 +46,19 @@ export interface OpenFileResult {
 
 const usage = (msg: string): SealError => new SealError('USAGE', msg);
 
-async function openInput(file: string): Promise<{ fh: fs.promises.FileHandle; size: number }> {
-  let fh: fs.promises.FileHandle;
+function openInput(file: string): { fd: number; size: number } {
+  let fd: number;
   try {
-    fh = await fs.promises.open(file, 'r');
+    fd = fs.openSync(file, 'r');
   } catch {
     throw usage(`cannot read ${file}`);
   }
-  const st = await fh.stat();
+  const st = fs.fstatSync(fd);
   if (!st.isFile()) {
-    await fh.close();
+    fs.closeSync(fd);
     throw usage(`${file} is not a regular file`);
   }
-  return { fh, size: st.size };
-}
-
-function pullFrom(fh: fs.promises.FileHandle, total: number, onProgress?: Progress): PullSource {
-  let done = 0;
-  return {
-    async read(into) {
-      const { bytesRead } = await fh.read(into, 0, into.length, null);
-      done += bytesRead;
-      onProgress?.(done, total);
-      return bytesRead;
-    },
-  };
+  return { fd, size: st.size };
 }
 
 function checkTarget(target: string, overwrite: boolean): void {
@@ -79,25 +67,19 @@ function checkTarget(target: string, overwrite: boolean): void {
 }
 
 /**
- * Writes chunks to a new temporary file beside `target` with one write in flight while
- * the next chunk is produced (which is what reuseBuffers requires), then fsyncs and
- * moves it into place. Without `overwrite`, a target that appeared meanwhile is kept.
+ * Lets `produce` write a new temporary file beside `target` (positional writes to the
+ * descriptor it gets), then fsyncs and moves it into place. Without `overwrite`, a
+ * target that appeared meanwhile is kept.
  */
-async function writeAtomically(target: string, chunks: AsyncIterable<Uint8Array>, overwrite: boolean, durable: boolean): Promise<void> {
+async function writeAtomically(target: string, produce: (fd: number) => Promise<void>, overwrite: boolean, durable: boolean): Promise<void> {
   const temp = tempBeside(target);
-  let fh: fs.promises.FileHandle | null = null;
-  let inFlight: Promise<unknown> = Promise.resolve();
+  let fd: number | null = null;
   try {
-    fh = await fs.promises.open(temp, 'wx', 0o600);
-    const out = fh;
-    for await (const c of chunks) {
-      await inFlight;
-      inFlight = out.write(c, 0, c.length, null);
-    }
-    await inFlight;
-    if (durable) await fh.sync();
-    await fh.close();
-    fh = null;
+    fd = fs.openSync(temp, 'wx', 0o600);
+    await produce(fd);
+    if (durable) fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fd = null;
     if (overwrite) fs.renameSync(temp, target);
     else {
       // link() fails if the target exists: no window in which another file is replaced.
@@ -113,8 +95,7 @@ async function writeAtomically(target: string, chunks: AsyncIterable<Uint8Array>
       }
     }
   } catch (e) {
-    await inFlight.catch(() => undefined);
-    if (fh) await fh.close().catch(() => undefined);
+    if (fd !== null) fs.closeSync(fd);
     discard(temp);
     throw e;
   }
@@ -127,7 +108,7 @@ async function writeAtomically(target: string, chunks: AsyncIterable<Uint8Array>
 /** Seals `inPath` into the container file `outPath`. */
 export async function sealFile(inPath: string, outPath: string, o: SealFileOptions): Promise<FileMeta> {
   checkTarget(outPath, o.overwrite ?? false);
-  const { fh, size } = await openInput(inPath);
+  const { fd, size } = openInput(inPath);
   try {
     const meta: FileMeta = {
       name: o.meta?.name ?? path.basename(inPath),
@@ -136,16 +117,24 @@ export async function sealFile(inPath: string, outPath: string, o: SealFileOptio
     };
     o.onProgress?.(0, size);
     const { onProgress, overwrite, fsync, ...rest } = o;
-    const chunks = seal(pullFrom(fh, size, onProgress), {
-      ...rest,
-      meta,
-      primitives: o.primitives ?? nodePrimitives,
-      reuseBuffers: true,
-    });
-    await writeAtomically(outPath, chunks, overwrite ?? false, fsync ?? true);
+    const prim = o.primitives ?? nodePrimitives;
+    const prelude = await sealPrelude({ ...rest, meta });
+    const cipher = prelude.payloadKey ? await prim.cipher(prelude.payloadKey) : null;
+    const payloadHash = prim.sha256Bulk?.(size) ?? prim.sha256();
+    await writeAtomically(
+      outPath,
+      async (out) => {
+        const at = await sealChunksToFile({ input: fd, size, output: out, prelude, cipher, payloadHash, onProgress });
+        const headerHash = prim.sha256();
+        headerHash.update(prelude.header.bytes);
+        pwriteFull(out, await o.sender.sign(signedDigest(headerHash.digest(), payloadHash.digest())), at);
+      },
+      overwrite ?? false,
+      fsync ?? true,
+    );
     return meta;
   } finally {
-    await fh.close();
+    fs.closeSync(fd);
   }
 }
 
@@ -160,26 +149,21 @@ export async function openFile(
   o: OpenFileOptions,
 ): Promise<OpenFileResult> {
   if (typeof outPath === 'string') checkTarget(outPath, o.overwrite ?? false);
-  const { fh, size } = await openInput(inPath);
+  const { fd, size } = openInput(inPath);
   try {
     o.onProgress?.(0, size);
-    const { onProgress, overwrite, fsync, ...rest } = o;
-    const opened = await openSealed(pullFrom(fh, size, onProgress), {
-      ...rest,
-      primitives: o.primitives ?? nodePrimitives,
-      reuseBuffers: true,
-      sizeHint: size,
-    });
-    const target = typeof outPath === 'string' ? outPath : outPath(opened.meta);
-    try {
-      if (typeof outPath !== 'string') checkTarget(target, overwrite ?? false);
-    } catch (e) {
-      await opened.content.return(undefined);
-      throw e;
-    }
-    await writeAtomically(target, opened.content, overwrite ?? false, fsync ?? true);
-    return { header: opened.header, verdict: opened.verdict, meta: opened.meta, path: target };
+    const { onProgress, overwrite, fsync } = o;
+    const prim = o.primitives ?? nodePrimitives;
+    const payloadHash = (): IncrementalHash => prim.sha256Bulk?.(size) ?? prim.sha256();
+    const header = readHeaderFromFile(fd);
+    const { fileKey, origin, verdict } = await admit(header, o, (origin) => checkFileSignature(fd, size, header, origin, payloadHash()));
+    const cipher = header.signOnly ? null : await prim.cipher(payloadKey(fileKey, header.payloadSalt));
+    const opener = await FileOpener.start({ input: fd, size, header, cipher, origin, payloadHash: payloadHash(), onProgress });
+    const target = typeof outPath === 'string' ? outPath : outPath(opener.meta);
+    if (typeof outPath !== 'string') checkTarget(target, overwrite ?? false);
+    await writeAtomically(target, (out) => opener.writeTo(out), overwrite ?? false, fsync ?? true);
+    return { header, verdict, meta: opener.meta, path: target };
   } finally {
-    await fh.close();
+    fs.closeSync(fd);
   }
 }

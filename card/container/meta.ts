@@ -29,3 +29,12 @@ export function decodeMeta(body: Uint8Array): FileMeta {
   if (unsafeName(m.name)) throw malformed('unsafe file name in payload');
   return m;
 }
+
+/** The metadata block at the start of `b` and its length, or null while `b` is too short to hold it. */
+export function parseMetaBlock(b: Uint8Array): { meta: FileMeta; used: number } | null {
+  if (b.length < 2) return null;
+  const need = 2 + new Reader(b.subarray(0, 2)).u16();
+  if (need - 2 > MAX_META) throw malformed('metadata block too large');
+  if (b.length < need) return null;
+  return { meta: decodeMeta(b.subarray(2, need)), used: need };
+}

@@ -21,7 +21,7 @@ import {
   signedDigest,
   type Header,
 } from './header.js';
-import { MAX_META, decodeMeta, type FileMeta } from './meta.js';
+import { parseMetaBlock, type FileMeta } from './meta.js';
 import { finish, webPrimitives, type Primitives } from './primitives.js';
 import { SourceReader, type SealInput } from './source.js';
 
@@ -71,7 +71,7 @@ async function* payloadChunks(r: SourceReader, h: Header, onSig: (sig: Uint8Arra
   }
 }
 
-function checkSignature(origin: Cert, headerHash: Uint8Array, payloadHash: Uint8Array, sig: Uint8Array): void {
+export function checkSignature(origin: Cert, headerHash: Uint8Array, payloadHash: Uint8Array, sig: Uint8Array): void {
   if (!edVerify(origin.signPub, signedDigest(headerHash, payloadHash), sig))
     throw tampered("the sender's signature does not verify");
 }
@@ -149,47 +149,64 @@ function refusal(v: Verdict): SealError {
   return new SealError(v.code ?? 'REFUSED', `not certified: ${v.reason} (sealed by ${v.sealedBy})`);
 }
 
+export interface Admitted {
+  fileKey: Uint8Array;
+  origin: Cert;
+  verdict: Verdict;
+}
+
+/**
+ * Everything decided before the first payload byte: the file key, the header MAC, the
+ * certificates and the policy (shared with the Node file path). `checkRest` reads the
+ * rest of the container and verifies the sender's signature; it runs only before a
+ * refusal, so that a changed byte reads as TAMPERED rather than as a refusal.
+ */
+export async function admit(header: Header, o: OpenAsOptions, checkRest: (origin: Cert) => Promise<void>): Promise<Admitted> {
+  const now = o.now ?? Date.now();
+  let fileKey: Uint8Array;
+  if (header.signOnly) fileKey = SIGN_ONLY_FILE_KEY;
+  else {
+    const got = await o.receiver.unwrap(header.stanzas);
+    if (!got) {
+      // Only claim "not for us" about an authentic container; a changed byte in a
+      // stanza also makes it unopenable, and that must read as tampering.
+      await checkRest(verifyCert(header.originCert, o.issuerPub).cert);
+      throw new SealError('NOT_FOR_US', 'this container was not sealed for this card or build');
+    }
+    fileKey = got.fileKey;
+  }
+  checkHeaderMac(header, fileKey);
+  const origin = verifyCert(header.originCert, o.issuerPub).cert;
+  // As strict as the keyless verifier: an addressee that is not issuer-signed makes
+  // the container TAMPERED for everyone, not only for gateways.
+  decodeAddressees(header, o.issuerPub);
+  const self = decodeCert(o.receiver.certificate);
+  const verdict = certify({
+    origin,
+    originKind: header.origin,
+    stanzas: header.stanzas,
+    created: header.created,
+    now,
+    receiver: self,
+    status: o.status,
+  });
+  if (!verdict.certified) {
+    // The header MAC binds the header only to holders of the file key (anyone, when
+    // sign-only); a refusal is reported only once the sender's signature holds.
+    await checkRest(origin);
+    throw refusal(verdict);
+  }
+  return { fileKey, origin, verdict };
+}
+
 /** Opens a container as `receiver`: certify first, then decrypt. */
 export async function openSealed(input: SealInput, o: OpenAsOptions): Promise<Opened> {
   const prim = o.primitives ?? webPrimitives;
-  const now = o.now ?? Date.now();
   const r = new SourceReader(input);
   let handedOff = false;
   try {
     const header = await readHeader(r);
-    let fileKey: Uint8Array;
-    if (header.signOnly) fileKey = SIGN_ONLY_FILE_KEY;
-    else {
-      const got = await o.receiver.unwrap(header.stanzas);
-      if (!got) {
-        // Only claim "not for us" about an authentic container; a changed byte in a
-        // stanza also makes it unopenable, and that must read as tampering.
-        await checkWhole(r, header, verifyCert(header.originCert, o.issuerPub).cert, prim, o.sizeHint);
-        throw new SealError('NOT_FOR_US', 'this container was not sealed for this card or build');
-      }
-      fileKey = got.fileKey;
-    }
-    checkHeaderMac(header, fileKey);
-    const origin = verifyCert(header.originCert, o.issuerPub).cert;
-    // As strict as the keyless verifier: an addressee that is not issuer-signed makes
-    // the container TAMPERED for everyone, not only for gateways.
-    decodeAddressees(header, o.issuerPub);
-    const self = decodeCert(o.receiver.certificate);
-    const verdict = certify({
-      origin,
-      originKind: header.origin,
-      stanzas: header.stanzas,
-      created: header.created,
-      now,
-      receiver: self,
-      status: o.status,
-    });
-    if (!verdict.certified) {
-      // The header MAC binds the header only to holders of the file key (anyone, when
-      // sign-only); a refusal is reported only once the sender's signature holds.
-      await checkWhole(r, header, origin, prim, o.sizeHint);
-      throw refusal(verdict);
-    }
+    const { fileKey, origin, verdict } = await admit(header, o, (origin) => checkWhole(r, header, origin, prim, o.sizeHint));
     const cipher = header.signOnly ? null : await prim.cipher(payloadKey(fileKey, header.payloadSalt));
     const chunks = decryptChunks(r, header, cipher, prim, origin, o.reuseBuffers ?? false, o.sizeHint);
     const meta = await readMeta(chunks);
@@ -238,28 +255,16 @@ async function* decryptChunks(
 
 /** Pulls chunks until the length-prefixed metadata block is complete. */
 async function readMeta(chunks: AsyncGenerator<Uint8Array>): Promise<{ meta: FileMeta; rest: Uint8Array[] }> {
-  const got: Uint8Array[] = [];
-  let n = 0;
-  let need = 2;
+  let all = new Uint8Array(0);
   for (;;) {
-    if (n >= need) {
-      const all = new Uint8Array(n);
-      let o = 0;
-      for (const g of got) {
-        all.set(g, o);
-        o += g.length;
-      }
-      if (need === 2) {
-        need = 2 + new Reader(all).u16();
-        if (need - 2 > MAX_META) throw malformed('metadata block too large');
-        continue;
-      }
-      return { meta: decodeMeta(all.subarray(2, need)), rest: [all.subarray(need)] };
-    }
+    const got = parseMetaBlock(all);
+    if (got) return { meta: got.meta, rest: [all.subarray(got.used)] };
     const c = await chunks.next();
     if (c.done) throw malformed('payload ends inside the metadata block');
-    got.push(c.value);
-    n += c.value.length;
+    const more = new Uint8Array(all.length + c.value.length);
+    more.set(all);
+    more.set(c.value, all.length);
+    all = more;
   }
 }
 

@@ -5,7 +5,7 @@ import { SealError } from '../errors.js';
 import type { Party } from '../party.js';
 import type { RecipientSpec, Stanza } from '../stanza.js';
 import { TAG_LEN, chunkNonce } from './aead.js';
-import { SIGN_ONLY_FILE_KEY, encodeHeader, payloadKey, signedDigest } from './header.js';
+import { SIGN_ONLY_FILE_KEY, encodeHeader, payloadKey, signedDigest, type Header } from './header.js';
 import { encodeMeta, type FileMeta } from './meta.js';
 import { finish, webPrimitives, type Primitives } from './primitives.js';
 import { isPullSource, readFull, type PullSource, type SealInput } from './source.js';
@@ -29,15 +29,25 @@ export interface SealOptions {
   /**
    * Recycle output buffers: each yielded chunk may be overwritten once the consumer has
    * pulled two more. For consumers that write every chunk out before pulling the one
-   * after next (cli/seal-files.ts); it spares an allocation per chunk.
+   * after next; it spares an allocation per chunk.
    */
   reuseBuffers?: boolean;
 }
 
 const RING = 3;
 
-export async function* seal(input: SealInput, o: SealOptions): AsyncGenerator<Uint8Array> {
-  const prim = o.primitives ?? webPrimitives;
+/** What every sealer needs before the first payload byte: the header and the payload key. */
+export interface SealPrelude {
+  header: Header;
+  /** The encoded metadata block that starts the payload plaintext. */
+  metaBlock: Uint8Array;
+  chunkLog2: number;
+  /** Null for sign-only containers, whose chunks are the plaintext itself. */
+  payloadKey: Uint8Array | null;
+}
+
+/** Checks the options, draws the keys and builds the header (shared with the Node file path). */
+export async function sealPrelude(o: SealOptions): Promise<SealPrelude> {
   const rnd = o.random ?? randomBytes;
   const signOnly = o.signOnly ?? false;
   if (signOnly !== (o.recipients.length === 0))
@@ -61,12 +71,24 @@ export async function* seal(input: SealInput, o: SealOptions): AsyncGenerator<Ui
     },
     fileKey,
   );
+  return { header, metaBlock, chunkLog2, payloadKey: signOnly ? null : payloadKey(fileKey, payloadSalt) };
+}
+
+/** How many chunks `total` plaintext bytes (metadata block included) take. */
+export const chunkCount = (total: number, chunkLog2: number): number => Math.max(1, Math.ceil(total / (1 << chunkLog2)));
+
+export const sizeMismatch = (seen: number, expected: number): SealError =>
+  new SealError('USAGE', `input was ${seen} bytes, expected ${expected}: file changed while sealing`);
+
+export async function* seal(input: SealInput, o: SealOptions): AsyncGenerator<Uint8Array> {
+  const prim = o.primitives ?? webPrimitives;
+  const { header, metaBlock, chunkLog2, payloadKey: key } = await sealPrelude(o);
   yield header.bytes;
 
   const headerHash = prim.sha256();
   headerHash.update(header.bytes);
   const payloadHash = prim.sha256Bulk?.(o.meta.size) ?? prim.sha256();
-  const cipher = signOnly ? null : await prim.cipher(payloadKey(fileKey, payloadSalt));
+  const cipher = key ? await prim.cipher(key) : null;
   const size = 1 << chunkLog2;
   const ring = o.reuseBuffers ? Array.from({ length: RING }, () => new Uint8Array(size + (cipher ? TAG_LEN : 0))) : null;
   let counter = 0;
@@ -87,16 +109,15 @@ export async function* seal(input: SealInput, o: SealOptions): AsyncGenerator<Ui
     payloadHash.update(out);
     return out;
   };
-  const sizeMismatch = (seen: number): SealError =>
-    new SealError('USAGE', `input was ${seen} bytes, expected ${o.meta.size}: file changed while sealing`);
+  const mismatch = (seen: number): SealError => sizeMismatch(seen, o.meta.size);
 
   if (isPullSource(input)) {
     // The stated size fixes every chunk boundary in advance, so the next chunk can be
     // read while this one is sealed; an input of another length aborts the seal anyway.
     const total = metaBlock.length + o.meta.size;
-    const chunks = Math.max(1, Math.ceil(total / size));
+    const chunks = chunkCount(total, chunkLog2);
     const bufs = [new Uint8Array(size), new Uint8Array(size)];
-    const read = (k: number): Promise<Uint8Array> => readChunk(input, bufs[k % 2]!, k, size, total, metaBlock, sizeMismatch);
+    const read = (k: number): Promise<Uint8Array> => readChunk(input, bufs[k % 2]!, k, size, total, metaBlock, mismatch);
     let next = read(0);
     for (let k = 0; k < chunks; k++) {
       const pt = await next;
@@ -106,7 +127,7 @@ export async function* seal(input: SealInput, o: SealOptions): AsyncGenerator<Ui
       }
       yield await emit(pt, k + 1 === chunks);
     }
-    if ((await readFull(input, new Uint8Array(1))) !== 0) throw sizeMismatch(o.meta.size + 1);
+    if ((await readFull(input, new Uint8Array(1))) !== 0) throw mismatch(o.meta.size + 1);
   } else {
     // One chunk is held back until we know whether more input follows, so the last
     // chunk (and only it) carries the last flag.
@@ -131,7 +152,7 @@ export async function* seal(input: SealInput, o: SealOptions): AsyncGenerator<Ui
       seen += data.length;
       yield* feed(data);
     }
-    if (seen !== o.meta.size) throw sizeMismatch(seen);
+    if (seen !== o.meta.size) throw mismatch(seen);
     yield await emit(buf.subarray(0, fill), true);
   }
   yield await o.sender.sign(signedDigest(await finish(headerHash), await finish(payloadHash)));

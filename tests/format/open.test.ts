@@ -58,6 +58,18 @@ async function openAll(receiver: Party, bytes: Uint8Array, step = 4096): Promise
   const o = await openSealed(chunksOf(bytes, step), { receiver, issuerPub: ip, primitives: nodePrimitives, now: w.now });
   return { name: o.meta.name, data: await collect(o.content), certified: o.verdict.certified };
 }
+/** A pull source (like a file handle) handing out at most `step` bytes a read. */
+function pullOf(bytes: Uint8Array, step: number) {
+  let off = 0;
+  return {
+    async read(into: Uint8Array) {
+      const n = Math.min(into.length, step, bytes.length - off);
+      into.set(bytes.subarray(off, off + n));
+      off += n;
+      return n;
+    },
+  };
+}
 const content = (n: number) => new Uint8Array(n).map((_, i) => (i * 7 + 3) & 255);
 
 describe('sign-only payload framing and metadata', () => {
@@ -214,15 +226,7 @@ describe('the source', () => {
     // would change under a consumer that keeps them (without reuseBuffers it may).
     const big = content(6 << 20);
     const bytes = signOnly(concat(meta('big', big.length), big));
-    let off = 0;
-    const src = {
-      async read(into: Uint8Array) {
-        const n = Math.min(into.length, 100_000, bytes.length - off);
-        into.set(bytes.subarray(off, off + n));
-        off += n;
-        return n;
-      },
-    };
+    const src = pullOf(bytes, 100_000);
     const o = await openSealed(src, { receiver: A, issuerPub: ip, now: w.now });
     const kept: Uint8Array[] = [];
     for await (const c of o.content) kept.push(c); // no copy
@@ -254,15 +258,7 @@ describe('encrypted containers', () => {
 
   it('opens with recycled buffers from a pull source, chunk by chunk', async () => {
     const s = await sealBytes(A, [{ kind: 'code', label: w.serialA }], data);
-    let off = 0;
-    const src = {
-      async read(into: Uint8Array) {
-        const n = Math.min(into.length, 5000, s.length - off);
-        into.set(s.subarray(off, off + n));
-        off += n;
-        return n;
-      },
-    };
+    const src = pullOf(s, 5000);
     const o = await openSealed(src, { receiver: D1, issuerPub: ip, primitives: nodePrimitives, reuseBuffers: true, sizeHint: s.length });
     expect(await collect(o.content)).toEqual(data);
   });

@@ -8,7 +8,7 @@ import { sealCardFile } from '../../../card/index.js';
 import { issueCard } from '../../seller/cards.js';
 import { applyPaybacks, paybackCsv, paybackReport } from '../../seller/payback.js';
 import { revokeBuild, revokeCard, revokeCode } from '../../seller/revoke.js';
-import { EmailAddress, PersonName } from '../../validation.js';
+import { EmailAddress, PersonName, hasControlChars } from '../../validation.js';
 import { clientKey, describeError, noStore, type Ctx } from '../context.js';
 import { flashes } from '../flash.js';
 import { ISSUED_COOKIE, dropIssuedView, getIssuedView, putIssuedView } from '../issued-view.js';
@@ -149,8 +149,9 @@ export function consoleRoutes(ctx: Ctx): Router {
     if (!p.success)
       for (const i of p.error.issues) {
         const k = String(i.path[0] ?? 'name') as IssueField | 'moduleKind';
-        // Names and emails have sentences of their own (control characters, length, shape).
-        if (k in FIELD_HELP) errors[k] ??= k === 'name' || k === 'email' ? i.message : FIELD_HELP[k];
+        // A name or email with control characters is told so; any other problem gets the field's help.
+        const raw = body[k];
+        if (k in FIELD_HELP) errors[k] ??= (k === 'name' || k === 'email') && typeof raw === 'string' && hasControlChars(raw) ? i.message : FIELD_HELP[k];
       }
     else {
       if (p.data.passphrase !== p.data.passphrase2) errors.passphrase2 = 'The two passphrases differ: type the same passphrase twice.';

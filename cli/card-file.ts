@@ -1,7 +1,8 @@
 // A purchaser's card file on disk, of either kind: passphrase-sealed (its secrets in the
 // file) or token-backed (its secrets in a PKCS#11 token, the file sealed under a key the
 // token makes). Callers get the card's data and its key operations, and never the
-// secrets themselves; save() re-seals the file atomically the same way it was opened.
+// secrets themselves; save() re-seals the file atomically the same way it was opened
+// (a passphrase card at the same key-stretching cost).
 import { openCardFile, sealCardFile, type CardData } from '../card/cardfile.js';
 import { fromBase64 } from '../card/bytes.js';
 import { decodeCert, type CardCert } from '../card/certs.js';
@@ -64,12 +65,14 @@ export async function openCardText(file: string, text: string, secret: (kind: 'p
   const passphrase = await secret('passphrase');
   const data = await openCardFile(text, passphrase);
   const keys = memoryKeysOf(data);
+  // Re-sealed at the cost it was sealed with (openCardFile has checked the envelope).
+  const cost = (JSON.parse(text) as { kdf: { N: number } }).kdf.N;
   return {
     path: file,
     data,
     keys,
     party: () => partyOf(data, keys),
-    save: async () => writeFileAtomic(file, await sealCardFile(data, passphrase), 0o600),
+    save: async () => writeFileAtomic(file, await sealCardFile(data, passphrase, cost), 0o600),
     close: () => undefined,
   };
 }

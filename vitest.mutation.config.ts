@@ -20,6 +20,7 @@ export default defineConfig({
       'tests/distributor/online-api.test.ts',
       'tests/distributor/redemption-api.test.ts',
       'tests/distributor/redemption-rules.test.ts',
+      'tests/distributor/redemption-again.test.ts',
       'tests/distributor/online-rules.test.ts',
       'tests/gateway/verdict.test.ts',
     ],

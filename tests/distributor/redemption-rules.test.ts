@@ -78,6 +78,15 @@ describe('grantRedemption', () => {
     expect(resumeRedemption(seller, g.token, T0 + 6).profile).toEqual(g.profile);
   });
 
+  it('the same email again, before the download, is the same grant, marked as shown again', () => {
+    const code = card(1).data.codes[0]!;
+    const first = grantRedemption(seller, { code: code.code, email: 'd@example.test', now: T0 });
+    const again = grantRedemption(seller, { code: code.code, email: 'D@Example.test', now: T0 + 1 });
+    expect(first.resumed).toBe(false);
+    expect(again).toMatchObject({ resumed: true, token: first.token, redemptionId: first.redemptionId, buildId: first.buildId });
+    expect(redemptions(code.serial)).toHaveLength(1);
+  });
+
   it('a resume window of the caller’s choosing', () => {
     const code = card(1).data.codes[0]!;
     expect(grantRedemption(seller, { code: code.code, email: 'd@example.test', now: T0, resumeWindowMs: 7 }).tokenExpiresAt).toBe(T0 + 7);

@@ -75,7 +75,7 @@ beforeAll(async () => {
   upstream = http.createServer(s.app);
   proxy = capturingProxy(await listen(upstream));
   base = `http://127.0.0.1:${await listen(proxy)}`;
-  alice = issueCard(s.seller, { name: 'Alice', email: 'alice@example.test', codes: 2, blind: true });
+  alice = issueCard(s.seller, { name: 'Alice', email: 'alice@example.test', codes: 3, blind: true });
   carol = issueCard(s.seller, { name: 'Carol', email: 'carol@example.test', codes: 2 });
   // `card blind` on Alice's machine: the seller never sees B.
   blindSecret = randomKey();
@@ -204,6 +204,16 @@ describe('an adversarial seller', () => {
     for (const f of walk(s.dir)) expect(fs.readFileSync(f).toString('latin1').includes(part)).toBe(false);
     for (const l of s.logs) expect(normalize(l).includes(part)).toBe(false);
     expect(JSON.stringify(profile).includes(part)).toBe(false);
+  });
+
+  it('never echoes a pasted blind part back: a refused form keeps only the seller part', async () => {
+    const code = alice.data.codes[2]!;
+    const full = formatBlindCode(code.code, blindPartOf(code.serial));
+    const agent = request.agent(base);
+    const page = await agent.get('/').expect(200);
+    const refused = await agent.post('/redeem').type('form').send({ code: full, email: 'not an address', _csrf: csrfOf(page.text) }).expect(400);
+    expect(refused.text).toContain(`value="${code.code}"`);
+    expect(normalize(refused.text).includes(normalize(blindPartOf(code.serial)))).toBe(false);
   });
 });
 

@@ -1,5 +1,5 @@
 // The pages' static files, all served from this machine: Pico CSS from its package,
-// our own stylesheet, logo and favicon from ./assets. Read once at start-up.
+// our own stylesheet, logo, favicon and the local-time script from ./assets. Read once at start-up.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ export function assetRoutes(): Router {
   const files: Record<string, { type: string; body: Buffer }> = {
     '/assets/pico.min.css': { type: 'text/css; charset=utf-8', body: readFileSync(pico) },
     '/assets/sealcode.css': { type: 'text/css; charset=utf-8', body: readFileSync(join(ASSETS_DIR(), 'sealcode.css')) },
+    '/assets/local-time.js': { type: 'text/javascript; charset=utf-8', body: readFileSync(join(ASSETS_DIR(), 'local-time.js')) },
     '/assets/logo.svg': { type: 'image/svg+xml', body: readFileSync(join(ASSETS_DIR(), 'logo.svg')) },
     '/favicon.ico': { type: 'image/x-icon', body: readFileSync(join(ASSETS_DIR(), 'favicon.ico')) },
   };

@@ -33,8 +33,8 @@ beforeAll(async () => {
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 describe('npm pack', () => {
-  it('ships the built CLI, its message table and both XPIs; no sources, tests or maps', () => {
-    for (const f of ['bin/sealcode.js', 'build/cli/main.js', 'build/thunderbird-addon/_locales/en/messages.json', 'dist/sealcode-purchaser.xpi', 'dist/sealcode-dedicated-template.xpi', 'package.json'])
+  it('ships the built CLI, its message table, both XPIs and the pages\' assets; no sources, tests or maps', () => {
+    for (const f of ['bin/sealcode.js', 'build/cli/main.js', 'build/thunderbird-addon/_locales/en/messages.json', 'dist/sealcode-purchaser.xpi', 'dist/sealcode-dedicated-template.xpi', 'package.json', 'distributor/server/assets/sealcode.css', 'distributor/server/assets/local-time.js', 'distributor/server/assets/favicon.ico'])
       expect(files).toContain(f);
     expect(files.filter((f) => /\.ts$|\.map$|^tests\/|^build\/tests\/|\.png$/.test(f) && !f.endsWith('.d.ts'))).toEqual([]);
   });

@@ -77,7 +77,8 @@ describe('the page', () => {
     expect(r.text).toContain('Paula Purchaser &lt;paula@example.test&gt;</strong> invites you to exchange sealed attachments');
     expect(r.text).toMatch(/<time datetime="\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z" data-local>\d{4}-\d\d-\d\d \d\d:\d\d UTC<\/time>/);
     expect(r.text).toMatch(/<form method="get" action="\/download\/[A-Za-z0-9_-]{43}"><button id="download" class="download" type="submit">/);
-    const js = await request(s.app).get('/js/local-time.js').expect(200);
+    expect(r.text).toContain('<script src="/assets/local-time.js" defer></script>');
+    const js = await request(s.app).get('/assets/local-time.js').expect(200);
     expect(js.headers['content-type']).toMatch(/javascript/);
     expect(r.headers['content-security-policy']).toContain("script-src 'self'");
   });

@@ -8,11 +8,10 @@ import { SealError, isSealError, parseCode, profileCerts, sellerPart } from '../
 import { grantRedemption } from '../../seller/redemption.js';
 import { mailConfirmation } from './confirm.js';
 import { clientKey, describeError, noStore, type Ctx } from '../context.js';
-import { LOCAL_TIME_JS, downloadPage, errorPage, redeemPage } from '../views/redeem.js';
+import { downloadPage, errorPage, redeemPage } from '../views/redeem.js';
 
 const Form = z.object({ code: z.string().max(64), email: z.string().max(254), _csrf: z.string().max(100) });
 export const xpiName = (buildId: string): string => `sealcode-${buildId}.xpi`;
-export const LOCAL_TIME_PATH = '/js/local-time.js';
 
 export function redeemRoutes(ctx: Ctx): Router {
   const r = Router({ caseSensitive: true });
@@ -20,10 +19,6 @@ export function redeemRoutes(ctx: Ctx): Router {
   r.get(['/', '/redeem'], (req, res) => {
     noStore(res);
     res.type('html').send(redeemPage(ctx.sec.csrfToken(req, res)).s);
-  });
-  r.get(LOCAL_TIME_PATH, (_req, res) => {
-    res.setHeader('Cache-Control', 'public, max-age=3600');
-    res.type('text/javascript').send(LOCAL_TIME_JS);
   });
   r.post('/redeem', express.urlencoded({ extended: false, limit: '4kb', parameterLimit: 10 }), ctx.sec.csrfProtect, (req, res) => {
     noStore(res);
@@ -63,7 +58,6 @@ export function redeemRoutes(ctx: Ctx): Router {
           buildId: g.buildId,
           copy: build.copyOf !== '',
           inviter: { name: build.purchaserName, email: build.purchaserEmail },
-          localTimeJs: LOCAL_TIME_PATH,
         }).s,
       );
     } catch (err) {

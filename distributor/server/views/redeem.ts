@@ -20,15 +20,8 @@ ${csrfField(csrf)}
   );
 }
 
-/** A time in UTC for the page; the script below shows it in the visitor's own time. */
+/** A time in UTC for the page; /assets/local-time.js shows it in the visitor's own time. */
 const timeEl = (t: number): Html => html`<time datetime="${new Date(t).toISOString()}" data-local>${when(t)}</time>`;
-
-// Progressive enhancement only: without it the UTC text stays, which is still right.
-export const LOCAL_TIME_JS = `for (const t of document.querySelectorAll('time[data-local]')) {
-  const d = new Date(t.getAttribute('datetime'));
-  if (!isNaN(d)) t.textContent = d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }) + ' (your time)';
-}
-`;
 
 export interface DownloadView {
   token: string;
@@ -37,7 +30,6 @@ export interface DownloadView {
   buildId: string;
   copy: boolean;
   inviter: { name: string; email: string };
-  localTimeJs: string;
 }
 
 export function downloadPage(o: DownloadView): Html {
@@ -54,7 +46,7 @@ until ${timeEl(o.expiresAt)}. If it is interrupted, or you reload this page, it 
 <li>Click the gear icon, choose <strong>Install Add-on From File…</strong> and pick <code>${o.fileName}</code>.</li>
 <li>Attachments sealed by ${o.inviter.name} now open in Thunderbird, and you can seal replies for them.</li></ol>
 <p>Build id: <code>${o.buildId}</code></p>
-<script src="${o.localTimeJs}" defer></script>`,
+<script src="/assets/local-time.js" defer></script>`,
     { narrow: true, hero: true },
   );
 }

@@ -3,6 +3,7 @@
 // follows. Displaying goes through the real message pane script; playing picks the move
 // in the pane and clicks its button, then sends the composed reply (compose.sendMessage).
 import { messenger } from '../lib/messenger.js';
+import { imapInbox, runPlan, sleep, type Reporter } from './plan-runner.js';
 import { summary } from './display.js';
 import { composedReplies, gameViews, paneReports } from './game.js';
 import { unlockCard } from './keys.js';
@@ -14,23 +15,6 @@ type Step =
   | { op: 'play'; subject: string; san: string };
 
 const m = messenger();
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-let reportUrl = '';
-
-async function report(event: string, data: unknown = {}): Promise<void> {
-  await fetch(reportUrl, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ event, data }) }).catch(() => undefined);
-}
-
-async function inbox(): Promise<string> {
-  for (let i = 0; i < 120; i++) {
-    const imap = (await m.accounts.list()).find((a) => a.type === 'imap');
-    const f = imap ? await m.folders.query({ accountId: imap.id, specialUse: ['inbox'] }) : [];
-    if (f[0]) return f[0].id;
-    await sleep(500);
-  }
-  throw new Error('no IMAP inbox appeared');
-}
-
 /** MV3 mail tabs carry `tabId`; the slice of the API in lib/messenger.ts calls it `id`. */
 const mailTabId = (t: { id: number } | undefined): number => {
   const id = (t as { tabId?: number } | undefined)?.tabId ?? t?.id;
@@ -38,7 +22,7 @@ const mailTabId = (t: { id: number } | undefined): number => {
   return id;
 };
 
-const messages = async (): Promise<{ id: number; subject: string }[]> => (await m.messages.list(await inbox())).messages;
+const messages = async (): Promise<{ id: number; subject: string }[]> => (await m.messages.list(await imapInbox())).messages;
 
 async function bySubject(subject: string): Promise<number> {
   const msg = (await messages()).find((x) => x.subject === subject);
@@ -46,7 +30,7 @@ async function bySubject(subject: string): Promise<number> {
   return msg.id;
 }
 
-async function run(step: Step): Promise<unknown> {
+async function run(step: Step, r: Reporter): Promise<unknown> {
   switch (step.op) {
     case 'unlock':
       return unlockCard(step.passphrase, 10);
@@ -60,7 +44,7 @@ async function run(step: Step): Promise<unknown> {
     case 'display': {
       const id = await bySubject(step.subject);
       const tabId = mailTabId((await m.mailTabs.query({}))[0]);
-      await m.mailTabs.update(tabId, { displayedFolderId: await inbox() });
+      await m.mailTabs.update(tabId, { displayedFolderId: await imapInbox() });
       // Cleared first, so that a message shown before is shown (and judged) again.
       await m.mailTabs.setSelectedMessages(tabId, []);
       const seen = paneReports.length;
@@ -70,11 +54,7 @@ async function run(step: Step): Promise<unknown> {
         if (shown) {
           if (step.screenshot) {
             await sleep(1500);
-            await report('screenshot', { name: step.screenshot });
-            for (let k = 0; k < 120; k++) {
-              if ((await fetch(`${reportUrl}/ack/screenshot/${step.screenshot}`).catch(() => null))?.ok) break;
-              await sleep(250);
-            }
+            await r.acknowledged('screenshot', step.screenshot, { name: step.screenshot }, 120);
           }
           return shown;
         }
@@ -108,21 +88,4 @@ async function run(step: Step): Promise<unknown> {
   }
 }
 
-export async function startGameDriver(): Promise<void> {
-  let plan: { reportUrl: string; steps: Step[] };
-  try {
-    plan = (await (await fetch(m.runtime.getURL('game-plan.json'))).json()) as typeof plan;
-  } catch {
-    return;
-  }
-  reportUrl = plan.reportUrl;
-  await report('hello', await summary());
-  for (const [i, step] of plan.steps.entries()) {
-    try {
-      await report('step', { i, op: step.op, result: await run(step) });
-    } catch (e) {
-      await report('step', { i, op: step.op, error: e instanceof Error ? e.message : String(e) });
-    }
-  }
-  await report('done');
-}
+export const startGameDriver = (): Promise<void> => runPlan('game-plan.json', summary, run);

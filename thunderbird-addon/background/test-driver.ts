@@ -4,6 +4,7 @@
 // seals; judging uses verdictsFor, the function the banner calls, which reads the real
 // messages.getAttachmentFile.
 import { messenger } from '../lib/messenger.js';
+import { imapInbox, runPlan, sleep, type Reporter } from './plan-runner.js';
 import { displayedMessageIds, dropHeldFiles, heldFile, summary, verdictsFor } from './display.js';
 import { banners, handleMessage, outcomes, pages, rememberRecipient, setTabSeal, testPress } from './main.js';
 import { loadProfile, openingKeys } from './keys.js';
@@ -18,10 +19,6 @@ import { webPrimitives } from '../../card/container/primitives.js';
 import { addonPrimitives } from '../lib/primitives.js';
 import { chunkNonce } from '../../card/container/aead.js';
 
-interface Plan {
-  reportUrl: string;
-  steps: Step[];
-}
 type Step =
   | { op: 'waitInbox'; count: number }
   | { op: 'verdicts'; subject?: string; cached?: boolean }
@@ -43,33 +40,13 @@ type Step =
   | { op: 'options' };
 
 const m = messenger();
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-let reportUrl = '';
-
-async function report(event: string, data: unknown = {}): Promise<void> {
-  await fetch(reportUrl, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ event, data }) }).catch(() => undefined);
-}
-
 async function sha256Hex(b: Blob): Promise<string> {
   const d = new Uint8Array(await crypto.subtle.digest('SHA-256', await b.arrayBuffer()));
   return Array.from(d, (x) => x.toString(16).padStart(2, '0')).join('');
 }
 
-async function inbox(): Promise<string> {
-  for (let i = 0; i < 120; i++) {
-    const accounts = await m.accounts.list();
-    const imap = accounts.find((a) => a.type === 'imap');
-    if (imap) {
-      const f = await m.folders.query({ accountId: imap.id, specialUse: ['inbox'] });
-      if (f[0]) return f[0].id;
-    }
-    await sleep(500);
-  }
-  throw new Error('no IMAP inbox appeared');
-}
-
 async function inboxMessages(): Promise<{ id: number; subject: string }[]> {
-  const r = await m.messages.list(await inbox());
+  const r = await m.messages.list(await imapInbox());
   return r.messages;
 }
 
@@ -79,11 +56,11 @@ async function mailTab(): Promise<{ id: number }> {
   const [tab] = await m.mailTabs.query({});
   if (!tab) throw new Error('no mail tab');
   await m.tabs.update(tab.id, { active: true }).catch(() => undefined);
-  await m.mailTabs.update(tab.id, { displayedFolderId: await inbox() });
+  await m.mailTabs.update(tab.id, { displayedFolderId: await imapInbox() });
   return tab;
 }
 
-async function run(step: Step): Promise<unknown> {
+async function run(step: Step, r: Reporter): Promise<unknown> {
   switch (step.op) {
     case 'waitInbox': {
       for (let i = 0; i < 120; i++) {
@@ -98,7 +75,7 @@ async function run(step: Step): Promise<unknown> {
       for (const msg of await inboxMessages()) {
         if (step.subject && msg.subject !== step.subject) continue;
         const t0 = performance.now();
-        await report('progress', { verdictsFor: msg.subject });
+        await r.send('progress', { verdictsFor: msg.subject });
         const views = await verdictsFor(msg.id, !step.cached);
         const total = Math.round(performance.now() - t0);
         const files = [];
@@ -275,12 +252,7 @@ async function run(step: Step): Promise<unknown> {
     }
     case 'ask': {
       // The test does something outside Thunderbird (install the host, change the status list) and acks.
-      await report('ask', { name: step.name });
-      for (let k = 0; k < 240; k++) {
-        const r = await fetch(`${reportUrl}/ack/ask/${step.name}`).catch(() => null);
-        if (r?.ok) return true;
-        await sleep(250);
-      }
+      if (await r.acknowledged('ask', step.name, { name: step.name }, 240)) return true;
       throw new Error(`the test did not answer ${step.name}`);
     }
     case 'refreshStatus':
@@ -311,13 +283,8 @@ async function run(step: Step): Promise<unknown> {
         if (b) {
           if (step.screenshot) {
             await sleep(1500);
-            await report('screenshot', { name: step.screenshot, subject: step.subject });
             // The test answers GET /ack/screenshot/NAME once it has captured the screen.
-            for (let k = 0; k < 120; k++) {
-              const r = await fetch(`${reportUrl}/ack/screenshot/${step.screenshot}`).catch(() => null);
-              if (r?.ok) break;
-              await sleep(250);
-            }
+            await r.acknowledged('screenshot', step.screenshot, { name: step.screenshot, subject: step.subject }, 120);
           }
           return { banner: b.text, displayed: await displayedMessageIds(tab.id) };
         }
@@ -328,22 +295,4 @@ async function run(step: Step): Promise<unknown> {
   }
 }
 
-export async function startDriver(): Promise<void> {
-  let plan: Plan;
-  try {
-    const r = await fetch(m.runtime.getURL('test-plan.json'));
-    plan = (await r.json()) as Plan;
-  } catch {
-    return;
-  }
-  reportUrl = plan.reportUrl;
-  await report('hello', await summary());
-  for (const [i, step] of plan.steps.entries()) {
-    try {
-      await report('step', { i, op: step.op, result: await run(step) });
-    } catch (e) {
-      await report('step', { i, op: step.op, error: e instanceof Error ? e.message : String(e) });
-    }
-  }
-  await report('done');
-}
+export const startDriver = (): Promise<void> => runPlan('test-plan.json', summary, run);

@@ -5,38 +5,28 @@
 // revocation asks first and says what it did. SEALCODE_SCREENSHOTS=1 also writes the
 // screenshots in docs/.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import http, { type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { AxeBuilder } from '@axe-core/playwright';
 import { openCardFile, type CardData } from '../../card/index.js';
 import { issueCard } from '../../distributor/seller/cards.js';
-import { launchChromium } from '../support/chromium.js';
-import { PASSWORD, ROOT, makeServer, state, type TestServer } from '../distributor/helpers.js';
+import { pagesInChromium, type PagesInChromium } from './pages.js';
+import { PASSWORD, ROOT, state, type TestServer } from '../distributor/helpers.js';
 
 const WIDTHS = [1280, 390] as const;
 const SHOTS = process.env.SEALCODE_SCREENSHOTS === '1';
 
+let w: PagesInChromium;
 let s: TestServer;
-let server: Server;
 let base: string;
 let browser: Browser;
 
 beforeAll(async () => {
-  s = makeServer();
-  server = http.createServer(s.app);
-  server.listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  browser = await launchChromium();
+  w = await pagesInChromium();
+  ({ s, base, browser } = w);
 }, 120_000);
-afterAll(async () => {
-  await browser?.close();
-  await new Promise((r) => server.close(r));
-  s.close();
-});
+afterAll(() => w?.close());
 
 /** Console messages of the browser: a style or script the CSP refused shows up here. */
 const consoleErrors: string[] = [];

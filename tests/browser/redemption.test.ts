@@ -3,33 +3,24 @@
 // gets the same link; the download then works and the code is used up. The expiry is
 // shown in the visitor's own time with JavaScript and as UTC without it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import http, { type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import type { Browser } from 'playwright-core';
 import { issueCard, type IssuedCard } from '../../distributor/seller/cards.js';
-import { launchChromium } from '../support/chromium.js';
-import { makeServer, profileInXpi, state, type TestServer } from '../distributor/helpers.js';
+import { pagesInChromium, type PagesInChromium } from './pages.js';
+import { profileInXpi, state, type TestServer } from '../distributor/helpers.js';
 
+let w: PagesInChromium;
 let s: TestServer;
-let server: Server;
 let base: string;
 let browser: Browser;
 let paula: IssuedCard;
 
 beforeAll(async () => {
-  s = makeServer();
+  w = await pagesInChromium();
+  ({ s, base, browser } = w);
   paula = issueCard(s.seller, { name: 'Paula Purchaser', email: 'paula@example.test', codes: 3 });
-  server = http.createServer(s.app).listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  browser = await launchChromium();
 }, 120_000);
-afterAll(async () => {
-  await browser?.close();
-  await new Promise((r) => server.close(r));
-  s.close();
-});
+afterAll(() => w?.close());
 
 describe('redemption in Chromium', () => {
   for (const [width, i] of [[390, 0], [1280, 1]] as const) {

@@ -44,6 +44,14 @@ interface Frame {
   num: string;
   depth: number;
   count: number;
+  /** multipart/digest: a part without Content-Type is a message (RFC 2046 5.1.5) */
+  digest: boolean;
+}
+
+/** What a forwarded message walked from its decoded body shares with the walk around it. */
+interface Shared {
+  result: WalkResult;
+  parts: { n: number };
 }
 
 const LF = 0x0a;
@@ -72,7 +80,7 @@ function addressOf(from: string | undefined): string | undefined {
 export class MimeWalker {
   private readonly frames: Frame[] = [];
   private mode: 'header' | 'body' | 'skip' | 'stopped' = 'header';
-  private entity = { num: '', depth: 0 };
+  private entity = { num: '', depth: 0, inDigest: false };
   private header: Buffer[] = [];
   private headerBytes = 0;
   private carry: Buffer = EMPTY;
@@ -81,14 +89,21 @@ export class MimeWalker {
   private held: Buffer | undefined;
   private sink: SealSink | undefined;
   private decoder: Decoder | undefined;
-  private parts = 1;
+  /** The walk of a forwarded message whose body is base64 or quoted-printable, fed decoded. */
+  private inner: MimeWalker | undefined;
   private bytes = 0;
-  private readonly result: WalkResult = { seals: [], unsealed: [] };
+  private readonly parts: { n: number };
+  private readonly result: WalkResult;
 
   constructor(
     private readonly limits: Limits,
     private readonly openSeal: (leaf: Leaf) => SealSink,
-  ) {}
+    nested?: { shared: Shared; num: string; depth: number },
+  ) {
+    this.result = nested?.shared.result ?? { seals: [], unsealed: [] };
+    this.parts = nested?.shared.parts ?? { n: 1 };
+    if (nested) this.startEntity(nested.num, nested.depth, false);
+  }
 
   /** False once a limit stopped the walk: the rest of the message need not be read. */
   get walking(): boolean {
@@ -130,10 +145,13 @@ export class MimeWalker {
   }
 
   private stop(kind: LimitKind): void {
-    if (this.mode === 'body') {
+    // A seal being decoded is cut short: withdrawn (the inner walk withdraws its own).
+    if (this.inner) this.inner.stop(kind);
+    else if (this.mode === 'body') {
       this.sink!.abort();
       this.result.seals.pop();
     }
+    this.inner = undefined;
     this.sink = undefined;
     this.result.exceeded ??= kind;
     this.mode = 'stopped';
@@ -238,6 +256,7 @@ export class MimeWalker {
 
   private async onDelimiter(frame: number, close: boolean): Promise<void> {
     await this.finishLeaf(false);
+    if (this.mode === 'stopped') return;
     // A delimiter of an enclosing multipart ends every multipart inside it.
     this.frames.length = frame + 1;
     this.atLineStart = true;
@@ -248,15 +267,15 @@ export class MimeWalker {
       return;
     }
     f.count++;
-    this.startEntity(f.num ? `${f.num}.${f.count}` : String(f.count), f.depth + 1);
+    this.startEntity(f.num ? `${f.num}.${f.count}` : String(f.count), f.depth + 1, f.digest);
   }
 
-  private startEntity(num: string, depth: number): void {
+  private startEntity(num: string, depth: number, inDigest: boolean): void {
     this.mode = 'header';
-    this.entity = { num, depth };
+    this.entity = { num, depth, inDigest };
     this.header = [];
     this.headerBytes = 0;
-    if (++this.parts > this.limits.maxParts) this.stop('parts');
+    if (++this.parts.n > this.limits.maxParts) this.stop('parts');
     else if (depth > this.limits.maxDepth) this.stop('depth');
   }
 
@@ -264,26 +283,38 @@ export class MimeWalker {
     const headers = parseHeaders(Buffer.concat(this.header).toString('latin1'));
     this.header = [];
     this.atLineStart = true;
-    const { num, depth } = this.entity;
-    if (this.parts === 1 && this.result.messageId === undefined && this.result.from === undefined) {
+    const { num, depth, inDigest } = this.entity;
+    if (this.parts.n === 1 && this.result.messageId === undefined && this.result.from === undefined) {
       this.result.messageId = get(headers, 'message-id')?.trim();
       this.result.from = addressOf(get(headers, 'from'));
     }
     const ct = parseStructured(get(headers, 'content-type'));
-    const type = ct.value || 'text/plain';
+    const type = ct.value || (inDigest ? 'message/rfc822' : 'text/plain');
     const cd = parseStructured(get(headers, 'content-disposition'));
     const filename = cd.params['filename'] ?? ct.params['name'];
     const leaf: Leaf = { part: num || '1', filename, contentType: type };
     this.mode = 'skip';
     if (type.startsWith('multipart/') && ct.params['boundary']) {
-      this.frames.push({ delim: Buffer.from('--' + ct.params['boundary'], 'latin1'), num, depth, count: 0 });
+      this.frames.push({ delim: Buffer.from('--' + ct.params['boundary'], 'latin1'), num, depth, count: 0, digest: type === 'multipart/digest' });
       return;
     }
-    const cte = (get(headers, 'content-transfer-encoding') ?? '').trim().toLowerCase();
-    // A forwarded message: its own header block starts right here. One whose body is
-    // transfer-encoded cannot be walked in place and counts as an unsealed attachment.
-    if (MESSAGE_TYPES.has(type) && cte !== 'base64' && cte !== 'quoted-printable') {
-      this.startEntity(num || '1', depth + 1);
+    // A token with an RFC 822 comment after it (`base64 (note)`) is that token, as mailparser reads it.
+    const cte = parseStructured(get(headers, 'content-transfer-encoding')).value.trim();
+    if (MESSAGE_TYPES.has(type)) {
+      // A forwarded message: its own header block starts right here, or, when its body
+      // is base64 or quoted-printable (as some clients forward), in that body decoded.
+      // Any other encoding (7bit, 8bit, binary, an unknown one) is read as it stands,
+      // as a mail reader opening the attached message reads it.
+      if (cte === 'base64' || cte === 'quoted-printable') {
+        this.inner = new MimeWalker(this.limits, this.openSeal, { shared: { result: this.result, parts: this.parts }, num: num || '1', depth: depth + 1 });
+        if (!this.inner.walking) {
+          this.inner = undefined;
+          this.mode = 'stopped';
+          return;
+        }
+        this.decoder = decoderFor(cte);
+        this.mode = 'body';
+      } else this.startEntity(num || '1', depth + 1, false);
       return;
     }
     if (isSealPart(type, filename)) {
@@ -294,7 +325,7 @@ export class MimeWalker {
       return;
     }
     // Anything a reader sees as an attachment: a named or non-text part, a multipart
-    // that cannot be split (no boundary), a message that cannot be walked.
+    // that cannot be split (no boundary).
     if (!BODY_TYPES.has(type) || filename !== undefined || cd.value === 'attachment') this.result.unsealed.push(leaf);
   }
 
@@ -313,18 +344,35 @@ export class MimeWalker {
   }
 
   private async deliver(b: Buffer): Promise<void> {
-    if (b.length === 0) return;
-    const out = this.decoder!.push(b);
-    if (out.length) await this.sink!.write(out);
+    if (b.length === 0 || this.mode !== 'body') return;
+    await this.out(this.decoder!.push(b));
+  }
+
+  private async out(decoded: Buffer): Promise<void> {
+    if (decoded.length === 0 || this.mode !== 'body') return;
+    if (!this.inner) return this.sink!.write(decoded);
+    // A limit the inner walk reached stops this one too (the message is not certified).
+    if (!(await this.inner.write(decoded))) this.halt();
+  }
+
+  /** The inner walk stopped at a limit (already recorded in the shared result). */
+  private halt(): void {
+    this.inner = undefined;
+    this.sink = undefined;
+    this.mode = 'stopped';
   }
 
   private async finishLeaf(keepHeld: boolean): Promise<void> {
     if (this.mode === 'body') {
       if (keepHeld && this.held) await this.deliver(this.held);
-      const rest = this.decoder!.end();
-      if (rest.length) await this.sink!.write(rest);
-      await this.sink!.end();
+      await this.out(this.decoder!.end());
+      if (this.inner) {
+        await this.inner.end();
+        if (!this.inner.walking) this.halt();
+        this.inner = undefined;
+      } else if (this.sink) await this.sink.end();
     }
+    if (this.mode === 'stopped') return;
     this.held = undefined;
     this.sink = undefined;
     this.decoder = undefined;

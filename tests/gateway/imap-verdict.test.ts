@@ -79,6 +79,13 @@ describe('gateway verdicts over a real Dovecot', () => {
     const forward = (inner: Uint8Array): string =>
       `${text}\r\n--o\r\nContent-Type: message/rfc822\r\n\r\nFrom: Carol <carol@example.test>\r\nSubject: original\r\nMIME-Version: 1.0\r\n` +
       `Content-Type: multipart/mixed; boundary=i\r\n\r\n--i\r\n${text}\r\n--i\r\n${sealPart(inner)}\r\n--i--`;
+    // Forwarded as an attachment whose own body is encoded (as some clients forward).
+    const original = (inner: Uint8Array): string =>
+      `From: Carol <carol@example.test>\r\nSubject: original\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=i\r\n\r\n--i\r\n${text}\r\n--i\r\n${sealPart(inner)}\r\n--i--\r\n`;
+    const qp = (s: string): string => s.replace(/=/g, '=3D').replace(/([^\r\n]{70})/g, '$1=\r\n');
+    const forwardEncoded = (cte: string, inner: Uint8Array): string =>
+      `${text}\r\n--o\r\nContent-Type: message/rfc822; name="original.eml"\r\nContent-Disposition: attachment; filename="original.eml"\r\nContent-Transfer-Encoding: ${cte}\r\n\r\n` +
+      (cte === 'base64' ? b64(Buffer.from(original(inner), 'latin1')) : qp(original(inner)));
     // Base64 the way some encoders write it: two runs, each padded, one after the other.
     const cut = 1001;
     const splitB64 = `Content-Type: application/x-sealcode; name="a.seal"\r\nContent-Transfer-Encoding: base64\r\n\r\n${b64(ok.subarray(0, cut))}\r\n${b64(ok.subarray(cut))}`;
@@ -91,6 +98,10 @@ describe('gateway verdicts over a real Dovecot', () => {
     const shapes: [string, (pad: number) => Buffer, string | undefined][] = [
       ['forwarded certified', (p) => top('o', 'o', forward(ok), p), '$SealCertified'],
       ['forwarded tampered', (p) => top('o', 'o', forward(bad), p), '$SealTampered'],
+      ['forwarded as base64, certified', (p) => top('o', 'o', forwardEncoded('base64', ok), p), '$SealCertified'],
+      ['forwarded as base64, tampered', (p) => top('o', 'o', forwardEncoded('base64', bad), p), '$SealTampered'],
+      ['forwarded as quoted-printable, certified', (p) => top('o', 'o', forwardEncoded('quoted-printable', ok), p), '$SealCertified'],
+      ['forwarded as quoted-printable, tampered', (p) => top('o', 'o', forwardEncoded('quoted-printable', bad), p), '$SealTampered'],
       ['no closing delimiter, tampered last', (p) => top('o', 'o', `${text}\r\n--o\r\n${sealPart(bad)}`, p, false), '$SealTampered'],
       ['boundary with a comment', (p) => top('o (mixed)', 'o', `${text}\r\n--o\r\n${sealPart(bad)}`, p), '$SealTampered'],
       ['base64 padded mid-stream', (p) => top('o', 'o', splitB64, p), '$SealCertified'],

@@ -100,9 +100,46 @@ describe('MIME walk: what it finds', () => {
     const r = await walk(inner);
     expect(r.seals.map((s) => [s.filename, s.data])).toEqual([['deep.seal', 'DEEP']]);
     expect(r.unsealed).toEqual([]);
-    // A forwarded message whose body is transfer-encoded cannot be walked in place: it is an unsealed attachment.
-    const encoded = `${H}Content-Type: multipart/mixed; boundary=e\r\n\r\n--e\r\nContent-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\n${Buffer.from(inner).toString('base64')}\r\n--e--\r\n`;
-    expect((await walk(encoded)).unsealed.map((l) => l.contentType)).toEqual(['message/rfc822']);
+  });
+
+  const qp = (s: string): string =>
+    Buffer.from(s, 'latin1').toString('latin1').replace(/[=\x80-\xff]/g, (c) => '=' + c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')).replace(/([^\r\n]{70})/g, '$1=\r\n');
+  const forwardAs = (cte: string, body: string, inner = 'e'): string =>
+    `${H}Content-Type: multipart/mixed; boundary=${inner}\r\n\r\n--${inner}\r\nContent-Type: text/plain\r\n\r\nsee below\r\n--${inner}\r\nContent-Type: message/rfc822\r\nContent-Transfer-Encoding: ${cte}\r\n\r\n${body}\r\n--${inner}--\r\n`;
+  const original = H + 'Content-Type: multipart/mixed; boundary=o\r\n\r\n--o\r\nContent-Type: text/plain\r\n\r\nhi\r\n--o\r\n' + seal('in.seal', Buffer.from('INNER=SEAL\x00\xff', 'latin1').toString('base64'), 'base64') + '\r\n--o\r\nContent-Type: image/png\r\n\r\nPNG\r\n--o--\r\n';
+
+  it('walks into a forwarded message whose own body is base64 or quoted-printable, whatever the cuts', async () => {
+    const b64 = Buffer.from(original, 'latin1').toString('base64').replace(/(.{76})/g, '$1\r\n');
+    for (const raw of [forwardAs('base64', b64), forwardAs('quoted-printable', qp(original)), forwardAs('Base64 (as forwarded)', b64), forwardAs('8bit', original), forwardAs('x-unknown', original)]) {
+      const r = await walk(raw);
+      expect(r.seals.map((s) => [s.part, s.filename, s.data]), raw.slice(180, 260)).toEqual([['2.2', 'in.seal', 'INNER=SEAL\x00\xff']]);
+      expect(r.unsealed).toEqual([{ part: '2.3', contentType: 'image/png' }]);
+      for (const n of [1, 7, 100]) expect(await walk(raw, [n]), `pieces of ${n}`).toEqual(r);
+    }
+    // Forwarded twice, each time base64-encoded.
+    const twice = forwardAs('base64', Buffer.from(forwardAs('base64', b64), 'latin1').toString('base64').replace(/(.{76})/g, '$1\r\n'), 'w');
+    expect((await walk(twice)).seals.map((s) => [s.part, s.data])).toEqual([['2.2.2', 'INNER=SEAL\x00\xff']]);
+  });
+
+  it('a limit reached inside an encoded forwarded message stops the whole walk and withdraws the seal it cut', async () => {
+    const b64 = Buffer.from(original, 'latin1').toString('base64').replace(/(.{76})/g, '$1\r\n');
+    const raw = forwardAs('base64', b64);
+    // the message, its text, the forwarded message, the message in it, its text, the seal, the image = 7
+    expect((await walk(raw, [], { ...LIMITS, maxParts: 7 })).exceeded).toBeUndefined();
+    expect(await walk(raw, [], { ...LIMITS, maxParts: 6 })).toMatchObject({ exceeded: 'parts', seals: [{ filename: 'in.seal' }], unsealed: [] });
+    expect(await walk(raw, [], { ...LIMITS, maxParts: 5 })).toMatchObject({ exceeded: 'parts', seals: [] });
+    expect(await walk(raw, [50], { ...LIMITS, maxDepth: 2 })).toMatchObject({ exceeded: 'depth', seals: [] });
+    expect((await walk(raw, [], { ...LIMITS, maxDepth: 3 })).exceeded).toBeUndefined();
+    // The size limit cuts the forwarded message in the middle of its seal: withdrawn, not judged.
+    const big = original.replace(Buffer.from('INNER=SEAL\x00\xff', 'latin1').toString('base64'), Buffer.alloc(3000, 'S').toString('base64'));
+    const bigRaw = forwardAs('base64', Buffer.from(big, 'latin1').toString('base64').replace(/(.{76})/g, '$1\r\n'));
+    expect((await walk(bigRaw, [64])).seals).toHaveLength(1);
+    expect(await walk(bigRaw, [64], { ...LIMITS, maxBytes: Math.floor(bigRaw.length / 2) })).toMatchObject({ exceeded: 'size', seals: [] });
+  });
+
+  it('in a multipart/digest, a part without Content-Type is a forwarded message (RFC 2046), walked', async () => {
+    const digest = `${H}Content-Type: multipart/digest; boundary=d\r\n\r\n--d\r\n\r\n${original}\r\n--d--\r\n`;
+    expect((await walk(digest)).seals.map((s) => [s.part, s.data])).toEqual([['1.2', 'INNER=SEAL\x00\xff']]);
   });
 });
 

@@ -1,5 +1,5 @@
 // MIME trees for property tests of the IMAP verdict: nested multiparts, forwarded
-// messages, text, inline images, attachments, and certified, refused and tampered seals
+// messages (as they stand, base64 or quoted-printable), text, inline images, attachments, and certified, refused and tampered seals
 // in base64 or quoted-printable; rendered as a client would write them, and the verdict
 // the documented rules give for each tree.
 import fc from 'fast-check';
@@ -9,7 +9,7 @@ export type Node =
   | { t: 'text' | 'html' | 'image' | 'pdf' }
   | { t: 'seal'; s: Seal; cte: 'base64' | 'quoted-printable' }
   | { t: 'multi'; kids: Node[] }
-  | { t: 'fwd'; msg: Node };
+  | { t: 'fwd'; msg: Node; cte: '7bit' | 'base64' | 'quoted-printable' };
 
 const leaf = fc.oneof(
   fc.constantFrom<Node>({ t: 'text' }, { t: 'html' }, { t: 'image' }, { t: 'pdf' }),
@@ -20,7 +20,7 @@ export const tree = fc.letrec<{ node: Node }>((tie) => ({
     { depthSize: 'small', withCrossShrink: true },
     leaf,
     fc.record({ t: fc.constant('multi' as const), kids: fc.array(tie('node'), { minLength: 1, maxLength: 4 }) }),
-    fc.record({ t: fc.constant('fwd' as const), msg: tie('node') }),
+    fc.record({ t: fc.constant('fwd' as const), msg: tie('node'), cte: fc.constantFrom('7bit' as const, 'base64' as const, 'quoted-printable' as const) }),
   ),
 })).node;
 
@@ -59,8 +59,12 @@ function render(n: Node, containers: Record<Seal, Buffer>): string {
       const b = `b${seq++}`;
       return `Content-Type: multipart/mixed; boundary="${b}"\r\n\r\n` + n.kids.map((k) => `--${b}\r\n${render(k, containers)}\r\n`).join('') + `--${b}--`;
     }
-    case 'fwd':
-      return `Content-Type: message/rfc822\r\n\r\nFrom: someone@example.test\r\nSubject: fwd\r\nMIME-Version: 1.0\r\n${render(n.msg, containers)}`;
+    case 'fwd': {
+      // Forwarded as it stands, or with its own body encoded (as some clients forward).
+      const inner = Buffer.from(`From: someone@example.test\r\nSubject: fwd\r\nMIME-Version: 1.0\r\n${render(n.msg, containers)}`, 'latin1');
+      const body = n.cte === 'base64' ? inner.toString('base64').replace(/(.{76})/g, '$1\r\n') : n.cte === 'quoted-printable' ? qp(inner) : inner.toString('latin1');
+      return `Content-Type: message/rfc822\r\nContent-Transfer-Encoding: ${n.cte}\r\n\r\n${body}`;
+    }
   }
 }
 

@@ -111,6 +111,12 @@ const smtp = z
     maxDepth: z.number().int().min(1).max(1000).default(50),
     /** Worker threads that walk and seal submitted messages (never the event loop). */
     sealThreads: z.number().int().min(1).max(16).default(1),
+    /**
+     * The V8 heap a seal worker may use (MB). A message that needs more ends that worker,
+     * not the gateway; a message that ends it `workerCrashesToRefuse` times is refused with 554.
+     */
+    sealWorkerHeapMb: z.number().int().min(16).max(16_384).default(256),
+    workerCrashesToRefuse: z.number().int().min(1).max(10).default(2),
     auth: z
       .object({
         /** Wrong passwords on one connection before it is closed with 421. */

@@ -61,7 +61,7 @@ export function gatewayMetrics() {
     smtpDelivered: m.counter('sealcode_gateway_smtp_delivered_total', 'Messages relayed upstream'),
     smtpDeferred: m.counter('sealcode_gateway_smtp_deferred_total', 'Relay attempts that failed and will be retried'),
     smtpFailed: m.counter('sealcode_gateway_smtp_failed_total', 'Messages given up on'),
-    smtpRefused: m.counter('sealcode_gateway_smtp_refused_total', 'Submissions refused with a 5xx, by reason (size, content, unreadable)'),
+    smtpRefused: m.counter('sealcode_gateway_smtp_refused_total', 'Submissions refused with a 5xx, by reason (size, content, unreadable, crash)'),
     smtpAuthFailures: m.counter('sealcode_gateway_smtp_auth_failures_total', 'Failed AUTH attempts, by result (wrong, locked)'),
   };
 }

@@ -1,5 +1,6 @@
 // Worker threads that run the submission rewrite (seal-worker.ts). Jobs wait in line
-// for a free worker; a worker that dies fails its job as a temporary error and is
+// for a free worker; a worker that dies (out of its bounded heap, say) fails its job as
+// `crashed` — the caller decides whether that message is retried or refused — and is
 // replaced on the next job.
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
@@ -20,6 +21,7 @@ export class SealPool {
     private readonly card: CardSecrets,
     private readonly log: Logger,
     private readonly size: number,
+    private readonly heapMb: number,
   ) {}
 
   private spawn(): Slot {
@@ -29,7 +31,9 @@ export class SealPool {
     const workerData = { sealcodeSealWorker: true, card: this.card };
     // The walk makes many short-lived objects (a view per line); left alone, V8 lets the
     // worker's young generation grow to ~48 MB. Bounded, it is collected more often instead.
-    const resourceLimits = { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB };
+    // The old generation is bounded too: a hostile message that needs more memory ends
+    // this thread (ERR_WORKER_OUT_OF_MEMORY), not the gateway process.
+    const resourceLimits = { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB, maxOldGenerationSizeMb: this.heapMb };
     const w = ts
       ? new Worker(`import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(url.href)}); })`, { eval: true, workerData, resourceLimits })
       : new Worker(url, { workerData, resourceLimits });
@@ -42,9 +46,11 @@ export class SealPool {
       this.pump();
     });
     const gone = (e: Error): void => {
+      // 'error' is followed by 'exit': the slot is gone after the first.
       const i = this.slots.indexOf(slot);
-      if (i >= 0) this.slots.splice(i, 1);
-      slot.busy?.resolve({ id: slot.busy.id, ok: false, error: `seal worker stopped: ${e.message}`, temporary: true });
+      if (i < 0) return;
+      this.slots.splice(i, 1);
+      slot.busy?.resolve({ id: slot.busy.id, ok: false, error: `seal worker stopped: ${e.message}`, temporary: true, crashed: !this.closing });
       slot.busy = undefined;
       if (!this.closing) this.log.error({ err: e.message }, 'seal worker stopped; a new one starts with the next message');
       this.pump();

@@ -18,7 +18,15 @@ export interface SealJob {
 
 export type SealOutcome =
   | { id: number; ok: true; result: RewriteResult }
-  | { id: number; ok: false; refusal?: { code: number; enhanced: string; message: string }; error?: string; temporary?: boolean };
+  | {
+      id: number;
+      ok: false;
+      refusal?: { code: number; enhanced: string; message: string };
+      error?: string;
+      temporary?: boolean;
+      /** the worker thread died on this job (out of its heap, or any other end) */
+      crashed?: boolean;
+    };
 
 if (parentPort && workerData?.sealcodeSealWorker) {
   const port = parentPort;

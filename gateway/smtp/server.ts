@@ -69,6 +69,20 @@ export function recipientsFor(cfg: SmtpConfig, rcpt: string[]): RecipientSpec[] 
   return [...out.values()];
 }
 
+/** Messages (by content digest) that ended a seal worker, most recent last; bounded. */
+class CrashCount {
+  private readonly seen = new Map<string, number>();
+  constructor(private readonly max: number) {}
+  add(digest: string): number {
+    const n = (this.seen.get(digest) ?? 0) + 1;
+    this.seen.delete(digest);
+    this.seen.set(digest, n);
+    if (this.seen.size > this.max) this.seen.delete(this.seen.keys().next().value!);
+    return n;
+  }
+}
+const CRASH_MEMORY = 1000;
+
 const smtpError = (code: number, message: string): Error => Object.assign(new Error(message), { responseCode: code });
 
 export async function startSmtp(cfg: SmtpConfig, deps: Deps): Promise<SmtpGateway> {
@@ -87,7 +101,8 @@ export async function startSmtp(cfg: SmtpConfig, deps: Deps): Promise<SmtpGatewa
   const outbox = new Outbox(cfg, state, log, metrics, deps.dataDir);
   const spool = new Spool(path.join(deps.dataDir, 'spool'));
   spool.clear();
-  const pool = new SealPool(secrets, log, cfg.sealThreads);
+  const pool = new SealPool(secrets, log, cfg.sealThreads, cfg.sealWorkerHeapMb);
+  const crashes = new CrashCount(CRASH_MEMORY);
   const guard = new AuthGuard(cfg.auth, log);
   const triesOf = new Map<string, number>();
   // Without plaintext allowed, AUTH is not even offered until STARTTLS: a client that
@@ -191,6 +206,16 @@ export async function startSmtp(cfg: SmtpConfig, deps: Deps): Promise<SmtpGatewa
             metrics.smtpRefused({ reason: 'content' });
             log.warn({ user: session.user, to: rcpt, reason: outcome.refusal.message }, 'message refused');
             cb(smtpError(outcome.refusal.code, `${outcome.refusal.message}; nothing was relayed`));
+          } else if (outcome.crashed) {
+            // A client retries a 451 with the same message: one that ends the worker every
+            // time would be retried for ever, so after a few it is refused for good.
+            const n = crashes.add(received.digest!);
+            const final = n >= cfg.workerCrashesToRefuse;
+            log.error({ user: session.user, to: rcpt, size: received.size, err: outcome.error, crashes: n, refused: final }, 'the seal worker stopped on this message');
+            if (final) {
+              metrics.smtpRefused({ reason: 'crash' });
+              cb(smtpError(554, `The message stopped the sealing worker ${n} times (it needs more memory than a message may use); it is refused; nothing was relayed`));
+            } else cb(smtpError(451, 'Temporary failure while sealing, message not accepted; try again'));
           } else if (outcome.temporary) throw new Error(outcome.error);
           else {
             metrics.smtpRefused({ reason: 'unreadable' });

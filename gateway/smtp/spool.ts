@@ -21,10 +21,14 @@ export class Spool {
     return path.join(this.dir, `${kind}-${Date.now().toString(36)}-${crypto.randomBytes(8).toString('hex')}`);
   }
 
-  /** Writes the stream to a new file; `file` is undefined when the limit was passed. */
-  async receive(stream: Readable, limit: number): Promise<{ file?: string; size: number }> {
+  /**
+   * Writes the stream to a new file; `file` is undefined when the limit was passed.
+   * `digest` (SHA-256 of the content) recognises the same message when a client retries it.
+   */
+  async receive(stream: Readable, limit: number): Promise<{ file?: string; size: number; digest?: string }> {
     const file = this.file('in');
     const fh = await fsp.open(file, 'wx', 0o600);
+    const hash = crypto.createHash('sha256');
     let size = 0;
     let over = false;
     let failed: Error | undefined;
@@ -39,6 +43,7 @@ export class Spool {
         }
         // A failed write must not stop the reading: the SMTP dialogue needs the end of DATA.
         try {
+          hash.update(c);
           await fh.write(c);
         } catch (e) {
           failed = e as Error;
@@ -52,6 +57,6 @@ export class Spool {
       if (failed) throw failed;
       return { size };
     }
-    return { file, size };
+    return { file, size, digest: hash.digest('hex') };
   }
 }

@@ -53,6 +53,7 @@ export function gatewayMetrics() {
     labelled: m.counter('sealcode_gateway_messages_total', 'Messages labelled, by verdict (certified, partial, uncertified, tampered)'),
     tooComplex: m.counter('sealcode_gateway_too_complex_total', 'Messages not fully examined because a limit was reached, by limit (parts, depth, size, header)'),
     foreignKeywords: m.counter('sealcode_gateway_foreign_keywords_removed_total', '$Seal* keywords found on a message that the gateway had not set, removed before labelling'),
+    keywordsRestored: m.counter('sealcode_gateway_keywords_restored_total', 'Messages whose $Seal* keywords someone else changed after labelling; the verdict was restored'),
     plain: m.counter('sealcode_gateway_plain_messages_total', 'Messages without a sealcode attachment, left untouched'),
     errors: m.counter('sealcode_gateway_message_errors_total', 'Messages that could not be processed (logged)'),
     reconnects: m.counter('sealcode_gateway_imap_reconnects_total', 'IMAP reconnections after a dropped connection'),

@@ -7,6 +7,12 @@
 // $Seal* keyword the journal does not know (a client set it; or a crash came between STORE
 // and the journal; or UIDVALIDITY changed) is not trusted: the message is checked again,
 // a keyword that agrees with the verdict stays without a new STORE, the others go.
+//
+// Afterwards: a client (or another process) may change the keywords of a message the
+// gateway has already settled. Every flag change is watched (IDLE notifications, and
+// with CONDSTORE a FETCH CHANGEDSINCE after each catch-up and poll, which also sees what
+// changed while the gateway was away); the gateway's own verdict is put back and the
+// change logged.
 import { ImapFlow, type FetchMessageObject } from 'imapflow';
 import type { Logger } from 'pino';
 import type { AccountConfig } from '../config.js';
@@ -72,6 +78,9 @@ export class FolderWatcher {
   private busy = false;
   private again = false;
   private pollTimer: NodeJS.Timeout | undefined;
+  /** The folder's mod-sequence up to which flag changes were checked (CONDSTORE). */
+  private modseq: bigint | undefined;
+  private modseqOf: string | undefined;
   connected = false;
   /** Resolves once the first catch-up after the first connection is done. */
   readonly ready: Promise<void>;
@@ -140,6 +149,7 @@ export class FolderWatcher {
         this.log.info({ account: a.name, folder: this.folder, reconnect: !first }, 'imap folder watched');
         backoff = BACKOFF_FIRST_MS;
         client.on('exists', () => this.kick());
+        client.on('flags', () => this.kick());
         this.pollTimer = setInterval(() => this.kick(), a.pollSeconds * 1000);
         await this.kick();
         if (first) this.markReady();
@@ -188,6 +198,7 @@ export class FolderWatcher {
       do {
         this.again = false;
         await this.catchUp();
+        await this.watchKeywords();
       } while (this.again && !this.stopper.signal.aborted);
     } catch (e) {
       if (!this.stopper.signal.aborted) {
@@ -228,6 +239,48 @@ export class FolderWatcher {
       last = batch[batch.length - 1]!;
       state.advance(acct, this.folder, uidValidity, last);
     }
+  }
+
+  /**
+   * Puts the gateway's verdict back on settled messages whose $Seal* keywords someone
+   * else changed: a keyword added or removed by a client after labelling. With CONDSTORE
+   * only messages changed since the last check are fetched; without it, all settled ones.
+   */
+  private async watchKeywords(): Promise<void> {
+    const client = this.client;
+    if (!client?.mailbox || this.stopper.signal.aborted) return;
+    const acct = this.account.name;
+    const folder = this.folder;
+    const uidValidity = String(client.mailbox.uidValidity);
+    const last = this.deps.state.folder(acct, folder)?.lastUid ?? 0;
+    if (this.modseqOf !== uidValidity) this.modseq = undefined;
+    if (last === 0) return;
+    const changed: { uid: number; found: string[]; want?: string }[] = [];
+    let top = this.modseq;
+    const opts = this.modseq !== undefined ? { uid: true, changedSince: this.modseq } : { uid: true };
+    for await (const m of client.fetch(`1:${last}`, { uid: true, flags: true }, opts)) {
+      if (m.modseq !== undefined && (top === undefined || m.modseq > top)) top = m.modseq;
+      if (m.uid > last) continue;
+      const found = [...(m.flags ?? [])].filter(isSealKeyword);
+      const label = this.deps.state.labelOf(acct, folder, uidValidity, m.uid);
+      const want = label ? KEYWORDS[label] : undefined;
+      if (found.length === (want ? 1 : 0) && (!want || sameKeyword(found[0]!, want))) continue;
+      changed.push({ uid: m.uid, found, want });
+    }
+    for (const c of changed) {
+      const removed = c.found.filter((k) => !c.want || !sameKeyword(k, c.want));
+      const restored = c.want && !c.found.some((k) => sameKeyword(k, c.want!)) ? c.want : undefined;
+      if (removed.length) await client.messageFlagsRemove(String(c.uid), removed, { uid: true });
+      if (restored) await client.messageFlagsAdd(String(c.uid), [restored], { uid: true });
+      this.deps.metrics.keywordsRestored({ account: acct });
+      this.log.warn(
+        { account: acct, folder, uid: c.uid, found: c.found, removed, restored, verdict: c.want ?? 'none' },
+        "$Seal keywords changed after labelling: the gateway's verdict restored",
+      );
+    }
+    // Our own STOREs raised the mod-sequence too; they are seen (and agree) next time.
+    this.modseq = top;
+    this.modseqOf = uidValidity;
   }
 
   /**

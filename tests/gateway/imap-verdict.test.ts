@@ -169,6 +169,51 @@ describe('gateway verdicts over a real Dovecot', () => {
     expect(gw.metrics.registry.render()).toContain('sealcode_gateway_foreign_keywords_removed_total{account="alice"} 3');
   });
 
+  it('keywords a client changes after labelling are put back (under IDLE, and after a restart for changes made while it was away)', async () => {
+    const tampered = await append(client, await sealedMail(c, 'tampered', 2000, 'later forged'));
+    const good = await append(client, await sealedMail(c, 'card', 2000, 'later stripped'));
+    const plain = await append(client, await compose({ subject: 'plain, later forged' }));
+    await waitUntil(() => [tampered, good, plain].every((u) => settled.has(key('INBOX', u))), 30_000, 'settled');
+    const restoredLines = () => logLines.filter((l) => l.msg === "$Seal keywords changed after labelling: the gateway's verdict restored");
+    const before = restoredLines().length;
+    // Another client: turns the tampered verdict into a certified one, strips a certified one, forges one on plain mail.
+    const other = await imapClient(dc);
+    await other.mailboxOpen('INBOX');
+    await other.messageFlagsSet(String(tampered), ['$SealCertified', '\\Seen'], { uid: true });
+    await other.messageFlagsRemove(String(good), ['$SealCertified'], { uid: true });
+    await other.messageFlagsAdd(String(plain), ['$sealcertified'], { uid: true });
+    await waitUntil(() => restoredLines().length >= before + 3, 30_000, 'restored under IDLE');
+    let flags = await flagsOf(client);
+    expect(ourKeywords(flags.get(tampered)!)).toEqual(['$SealTampered']);
+    expect(flags.get(tampered)).toContain('\\Seen');
+    expect(ourKeywords(flags.get(good)!)).toEqual(['$SealCertified']);
+    expect(ourKeywords(flags.get(plain)!)).toEqual([]);
+    // (Dovecot spells a keyword as the mailbox first knew it, whatever case a client sends.)
+    const lower = (k: unknown): string[] => (k as string[]).map((x) => x.toLowerCase());
+    expect(restoredLines().slice(before).map((l) => [l.uid, lower(l.found), lower(l.removed), l.restored ?? null])).toEqual([
+      [tampered, ['$sealcertified'], ['$sealcertified'], '$SealTampered'],
+      [good, [], [], '$SealCertified'],
+      [plain, ['$sealcertified'], ['$sealcertified'], null],
+    ]);
+    expect(gw.metrics.registry.render()).toContain('sealcode_gateway_keywords_restored_total{account="alice"} 3');
+
+    // While the gateway is stopped: the change is found when it starts again.
+    const file = path.join(dataDir, 'gateway.json');
+    await gw.stop();
+    await other.messageFlagsSet(String(tampered), ['$SealCertified'], { uid: true });
+    await other.logout();
+    const before2 = restoredLines().length;
+    gw = await startGateway(parseConfig(fs.readFileSync(file, 'utf8'), file), {
+      logger: pino({ level: 'info' }, { write: (s: string) => void logLines.push(JSON.parse(s) as Record<string, unknown>) }),
+      onSettled: (e) => settled.set(key(e.folder, e.uid), e.label),
+    });
+    await gw.ready;
+    await waitUntil(() => restoredLines().length > before2, 30_000, 'restored after a restart');
+    flags = await flagsOf(client);
+    expect(ourKeywords(flags.get(tampered)!)).toEqual(['$SealTampered']);
+    expect(restoredLines().slice(before2).map((l) => l.uid)).toEqual([tampered]);
+  });
+
   it("a folder naming its owner (Dana, code serialA) applies Fig. 17/18 to mail sealed as the CLI seals it", async () => {
     const kinds = [
       ['card', '$SealCertified'], // Alice's card → the code of Alice's group

@@ -3,7 +3,8 @@
 //   - sealing throughput: N messages with one S MB attachment each to a mapped recipient,
 //     submitted one after another over STARTTLS, next to the same messages relayed
 //     unsealed to an unmapped recipient (the reference: same listener, spool, queue);
-//   - peak RSS of the gateway process while it seals one 40 MB message (target < 150 MB);
+//   - peak RSS of the gateway process while it seals one 40 MB message (target < 150 MB),
+//     and by phase (DATA to the spool, rewrite + seal in the worker, relay upstream);
 //   - /healthz latency while a 40 MB and a 12,000-part message are sealed (target < 100 ms).
 // Run: npm run bench:gateway (after the IMAP rows), or alone: npx tsx bench/gateway-smtp.ts
 //   env: BENCH_SMTP_MESSAGES (100), BENCH_SMTP_MB (10), BENCH_SMTP_PARTS (12000)
@@ -60,13 +61,54 @@ async function countingSink(): Promise<{ port: number; count: () => number; byte
   return { port, count: () => n, bytes: () => bytes, stop: () => new Promise<void>((r) => server.close(() => r())) };
 }
 
+/**
+ * The gateway's RSS sampled every 5 ms, cut into the phases of one submission, told
+ * apart from outside: DATA being written to the spool (until the spool file stops
+ * growing), the worker's rewrite and seal (until the queue file appears), the relay
+ * upstream (until `relayed()`).
+ */
+function phaseSampler(child: ChildGateway, dataDir: string, relayed: () => boolean): { stop(): Promise<{ name: string; peakMb: number; seconds: number }[]> } {
+  const names = ['DATA to the spool', 'rewrite + seal in the worker', 'relay upstream'];
+  const peaks = [0, 0, 0];
+  const starts = [performance.now(), 0, 0];
+  let phase = 0;
+  let lastSize = -1;
+  let sameSince = 0;
+  const spool = path.join(dataDir, 'spool');
+  const queue = path.join(dataDir, 'queue');
+  const timer = setInterval(() => {
+    if (phase === 0) {
+      const f = fs.readdirSync(spool).find((n) => n.startsWith('in-'));
+      const size = f ? fs.statSync(path.join(spool, f), { throwIfNoEntry: false })?.size ?? -1 : -1;
+      // Still for 50 ms: the client has sent the end of DATA.
+      if (size !== lastSize) sameSince = performance.now();
+      else if (size > 0 && performance.now() - sameSince > 50) phase = 1;
+      lastSize = size;
+    }
+    if (phase === 1 && fs.readdirSync(queue).some((n) => n.endsWith('.eml'))) phase = 2;
+    if (phase === 2 && relayed()) phase = 3;
+    if (phase < 3) {
+      if (!starts[phase]) starts[phase] = performance.now();
+      peaks[phase] = Math.max(peaks[phase]!, child.memory().rssKb / 1024);
+    }
+  }, 5);
+  return {
+    async stop() {
+      while (phase < 3) await new Promise((r) => setTimeout(r, 20));
+      clearInterval(timer);
+      const end = performance.now();
+      return names.map((name, i) => ({ name, peakMb: peaks[i]!, seconds: ((starts[i + 1] || end) - starts[i]!) / 1000 }));
+    },
+  };
+}
+
 export async function smtpBench(): Promise<void> {
   ensureBuilt();
   const c = cast();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sealcode-bench-smtp-'));
   const sink = await countingSink();
   let child: ChildGateway | undefined;
-  const start = async (name: string, smtp: Record<string, unknown> = {}): Promise<{ smtpPort: number; adminPort: number }> => {
+  const start = async (name: string, smtp: Record<string, unknown> = {}): Promise<{ smtpPort: number; adminPort: number; dataDir: string }> => {
     const g = await startSubmissionGateway({
       dir, name, issuerPubB64: c.issuerPubB64, serial: c.serialA, cardFile, cardPass: 'card pass', upstreamPort: sink.port,
       smtp: { maxMessageBytes: 64 * MB, ...smtp }, built: true,
@@ -103,16 +145,22 @@ export async function smtpBench(): Promise<void> {
     writeBigMessage(big, 40 * MB, 'dana@partner.test');
     const many = path.join(dir, 'many.eml');
     writeManyPartMessage(many, PARTS, 'dana@partner.test');
-    const { smtpPort: p2, adminPort } = await start('rss');
+    const { smtpPort: p2, adminPort, dataDir: rssDir } = await start('rss');
     const mail2 = submitter(p2, 'bob', 'pw');
     await new Promise((r) => setTimeout(r, 1000));
     const idle = child!.memory();
+    // Alone first (nothing else in the process), phase by phase; then with /healthz polled.
+    const relayedBefore = sink.count();
+    const phases = phaseSampler(child!, rssDir, () => sink.count() > relayedBefore);
+    await mail2.sendMail({ envelope: { from: 'bob@example.test', to: ['dana@partner.test'] }, raw: fs.createReadStream(big) });
+    while (sink.count() === relayedBefore) await new Promise((r) => setTimeout(r, 20));
+    const perPhase = await phases.stop();
+    const peakBig = child!.memory().peakKb;
     let poll = pollHealth(`http://127.0.0.1:${adminPort}/healthz`);
     let t = performance.now();
     await mail2.sendMail({ envelope: { from: 'bob@example.test', to: ['dana@partner.test'] }, raw: fs.createReadStream(big) });
     const bigS = (performance.now() - t) / 1000;
     const latBig = await poll.stop();
-    const peakBig = child!.memory().peakKb;
     poll = pollHealth(`http://127.0.0.1:${adminPort}/healthz`);
     t = performance.now();
     await mail2.sendMail({ envelope: { from: 'bob@example.test', to: ['dana@partner.test'] }, raw: fs.createReadStream(many) });
@@ -146,6 +194,7 @@ export async function smtpBench(): Promise<void> {
     console.log(`sealing throughput / relay throughput: ${fmt((plainS / sealedS) * 100, 0)}%`);
     console.log('');
     console.log(`gateway RSS: idle ${fmt(idle.rssKb / 1024, 0)} MB; peak while sealing one 40 MB message ${fmt(peakBig / 1024, 0)} MB (target < 150 MB)`);
+    console.log(`  peak RSS by phase: ${perPhase.map((p) => `${p.name} ${fmt(p.peakMb, 0)} MB (${fmt(p.seconds, 1)} s)`).join('; ')}`);
     const row = (what: string, lat: number[], s: number): string =>
       `/healthz while ${what} (${fmt(s, 1)} s to 250, ${lat.length} polls): p50 ${fmt(pct(lat, 50), 0)} ms, p99 ${fmt(pct(lat, 99), 0)} ms, max ${fmt(Math.max(...lat), 0)} ms (target < 100 ms)`;
     console.log(row('a 40 MB message is sealed', latBig, bigS));

@@ -9,11 +9,22 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import nodemailer from 'nodemailer';
 import type { Logger } from 'pino';
 import type { SmtpConfig } from '../config.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { GatewayState, OutboxRow } from '../state.js';
+import { garbageMeter } from './gc-nudge.js';
+
+/** The queued file, streamed (never read whole), with a minor collection every few MiB of it. */
+async function* metered(file: string): AsyncGenerator<Buffer> {
+  const meter = garbageMeter();
+  for await (const c of fs.createReadStream(file)) {
+    meter((c as Buffer).length);
+    yield c as Buffer;
+  }
+}
 
 export class Outbox {
   readonly dir: string;
@@ -135,7 +146,7 @@ export class Outbox {
   private async deliver(row: OutboxRow): Promise<void> {
     const t = this.transport();
     try {
-      const info = await t.sendMail({ envelope: { from: row.mailFrom, to: row.rcpt }, raw: fs.createReadStream(row.file) });
+      const info = await t.sendMail({ envelope: { from: row.mailFrom, to: row.rcpt }, raw: Readable.from(metered(row.file)) });
       this.state.markDelivered(row.id);
       this.metrics.smtpDelivered();
       this.log.info({ id: row.id, to: row.rcpt, response: String(info.response).slice(0, 200), attempts: row.attempts + 1 }, 'relayed');

@@ -18,6 +18,7 @@ import { SEAL_EXTENSION, SEAL_MIME_TYPE, isSealPart } from '../imap/parts.js';
 import { GAME_MIME, isGameMovePart } from '../../game/format.js';
 import { headerParam, parseHeaders, parseStructured, type HeaderField } from '../mime.js';
 import { decoderFor } from './decode.js';
+import { garbageMeter } from './gc-nudge.js';
 import { LineReader, type Line } from './lines.js';
 import { fallbackName, safeFileName, safeMimeType } from './names.js';
 
@@ -59,15 +60,18 @@ const MAX_HEADER_BYTES = 256 * 1024;
 const MAX_BOUNDARY = 998;
 const CONTENT_HEADERS = new Set(['content-type', 'content-disposition', 'content-transfer-encoding']);
 
-/** Batches small writes into large ones. */
+/** Batches small writes into large ones (256 KB: each decoded part has one too). */
 class Out {
-  private buf = Buffer.allocUnsafe(1 << 20);
+  private buf = Buffer.allocUnsafe(256 << 10);
   private pos = 0;
+  private readonly meter = garbageMeter();
   bytes = 0;
   constructor(private readonly fh: fsp.FileHandle) {}
   write(b: Buffer | string): Promise<void> | undefined {
     const data = typeof b === 'string' ? Buffer.from(b, 'latin1') : b;
     this.bytes += data.length;
+    // Everything read, decoded and sealed ends up written here: its garbage is in step.
+    this.meter(data.length);
     if (this.pos + data.length > this.buf.length || data.length >= this.buf.length) return this.slowWrite(data);
     data.copy(this.buf, this.pos);
     this.pos += data.length;
@@ -210,7 +214,7 @@ class Decoded {
   }
 
   source(): AsyncIterable<Uint8Array> {
-    if (this.fh) return fs.createReadStream(this.file, { highWaterMark: 1 << 20 });
+    if (this.fh) return fs.createReadStream(this.file, { highWaterMark: 256 << 10 });
     const all = Buffer.concat(this.bufs);
     return (async function* () {
       yield all;

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
+import { garbageMeter } from './gc-nudge.js';
 
 export class Spool {
   constructor(readonly dir: string) {
@@ -29,6 +30,7 @@ export class Spool {
     const file = this.file('in');
     const fh = await fsp.open(file, 'wx', 0o600);
     const hash = crypto.createHash('sha256');
+    const meter = garbageMeter();
     let size = 0;
     let over = false;
     let failed: Error | undefined;
@@ -36,6 +38,7 @@ export class Spool {
       for await (const chunk of stream) {
         const c = chunk as Buffer;
         size += c.length;
+        meter(c.length);
         if (over || failed) continue;
         if (size > limit) {
           over = true;

@@ -66,6 +66,31 @@ describe('SMTP submission under load (gateway in its own process)', () => {
     child = undefined;
   }, 180_000);
 
+  it('sealing one 40 MB message and relaying it: the gateway grows by less than 35 MB over its RSS before', async () => {
+    const { smtpPort } = await start('rss', { maxMessageBytes: 64 * MB });
+    const mail = submitter(smtpPort, 'bob', 'pw');
+    // Warm up: the seal worker, TLS and the code paths are loaded before measuring.
+    await mail.sendMail({ from: 'bob@example.test', to: 'dana@partner.test', subject: 'warm', text: 'x', attachments: [{ filename: 'w.bin', content: Buffer.alloc(600_000, 7) }] });
+    await sink.waitFor(1, 30_000);
+    sink.clear();
+    const big = path.join(dir, 'big-rss.eml');
+    writeBigMessage(big, 40 * MB, 'dana@partner.test');
+    await new Promise((r) => setTimeout(r, 500));
+    const before = child!.memory().rssKb / 1024;
+    child!.resetPeak();
+    await mail.sendMail({ envelope: { from: 'bob@example.test', to: ['dana@partner.test'] }, raw: fs.createReadStream(big) });
+    const [relayed] = await sink.waitFor(1, 120_000);
+    const growth = child!.memory().peakKb / 1024 - before;
+    expect(relayed!.raw.toString('latin1')).toContain('filename="big.bin.seal"');
+    // Measured here: 53 MB before the garbage of each thread was collected in step with the
+    // bytes (gc-nudge.ts) and the worker's young generation and buffers were made smaller;
+    // 19 MB after. (The built gateway, alone: peak 172-176 MB before, 134-141 MB after.)
+    expect(growth).toBeLessThan(35);
+    mail.close();
+    await child!.stop();
+    child = undefined;
+  }, 300_000);
+
   it('/healthz answers throughout while a 40 MB message and a 12,000-part message are sealed', async () => {
     // The upstream is down, so the sealed messages stay in the queue to be examined and
     // this process (which polls) does not also receive 55 MB of relayed mail meanwhile.

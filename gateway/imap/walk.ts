@@ -300,6 +300,15 @@ export class MimeWalker {
     }
     // A token with an RFC 822 comment after it (`base64 (note)`) is that token, as mailparser reads it.
     const cte = parseStructured(get(headers, 'content-transfer-encoding')).value.trim();
+    // A part a reader lists as a .seal file is judged as one, whatever its type (an attached
+    // message named x.seal too: the add-on opens it as a container, and so does this).
+    if (isSealPart(type, filename)) {
+      this.result.seals.push(leaf);
+      this.sink = this.openSeal(leaf);
+      this.decoder = decoderFor(cte);
+      this.mode = 'body';
+      return;
+    }
     if (MESSAGE_TYPES.has(type)) {
       // A forwarded message: its own header block starts right here, or, when its body
       // is base64 or quoted-printable (as some clients forward), in that body decoded.
@@ -315,13 +324,6 @@ export class MimeWalker {
         this.decoder = decoderFor(cte);
         this.mode = 'body';
       } else this.startEntity(num || '1', depth + 1, false);
-      return;
-    }
-    if (isSealPart(type, filename)) {
-      this.result.seals.push(leaf);
-      this.sink = this.openSeal(leaf);
-      this.decoder = decoderFor(cte);
-      this.mode = 'body';
       return;
     }
     // Anything a reader sees as an attachment: a named or non-text part, a multipart

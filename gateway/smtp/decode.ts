@@ -2,6 +2,7 @@
 // part is decoded as it is read. Tolerant like common readers: characters outside the
 // base64 alphabet are skipped, `=` padding in mid-stream ends one group and decoding
 // goes on; a quoted-printable `=` that is not an escape is kept as written.
+import { parseStructured } from '../mime.js';
 
 export interface Decoder {
   /** One line's content without its line break; `ended`: a line break followed it. */
@@ -106,8 +107,9 @@ class Identity implements Decoder {
   }
 }
 
+/** A token with an RFC 822 comment after it (`base64 (note)`) is that token, as mailparser reads it. */
 export function decoderFor(cte: string | undefined): Decoder {
-  const e = (cte ?? '').trim().toLowerCase();
+  const e = parseStructured(cte).value.trim();
   if (e === 'base64') return new Base64Decoder();
   if (e === 'quoted-printable') return new QuotedPrintableDecoder();
   return new Identity();

@@ -102,6 +102,11 @@ describe('gateway verdicts over a real Dovecot', () => {
       ['forwarded as base64, tampered', (p) => top('o', 'o', forwardEncoded('base64', bad), p), '$SealTampered'],
       ['forwarded as quoted-printable, certified', (p) => top('o', 'o', forwardEncoded('quoted-printable', ok), p), '$SealCertified'],
       ['forwarded as quoted-printable, tampered', (p) => top('o', 'o', forwardEncoded('quoted-printable', bad), p), '$SealTampered'],
+      [
+        'an attached message named .seal (holding a certified seal)',
+        (p) => top('o', 'o', `${text}\r\n--o\r\nContent-Type: message/rfc822; name="plan.pdf.seal"\r\n\r\n${original(ok)}`, p),
+        '$SealTampered',
+      ],
       ['no closing delimiter, tampered last', (p) => top('o', 'o', `${text}\r\n--o\r\n${sealPart(bad)}`, p, false), '$SealTampered'],
       ['boundary with a comment', (p) => top('o (mixed)', 'o', `${text}\r\n--o\r\n${sealPart(bad)}`, p), '$SealTampered'],
       ['base64 padded mid-stream', (p) => top('o', 'o', splitB64, p), '$SealCertified'],

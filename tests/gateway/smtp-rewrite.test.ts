@@ -53,6 +53,16 @@ async function openAll(raw: Buffer) {
 }
 
 describe('submission rewrite: nothing but the body leaves unsealed', () => {
+  it('a transfer encoding followed by a comment is that encoding: the sealed file is the decoded bytes', async () => {
+    const data = Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 7) & 0xff));
+    const raw =
+      'From: bob@example.test\r\nTo: dana@partner.test\r\nSubject: s\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n' +
+      '--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b\r\nContent-Type: application/pdf; name="a.pdf"\r\nContent-Transfer-Encoding: Base64 (as sent)\r\n\r\n' +
+      data.toString('base64').replace(/(.{76})/g, '$1\r\n') + '\r\n--b--\r\n';
+    const { opened } = await openAll(await rewrite(raw));
+    expect(opened.map((o) => [o.file, o.data.equals(data)])).toEqual([['a.pdf.seal', true]]);
+  });
+
   it('seals an inline image with only a Content-ID, a named inline image and an attached message with a PDF inside', async () => {
     const inner = await compose({ subject: 'the contract', text: 'see pdf', attachments: [{ filename: 'contract.pdf', content: Buffer.from('%PDF-1.7 secret terms') }] });
     const html = '<p>Logo: <img src="cid:logo@x"> and <img src="cid:chart@x"></p>';

@@ -137,6 +137,13 @@ describe('MIME walk: what it finds', () => {
     expect(await walk(bigRaw, [64], { ...LIMITS, maxBytes: Math.floor(bigRaw.length / 2) })).toMatchObject({ exceeded: 'size', seals: [] });
   });
 
+  it('an attached message named *.seal is judged as a seal (as the add-on opens it), not walked', async () => {
+    const named = `${H}Content-Type: multipart/mixed; boundary=e\r\n\r\n--e\r\nContent-Type: message/rfc822; name="invoice.pdf.seal"\r\n\r\n${original}\r\n--e--\r\n`;
+    const r = await walk(named);
+    expect(r.seals.map((x) => [x.part, x.filename])).toEqual([['1', 'invoice.pdf.seal']]);
+    expect(r.seals[0]!.data.startsWith(original.slice(0, 200))).toBe(true);
+  });
+
   it('in a multipart/digest, a part without Content-Type is a forwarded message (RFC 2046), walked', async () => {
     const digest = `${H}Content-Type: multipart/digest; boundary=d\r\n\r\n--d\r\n\r\n${original}\r\n--d--\r\n`;
     expect((await walk(digest)).seals.map((s) => [s.part, s.data])).toEqual([['1.2', 'INNER=SEAL\x00\xff']]);

@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import type { SmtpConfig } from '../config.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { GatewayState, OutboxRow } from '../state.js';
-import { garbageMeter } from './gc-nudge.js';
+import { garbageMeter } from '../../card/gc-nudge.js';
 
 /** The queued file, streamed (never read whole), with a minor collection every few MiB of it. */
 async function* metered(file: string): AsyncGenerator<Buffer> {

@@ -18,7 +18,7 @@ import { SEAL_EXTENSION, SEAL_MIME_TYPE, isSealPart } from '../imap/parts.js';
 import { GAME_MIME, isGameMovePart } from '../../game/format.js';
 import { headerParam, parseHeaders, parseStructured, type HeaderField } from '../mime.js';
 import { decoderFor } from './decode.js';
-import { garbageMeter } from './gc-nudge.js';
+import { garbageMeter } from '../../card/gc-nudge.js';
 import { LineReader, type Line } from './lines.js';
 import { fallbackName, safeFileName, safeMimeType } from './names.js';
 

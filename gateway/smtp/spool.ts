@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { garbageMeter } from './gc-nudge.js';
+import { garbageMeter } from '../../card/gc-nudge.js';
 
 export class Spool {
   constructor(readonly dir: string) {

@@ -179,5 +179,7 @@ async function main(): Promise<void> {
 try {
   await main();
 } finally {
+  // gpg starts an agent that outlives the run; stop it before its home goes.
+  if (fs.existsSync(path.join(dir, 'gnupg'))) spawnSync('gpgconf', ['--homedir', path.join(dir, 'gnupg'), '--kill', 'gpg-agent']);
   fs.rmSync(dir, { recursive: true, force: true });
 }

@@ -1,6 +1,6 @@
 // One measured operation per process (so each gets its own peak RSS), bundled by
 // bench/container.ts: copy | aes-seal | aes-open | sc-seal | sc-open  IN OUT KEYS_JSON NOW.
-// Prints {"seconds": ...}: the operation alone, start-up excluded. Outputs stay in the
+// Prints {"seconds", "cpu", "user", ...}: the operation alone, start-up excluded. Outputs stay in the
 // page cache (no fsync) like age's and gpg's, except sc-seal-sync / sc-open-sync.
 import fs from 'node:fs';
 import { pipeline } from 'node:stream/promises';
@@ -63,7 +63,7 @@ async function main(): Promise<void> {
   }
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const c = process.cpuUsage(c0);
-  process.stdout.write(JSON.stringify({ seconds, cpu: (c.user + c.system) / 1e6, maxRssMB: process.resourceUsage().maxRSS / 1024 }) + '\n');
+  process.stdout.write(JSON.stringify({ seconds, cpu: (c.user + c.system) / 1e6, user: c.user / 1e6, maxRssMB: process.resourceUsage().maxRSS / 1024 }) + '\n');
 }
 
 await main();

@@ -8,7 +8,7 @@ import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { sealFile, openFile } from '../../cli/seal-files.js';
 import { partiesOf, type VectorKeys } from '../../tests/vectors/parties.js';
 import { fromHex } from '../../card/index.js';
-import { useNativeEd25519Signing } from '../../card/ed25519-node.js';
+import { useNativeEd25519Signing, useNativeEd25519Verify } from '../../card/ed25519-node.js';
 
 const [op, inPath, outPath, keysPath, nowArg] = process.argv.slice(2) as [string, string, string, string, string];
 const MiB = 1 << 20;
@@ -49,7 +49,9 @@ async function main(): Promise<void> {
   } else if (op === 'aes-seal') await aes(false);
   else if (op === 'aes-open') await aes(true);
   else {
-    useNativeEd25519Signing(); // as cli/main.ts does for every command
+    // As cli/main.ts does for every command.
+    useNativeEd25519Signing();
+    useNativeEd25519Verify();
     const keys = JSON.parse(fs.readFileSync(keysPath, 'utf8')) as VectorKeys;
     const p = partiesOf(keys);
     const now = Number(nowArg);

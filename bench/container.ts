@@ -48,6 +48,10 @@ interface Row {
   openRss: number[];
   sealCpu: number[];
   openCpu: number[];
+  sealUser: number[];
+  openUser: number[];
+  sealFaults: number[];
+  openFaults: number[];
 }
 
 async function main(): Promise<void> {
@@ -67,13 +71,13 @@ async function main(): Promise<void> {
 
   const node = (op: string, a: string, b: string) => {
     const m = measure(process.execPath, [child, op, a, b, keysJson, vectorNow]);
-    const r = JSON.parse(m.stdout.trim().split('\n').pop()!) as { seconds: number; cpu: number };
-    return { seconds: r.seconds, cpu: r.cpu, rssMB: m.rssMB };
+    const r = JSON.parse(m.stdout.trim().split('\n').pop()!) as { seconds: number; cpu: number; user: number };
+    return { seconds: r.seconds, cpu: r.cpu, user: r.user, rssMB: m.rssMB, faults: m.faults };
   };
   const ext = (cmd: string, args: string[], out: string, env?: NodeJS.ProcessEnv) => {
     void out;
     const m = measure(cmd, args, env);
-    return { seconds: m.wall, cpu: m.cpu, rssMB: m.rssMB };
+    return { seconds: m.wall, cpu: m.cpu, user: m.user, rssMB: m.rssMB, faults: m.faults };
   };
 
   const dd = (i: string, o: string) => ext('dd', [`if=${i}`, `of=${o}`, 'bs=1M', 'status=none'], o);
@@ -86,7 +90,7 @@ async function main(): Promise<void> {
   const code = (JSON.parse(cli('card', 'codes', '--card', path.join(dir, 'a.card'), '--json').stdout) as { serial: string; code: string }[])[0]!;
   cli('admin', 'redeem', code.code, '--data', data, '--email', 'd@example.test', '--out', path.join(dir, 'd.profile.json'));
 
-  type Run = { seconds: number; cpu: number; rssMB: number };
+  type Run = { seconds: number; cpu: number; user: number; rssMB: number; faults: number };
   const variants: { name: string; seal: (o: string) => Run; open: (i: string, o: string) => Run }[] = [
     { name: 'dd bs=1M (the kernel copy)', seal: (o) => dd(input, o), open: (i, o) => dd(i, o) },
     { name: 'plain copy (fs streams)', seal: (o) => node('copy', input, o), open: (i, o) => node('copy', i, o) },
@@ -127,7 +131,7 @@ async function main(): Promise<void> {
   } else console.log('gpg: not installed, skipped');
 
   // Round-robin, so that load from elsewhere on a shared machine falls on every variant alike.
-  const rows: Row[] = variants.map((v) => ({ name: v.name, seal: [], open: [], sealRss: [], openRss: [], sealCpu: [], openCpu: [] }));
+  const rows: Row[] = variants.map((v) => ({ name: v.name, seal: [], open: [], sealRss: [], openRss: [], sealCpu: [], openCpu: [], sealUser: [], openUser: [], sealFaults: [], openFaults: [] }));
   for (let i = 0; i < runs; i++) {
     for (const [k, v] of variants.entries()) {
       const row = rows[k]!;
@@ -145,6 +149,10 @@ async function main(): Promise<void> {
       // CPU seconds per GB of plaintext: steadier than wall time on a shared machine.
       row.sealCpu.push(s.cpu / (bytes / 1e9));
       row.openCpu.push(o.cpu / (bytes / 1e9));
+      row.sealUser.push(s.user / (bytes / 1e9));
+      row.openUser.push(o.user / (bytes / 1e9));
+      row.sealFaults.push(s.faults);
+      row.openFaults.push(o.faults);
       rm(sealed, opened);
     }
     console.log(`  round ${i + 1}/${runs}: ` + rows.map((r) => `${r.name.split(' ')[0]} ${r.seal.at(-1)!.toFixed(0)}/${r.open.at(-1)!.toFixed(0)}`).join(', '));
@@ -157,27 +165,31 @@ async function main(): Promise<void> {
   console.log('');
   console.log(
     table(
-      ['variant', 'seal MB/s', 'open MB/s', 'seal CPU s/GB', 'open CPU s/GB', 'seal RSS MB', 'open RSS MB', 'vs dd (seal/open)', 'vs age', 'vs gpg'],
+      ['variant', 'seal MB/s', 'open MB/s', 'seal CPU s/GB', 'open CPU s/GB', 'user s/GB (seal/open)', 'seal RSS MB', 'open RSS MB', 'page faults (seal/open)', 'vs dd (seal/open)', 'vs age', 'vs gpg'],
       rows.map((r) => [
         r.name,
         median(r.seal),
         median(r.open),
         median(r.sealCpu),
         median(r.openCpu),
+        `${median(r.sealUser).toFixed(2)} / ${median(r.openUser).toFixed(2)}`,
         Math.max(...r.sealRss),
         Math.max(...r.openRss),
+        `${median(r.sealFaults)} / ${median(r.openFaults)}`,
         `${ratio(r.seal, copy.seal)} / ${ratio(r.open, copy.open)}`,
         `${ratio(r.seal, age?.seal)} / ${ratio(r.open, age?.open)}`,
         `${ratio(r.seal, gpg?.seal)} / ${ratio(r.open, gpg?.open)}`,
       ]),
     ),
   );
-  console.log('\nMB = 10^6 bytes of plaintext per second; node variants time the operation in-process (start-up excluded), age and gpg the whole process.\nCPU s/GB = user + system seconds of all threads per 10^9 bytes; ratios are of MB/s medians.');
+  console.log('\nMB = 10^6 bytes of plaintext per second; node variants time the operation in-process (start-up excluded), age and gpg the whole process.\nCPU s/GB = user + system seconds of all threads per 10^9 bytes (in-process for the node rows); user s/GB leaves out the kernel share, which is\nwhere a busy shared machine adds the most (page-cache reclaim). Page faults: minor faults of the whole process. Ratios are of MB/s medians.');
   console.log(`load average at the end: ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} (on ${os.cpus().length} cores)`);
 }
 
 try {
   await main();
 } finally {
+  // gpg starts an agent that outlives the run; stop it before its home goes.
+  if (fs.existsSync(path.join(dir, 'gnupg'))) spawnSync('gpgconf', ['--homedir', path.join(dir, 'gnupg'), '--kill', 'gpg-agent']);
   fs.rmSync(dir, { recursive: true, force: true });
 }

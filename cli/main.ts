@@ -7,13 +7,14 @@ import { modulesFor } from './commands/index.js';
 const argv = process.argv.slice(2);
 // The root --help needs no cryptography; every command does. Native Ed25519 signing and
 // scrypt give the same bytes as the pure-JS paths (both are deterministic), several
-// times faster.
+// times faster; native Ed25519 checks give the same verdicts (a "no" is re-checked).
 if (modulesFor(argv, GROUP_NAMES) !== 'placeholders') {
-  const [{ useNativeEd25519Signing }, { useNativeScrypt }] = await Promise.all([
+  const [{ useNativeEd25519Signing, useNativeEd25519Verify }, { useNativeScrypt }] = await Promise.all([
     import('../card/ed25519-node.js'),
     import('../card/scrypt-node.js'),
   ]);
   useNativeEd25519Signing();
+  useNativeEd25519Verify();
   useNativeScrypt();
 }
 

@@ -1,6 +1,6 @@
 // Printing results: human text by default, one JSON document with --json.
 import { CliError, errorCodeOf, exitCodeOf } from './errors.js';
-import { replaceControlChars } from '../distributor/validation.js';
+import { replaceControlChars } from '../distributor/control-chars.js';
 
 const visible = (c: string): string => {
   const n = c.codePointAt(0)!;

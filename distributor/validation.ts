@@ -4,14 +4,9 @@
 // terminal or reorder what it shows, so they are refused at every entrance.
 import { z } from 'zod';
 import { SealError } from '../card/index.js';
+import { hasControlChars } from './control-chars.js';
 
-export const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
-const CONTROL_CHARS_G = new RegExp(CONTROL_CHARS.source, 'g');
-
-export const hasControlChars = (s: string): boolean => CONTROL_CHARS.test(s);
-
-/** `s` with every control or bidi character replaced by `by(char)`. */
-export const replaceControlChars = (s: string, by: (c: string) => string): string => s.replace(CONTROL_CHARS_G, by);
+export { CONTROL_CHARS, hasControlChars, replaceControlChars } from './control-chars.js';
 
 export const PersonName = z
   .string()

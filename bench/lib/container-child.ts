@@ -1,6 +1,6 @@
 // One measured operation per process (so each gets its own peak RSS), bundled by
 // bench/container.ts: copy | aes-seal | aes-open | sc-seal | sc-open  IN OUT KEYS_JSON NOW.
-// Prints {"seconds": ...}: the operation alone, start-up excluded. Outputs stay in the
+// Prints {"seconds", "cpu", "user", ...}: the operation alone, start-up excluded. Outputs stay in the
 // page cache (no fsync) like age's and gpg's, except sc-seal-sync / sc-open-sync.
 import fs from 'node:fs';
 import { pipeline } from 'node:stream/promises';
@@ -8,6 +8,7 @@ import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { sealFile, openFile } from '../../cli/seal-files.js';
 import { partiesOf, type VectorKeys } from '../../tests/vectors/parties.js';
 import { fromHex } from '../../card/index.js';
+import { useNativeEd25519Signing, useNativeEd25519Verify } from '../../card/ed25519-node.js';
 
 const [op, inPath, outPath, keysPath, nowArg] = process.argv.slice(2) as [string, string, string, string, string];
 const MiB = 1 << 20;
@@ -48,6 +49,9 @@ async function main(): Promise<void> {
   } else if (op === 'aes-seal') await aes(false);
   else if (op === 'aes-open') await aes(true);
   else {
+    // As cli/main.ts does for every command.
+    useNativeEd25519Signing();
+    useNativeEd25519Verify();
     const keys = JSON.parse(fs.readFileSync(keysPath, 'utf8')) as VectorKeys;
     const p = partiesOf(keys);
     const now = Number(nowArg);
@@ -61,7 +65,7 @@ async function main(): Promise<void> {
   }
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const c = process.cpuUsage(c0);
-  process.stdout.write(JSON.stringify({ seconds, cpu: (c.user + c.system) / 1e6, maxRssMB: process.resourceUsage().maxRSS / 1024 }) + '\n');
+  process.stdout.write(JSON.stringify({ seconds, cpu: (c.user + c.system) / 1e6, user: c.user / 1e6, maxRssMB: process.resourceUsage().maxRSS / 1024 }) + '\n');
 }
 
 await main();

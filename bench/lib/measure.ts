@@ -10,6 +10,10 @@ export interface Measured {
   rssMB: number;
   /** User + system CPU seconds of the whole process (all threads). */
   cpu: number;
+  /** User CPU seconds alone: the process's own code, without the kernel's share. */
+  user: number;
+  /** Minor page faults (a fresh page touched). */
+  faults: number;
   stdout: string;
 }
 
@@ -27,7 +31,8 @@ export function measure(cmd: string, args: string[], env: NodeJS.ProcessEnv = pr
   const user = /User time \(seconds\): ([\d.]+)/.exec(r.stderr);
   const sys = /System time \(seconds\): ([\d.]+)/.exec(r.stderr);
   const cpu = user && sys ? Number(user[1]) + Number(sys[1]) : NaN;
-  return { wall, rssMB: m ? Number(m[1]) / 1024 : NaN, cpu, stdout: r.stdout };
+  const faults = /Minor \(reclaiming a frame\) page faults: (\d+)/.exec(r.stderr);
+  return { wall, rssMB: m ? Number(m[1]) / 1024 : NaN, cpu, user: user ? Number(user[1]) : NaN, faults: faults ? Number(faults[1]) : NaN, stdout: r.stdout };
 }
 
 export function available(cmd: string): boolean {

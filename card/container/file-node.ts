@@ -1,8 +1,10 @@
-// The Node file path: sealing and opening between file descriptors in one plain loop,
-// with positional reads and writes into a few buffers allocated once, no streams and no
-// promise per chunk (measured: the stream machinery, not AES-GCM or SHA-256, was the
-// cost; bench/container.ts). Same bytes as seal()/openSealed(); the one allocation per
-// chunk left is node:crypto's, whose update() always returns a fresh buffer.
+// The Node file path: sealing and opening between file descriptors, with positional
+// reads and writes into a few buffers allocated once and no streams (measured: the
+// stream machinery, not AES-GCM or SHA-256, was the cost; bench/container.ts). Two
+// slots deep: chunk k+1 is read and chunk k-1 written on libuv's thread pool while
+// chunk k is encrypted and hashed here. Same bytes as seal()/openSealed(); the one
+// allocation per chunk left is node:crypto's, whose update() always returns a fresh
+// buffer.
 import fs from 'node:fs';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -21,10 +23,18 @@ export type Progress = (bytesDone: number, total: number) => void;
 // node:crypto's update() returns a fresh buffer per call; V8 frees those only at a
 // garbage collection, which it starts once ~64 MB of them have piled up, so the
 // process grows by that much and keeps touching fresh pages. A young-generation
-// collection every few MiB (well under a millisecond: nothing else is young) keeps the
-// memory flat and hot. V8 offers no collection call without --expose-gc, so the flag is
-// set just long enough to fetch gc() from a fresh context, then cleared again.
-const GC_EVERY_BYTES = 4 << 20;
+// collection every MiB (well under a millisecond: nothing else is young) keeps the
+// memory flat; every 4 MiB peaked ~4 MB higher at no measurable CPU saving. V8 offers
+// no collection call without --expose-gc, so the flag is set just long enough to fetch
+// gc() from a fresh context, then cleared again.
+const GC_EVERY_BYTES = 1 << 20;
+// Each collection frees about a MiB at the top of malloc's heap, which glibc hands back
+// to the kernel (more than its 128 KiB trim threshold lies free there), so the next
+// chunk's update() outputs fault the same pages in again: three-quarters of the
+// process's page faults and ~0.2 CPU s/GB. glibc raises that threshold to twice the
+// size of any mmapped block it frees (mallopt(3), dynamic mmap threshold), so freeing
+// one 4 MiB buffer once keeps those pages resident. Elsewhere it is one allocation.
+const KEEP_FREED = 4 << 20;
 let minorGc: (() => void) | null | undefined;
 function collectGarbage(): void {
   if (minorGc === undefined) {
@@ -32,6 +42,9 @@ function collectGarbage(): void {
       v8.setFlagsFromString('--expose-gc');
       const gc = runInNewContext('gc') as (o: { type: 'minor' }) => void;
       minorGc = () => gc({ type: 'minor' });
+      let block: Uint8Array | null = new Uint8Array(KEEP_FREED);
+      block[0] = 1;
+      block = null;
     } catch {
       minorGc = null; // only memory is at stake, not correctness
     } finally {
@@ -52,8 +65,8 @@ function garbageMeter(): (n: number) => void {
   };
 }
 
-// Hand the event loop a turn now and then, so Ctrl-C (which removes the temporary
-// file) and progress output are served during a long file without a promise per chunk.
+// Hand the event loop a turn now and then during the keyless check below, so Ctrl-C is
+// served; the sealing and opening loops await their thread-pool reads and writes anyway.
 const YIELD_EVERY = 32;
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
@@ -71,6 +84,83 @@ export function preadFull(fd: number, into: Uint8Array, pos: number): number {
 export function pwriteFull(fd: number, data: Uint8Array, pos: number): void {
   for (let off = 0; off < data.length; ) off += fs.writeSync(fd, data, off, data.length - off, pos + off);
 }
+
+// The same on libuv's thread pool: the kernel's copies (~0.3 CPU s/GB) then run beside
+// AES-GCM and SHA-256 on the main thread, on threads that cost no V8 isolate.
+function readAt(fd: number, into: Uint8Array, pos: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let off = 0;
+    const more = (): void =>
+      fs.read(fd, into, off, into.length - off, pos + off, (err, n) => {
+        if (err) return reject(err);
+        off += n;
+        if (n === 0 || off === into.length) resolve(off);
+        else more();
+      });
+    if (into.length === 0) resolve(0);
+    else more();
+  });
+}
+
+function writeAt(fd: number, data: Uint8Array, pos: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let off = 0;
+    const more = (): void =>
+      fs.write(fd, data, off, data.length - off, pos + off, (err, n) => {
+        if (err) return reject(err);
+        off += n;
+        if (off === data.length) resolve();
+        else more();
+      });
+    if (data.length === 0) resolve();
+    else more();
+  });
+}
+
+/**
+ * Two slots of a read → transform → write pipeline: chunk k+1 is read and chunk k-1
+ * written on the thread pool while chunk k is transformed here. Every operation still
+ * in flight is awaited before settle() returns, so a failure never leaves a read or
+ * write running against a descriptor the caller is about to close.
+ */
+class Pipeline {
+  private readonly pending = new Set<Promise<unknown>>();
+  private readonly writes: (Promise<void> | null)[] = [null, null];
+
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.pending.add(p);
+    const drop = (): void => void this.pending.delete(p);
+    p.then(drop, drop);
+    return p;
+  }
+
+  /** Starts a read now; awaiting the result later surfaces its error. */
+  read<T>(p: Promise<T>): Promise<T> {
+    return this.track(p);
+  }
+
+  /** Waits until the write that last used slot `k & 1` is done, so its buffer may be reused. */
+  async free(k: number): Promise<void> {
+    await this.writes[k & 1];
+  }
+
+  write(k: number, fd: number, data: Uint8Array, pos: number): void {
+    this.writes[k & 1] = this.track(writeAt(fd, data, pos));
+  }
+
+  async drain(): Promise<void> {
+    await Promise.all(this.writes);
+  }
+
+  async settle(): Promise<void> {
+    await Promise.allSettled([...this.pending]);
+  }
+}
+
+type Pair = [Uint8Array, Uint8Array];
+const pair = (n: number): Pair => [new Uint8Array(n), new Uint8Array(n)];
+/** The buffer of a pair that chunk k uses. */
+const slot = (b: Pair, k: number): Uint8Array => (k & 1 ? b[1] : b[0]);
 
 export interface FileSealJob {
   input: number;
@@ -90,37 +180,49 @@ export async function sealChunksToFile(j: FileSealJob): Promise<number> {
   const size = 1 << chunkLog2;
   const total = metaBlock.length + j.size;
   const chunks = chunkCount(total, chunkLog2);
-  const pt = new Uint8Array(size);
-  const ct = j.cipher ? new Uint8Array(size + TAG_LEN) : null;
-  pwriteFull(j.output, header.bytes, 0);
-  let wpos = header.bytes.length;
-  let rpos = 0;
-  const meter = garbageMeter();
-  for (let k = 0; k < chunks; k++) {
-    const view = pt.subarray(0, Math.min(size, total - k * size));
+  const pts = pair(size);
+  const outs = pair(size + (j.cipher ? TAG_LEN : 0));
+  // Where chunk k's content starts in the input (chunk 0 begins with the metadata block).
+  const contentAt = (k: number): number => Math.min(j.size, Math.max(0, k * size - metaBlock.length));
+  const p = new Pipeline();
+  const fill = async (k: number): Promise<Uint8Array> => {
+    const view = slot(pts, k).subarray(0, Math.min(size, total - k * size));
     let off = 0;
     if (k === 0) {
       view.set(metaBlock.subarray(0, view.length));
       off = Math.min(metaBlock.length, view.length);
     }
-    const n = preadFull(j.input, view.subarray(off), rpos);
-    rpos += n;
-    if (off + n !== view.length) throw sizeMismatch(rpos, j.size);
-    let out = view;
-    if (j.cipher && ct) {
-      out = ct.subarray(0, view.length + TAG_LEN);
-      const nonce = chunkNonce(k, k + 1 === chunks);
-      if (j.cipher.sealInto) j.cipher.sealInto(nonce, view, out);
-      else out.set(await j.cipher.seal(nonce, view));
+    const n = await readAt(j.input, view.subarray(off), contentAt(k));
+    if (off + n !== view.length) throw sizeMismatch(contentAt(k) + n, j.size);
+    return view;
+  };
+  const meter = garbageMeter();
+  pwriteFull(j.output, header.bytes, 0);
+  let wpos = header.bytes.length;
+  try {
+    let next = p.read(fill(0));
+    for (let k = 0; k < chunks; k++) {
+      const view = await next;
+      if (k + 1 < chunks) next = p.read(fill(k + 1));
+      await p.free(k);
+      const out = slot(outs, k).subarray(0, view.length + (j.cipher ? TAG_LEN : 0));
+      if (!j.cipher) out.set(view); // the plaintext buffer is refilled while this one is written
+      else {
+        const nonce = chunkNonce(k, k + 1 === chunks);
+        if (j.cipher.sealInto) j.cipher.sealInto(nonce, view, out);
+        else out.set(await j.cipher.seal(nonce, view));
+        meter(out.length);
+      }
+      j.payloadHash.update(out);
+      p.write(k, j.output, out, wpos);
+      wpos += out.length;
+      j.onProgress?.(contentAt(k + 1), j.size);
     }
-    j.payloadHash.update(out);
-    pwriteFull(j.output, out, wpos);
-    wpos += out.length;
-    if (j.cipher) meter(out.length);
-    j.onProgress?.(rpos, j.size);
-    if (k % YIELD_EVERY === YIELD_EVERY - 1) await turn();
+    await p.drain();
+  } finally {
+    await p.settle();
   }
-  if (preadFull(j.input, new Uint8Array(1), rpos) !== 0) throw sizeMismatch(j.size + 1, j.size);
+  if (preadFull(j.input, new Uint8Array(1), j.size) !== 0) throw sizeMismatch(j.size + 1, j.size);
   return wpos;
 }
 
@@ -155,10 +257,24 @@ class Layout {
 
   /** Reads chunk k into buf; a file that shrank meanwhile reads as truncated. */
   chunk(k: number, buf: Uint8Array): Uint8Array {
-    const at = this.start + k * this.full;
-    const view = buf.subarray(0, Math.min(this.full, this.end - at));
-    if (preadFull(this.fd, view, at) !== view.length) throw tampered('truncated payload');
+    const view = this.view(k, buf);
+    if (preadFull(this.fd, view, this.at(k)) !== view.length) throw tampered('truncated payload');
     return view;
+  }
+
+  /** The same on the thread pool. */
+  async chunkAsync(k: number, buf: Uint8Array): Promise<Uint8Array> {
+    const view = this.view(k, buf);
+    if ((await readAt(this.fd, view, this.at(k))) !== view.length) throw tampered('truncated payload');
+    return view;
+  }
+
+  private at(k: number): number {
+    return this.start + k * this.full;
+  }
+
+  private view(k: number, buf: Uint8Array): Uint8Array {
+    return buf.subarray(0, Math.min(this.full, this.end - this.at(k)));
   }
 
   signature(): Uint8Array {
@@ -200,8 +316,8 @@ export interface FileOpenJob {
  */
 export class FileOpener {
   private readonly l: Layout;
-  private readonly inBuf: Uint8Array;
-  private readonly ptBuf: Uint8Array;
+  private readonly ins: Pair;
+  private readonly pts: Pair;
   private firstContent: Uint8Array = new Uint8Array(0);
   private seen = 0;
   private readonly meter = garbageMeter();
@@ -209,13 +325,13 @@ export class FileOpener {
 
   private constructor(private readonly j: FileOpenJob) {
     this.l = new Layout(j.input, j.size, j.header);
-    this.inBuf = new Uint8Array(this.l.full);
-    this.ptBuf = j.cipher ? new Uint8Array(1 << j.header.chunkLog2) : this.inBuf;
+    this.ins = pair(this.l.full);
+    this.pts = pair(1 << j.header.chunkLog2);
   }
 
   static async start(j: FileOpenJob): Promise<FileOpener> {
     const o = new FileOpener(j);
-    const pt = await o.decrypt(0);
+    const pt = await o.decrypt(0, o.l.chunk(0, o.ins[0]));
     const got = parseMetaBlock(pt);
     // A chunk that is not the last holds at least 2^16 bytes, more than any metadata block.
     if (!got) throw malformed('payload ends inside the metadata block');
@@ -224,23 +340,29 @@ export class FileOpener {
     return o;
   }
 
-  /** Chunk k, authenticated (and, for the last, the signature over the whole checked). */
-  private async decrypt(k: number): Promise<Uint8Array> {
+  /**
+   * Chunk k (read into ins[k & 1]), authenticated into pts[k & 1], and for the last
+   * chunk the signature over the whole checked.
+   */
+  private async decrypt(k: number, data: Uint8Array): Promise<Uint8Array> {
     const { j, l } = this;
-    const data = l.chunk(k, this.inBuf);
     j.payloadHash.update(data);
-    let pt = data;
+    let pt: Uint8Array;
     if (j.cipher) {
       try {
         const nonce = chunkNonce(k, k + 1 === l.chunks);
         if (data.length < TAG_LEN) throw new Error('short chunk');
-        pt = this.ptBuf.subarray(0, data.length - TAG_LEN);
+        pt = slot(this.pts, k).subarray(0, data.length - TAG_LEN);
         if (j.cipher.openInto) j.cipher.openInto(nonce, data, pt);
         else pt.set(await j.cipher.open(nonce, data));
       } catch {
         throw tampered(`payload chunk ${k} does not authenticate (changed, truncated or reordered)`);
       }
       this.meter(pt.length);
+    } else {
+      // A copy: the input buffer is refilled while this one is written.
+      pt = slot(this.pts, k).subarray(0, data.length);
+      pt.set(data);
     }
     if (k + 1 === l.chunks) checkSignature(j.origin, sha256(j.header.bytes), j.payloadHash.digest(), l.signature());
     j.onProgress?.(Math.min(j.size, l.start + (k + 1) * l.full), j.size);
@@ -255,13 +377,23 @@ export class FileOpener {
   }
 
   async writeTo(fd: number): Promise<void> {
-    pwriteFull(fd, this.firstContent, 0);
-    let wpos = this.firstContent.length;
-    for (let k = 1; k < this.l.chunks; k++) {
-      const pt = this.counted(await this.decrypt(k));
-      pwriteFull(fd, pt, wpos);
-      wpos += pt.length;
-      if (k % YIELD_EVERY === YIELD_EVERY - 1) await turn();
+    const { l } = this;
+    const p = new Pipeline();
+    try {
+      p.write(0, fd, this.firstContent, 0);
+      let wpos = this.firstContent.length;
+      let next = l.chunks > 1 ? p.read(l.chunkAsync(1, this.ins[1])) : null;
+      for (let k = 1; k < l.chunks; k++) {
+        const data = await next!;
+        if (k + 1 < l.chunks) next = p.read(l.chunkAsync(k + 1, slot(this.ins, k + 1)));
+        await p.free(k);
+        const pt = this.counted(await this.decrypt(k, data));
+        p.write(k, fd, pt, wpos);
+        wpos += pt.length;
+      }
+      await p.drain();
+    } finally {
+      await p.settle();
     }
     if (this.seen < this.meta.size) throw malformed('payload is shorter than its stated size');
   }

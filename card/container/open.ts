@@ -35,7 +35,7 @@ export interface OpenOptions {
    * consumer has pulled two more (see SealOptions.reuseBuffers).
    */
   reuseBuffers?: boolean;
-  /** The container's length, when known: lets Node hash a big payload on a second core. */
+  /** The container's length, when known: lets a platform pick its payload hash (Primitives.sha256Bulk). */
   sizeHint?: number;
 }
 

@@ -1,10 +1,9 @@
-// node:crypto for the bulk work; payloads of 16 MiB or more are hashed on a second core.
+// node:crypto for the bulk work. The payload hash runs inline: a hashing worker thread
+// cost ~11 MB of resident memory (its own V8 isolate) and, per byte, more CPU than it
+// moved off the main thread (copying into its ring, waking it); docs/performance.md.
 import { createHash } from 'node:crypto';
 import { nodeCipher } from './aead-node.js';
-import { threadedSha256 } from './hash-thread-node.js';
 import type { IncrementalHash, Primitives } from './primitives.js';
-
-const THREAD_FROM = 16 << 20;
 
 const inline = (): IncrementalHash => {
   const h = createHash('sha256');
@@ -14,5 +13,4 @@ const inline = (): IncrementalHash => {
 export const nodePrimitives: Primitives = {
   cipher: nodeCipher,
   sha256: inline,
-  sha256Bulk: (sizeHint) => (sizeHint >= THREAD_FROM ? threadedSha256() : null) ?? inline(),
 };

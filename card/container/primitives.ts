@@ -17,7 +17,7 @@ export const finish = (h: IncrementalHash): Uint8Array | Promise<Uint8Array> => 
 export interface Primitives {
   cipher: ChunkCipherFactory;
   sha256(): IncrementalHash;
-  /** Optional: a hash for about `sizeHint` bytes of payload (Node hashes big ones on a second core). */
+  /** Optional: a hash for about `sizeHint` bytes of payload (the add-on holds small ones for one WebCrypto digest). */
   sha256Bulk?(sizeHint: number): IncrementalHash;
 }
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import type { Groups } from '../program.js';
 import { action, print, termSafe } from '../output.js';
-import { replaceControlChars } from '../../distributor/validation.js';
+import { replaceControlChars } from '../../distributor/control-chars.js';
 import { CliError, EXIT } from '../errors.js';
 import { passphraseOption, type PassphraseOptions } from '../passphrase.js';
 import { loadCard, openForCard } from '../card-file.js';
@@ -18,7 +18,7 @@ import { decodeCert } from '../../card/certs.js';
 import { fromBase64, fromUtf8 } from '../../card/bytes.js';
 import { malformed } from '../../card/errors.js';
 import type { FileMeta } from '../../card/container/meta.js';
-import { CODE_BUNDLE_CONTEXT, type CodeBundle } from '../../distributor/seller/cards.js';
+import type { CodeBundle } from '../../distributor/seller/cards.js';
 
 interface CardOpts extends PassphraseOptions {
   card: string;
@@ -105,6 +105,8 @@ export function register(_program: Command, groups: Groups): void {
         const sealed = new Uint8Array(readInput(bundleFile, 'the code bundle'));
         const card = await loadCard(o.card, o);
         // Sealed to the card's X25519 key: a bundle for another card does not open here.
+        // Loaded here only: the seller's module brings zod, which no other card command needs.
+        const { CODE_BUNDLE_CONTEXT } = await import('../../distributor/seller/cards.js');
         const plain = await openForCard(card, CODE_BUNDLE_CONTEXT, sealed);
         let bundle: CodeBundle;
         try {

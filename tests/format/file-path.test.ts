@@ -4,9 +4,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromHex, isSealError, openSealed, toHex } from '../../card/index.js';
 import { nodePrimitives } from '../../card/node.js';
+import type { Primitives } from '../../card/container/primitives.js';
 import { openFile, sealFile } from '../../cli/seal-files.js';
 import { collect } from '../support/world.js';
 import { partiesOf, resealOptions, type ContainerVector, type VectorKeys } from '../vectors/parties.js';
@@ -116,5 +117,71 @@ describe('file path: damaged containers', () => {
       expect(fs.existsSync(out), change).toBe(false);
       expect(leftovers(d), change).toEqual([]);
     }
+  });
+  // The loops read ahead and write behind on the thread pool. A failure must not leave
+  // one of those running: the caller closes the descriptors (and another open may get
+  // the same numbers) as soon as the promise settles.
+  let inFlight = 0;
+  const counting = <F extends (...a: never[]) => void>(orig: F): F =>
+    ((...args: unknown[]) => {
+      const cb = args.pop() as (...r: unknown[]) => void;
+      inFlight++;
+      (orig as unknown as (...a: unknown[]) => void)(...args, (...r: unknown[]) => {
+        inFlight--;
+        cb(...r);
+      });
+    }) as unknown as F;
+  const read = fs.read;
+  const write = fs.write;
+  beforeAll(() => {
+    fs.read = counting(read);
+    fs.write = counting(write);
+  });
+  afterAll(() => {
+    fs.read = read;
+    fs.write = write;
+  });
+  const fsInFlight = (): number => inFlight;
+
+  it('a chunk that fails to open leaves no read or write in flight', async () => {
+    const good = await sealed();
+    const headerLen = 13 + new DataView(good.buffer, good.byteOffset + 9, 4).getUint32(0) + 32;
+    const bad = good.slice();
+    bad[headerLen + 2 * ((1 << 16) + 16) + 5]! ^= 1; // chunk 2: chunk 3 is being read, chunk 1 written
+    const d = fs.mkdtempSync(path.join(dir, 'f-'));
+    const file = path.join(d, 'x.seal');
+    fs.writeFileSync(file, bad);
+    expect(fsInFlight()).toBe(0);
+    const err = await failure(openFile(file, path.join(d, 'x.out'), { receiver: parties.D1!, issuerPub, now: v.now, fsync: false }));
+    expect(isSealError(err, 'TAMPERED')).toBe(true);
+    expect(err!.message).toMatch(/chunk 2 does not authenticate/);
+    expect(fsInFlight()).toBe(0);
+    expect(leftovers(d)).toEqual([]);
+  });
+
+  it('a cipher that fails mid-seal leaves no read or write in flight', async () => {
+    const input = path.join(dir, 'midseal.bin');
+    fs.writeFileSync(input, data);
+    const base = await nodePrimitives.cipher(new Uint8Array(32));
+    const failing: Primitives = {
+      ...nodePrimitives,
+      cipher: async (key) => {
+        const c = await nodePrimitives.cipher(key);
+        let calls = 0;
+        return {
+          ...base,
+          sealInto: (nonce, pt, out) => {
+            if (++calls === 3) throw new Error('cipher failed');
+            c.sealInto!(nonce, pt, out);
+          },
+        };
+      },
+    };
+    const out = path.join(dir, 'midseal.seal');
+    const err = await failure(sealFile(input, out, { sender: parties.A!, recipients: [{ kind: 'code', label: serial }], now: v.now, chunkLog2: 16, fsync: false, primitives: failing }));
+    expect(err?.message).toBe('cipher failed');
+    expect(fsInFlight()).toBe(0);
+    expect(fs.existsSync(out)).toBe(false);
+    expect(leftovers(dir)).toEqual([]);
   });
 });

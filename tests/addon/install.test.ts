@@ -1,0 +1,194 @@
+// A purchaser without the source: the `npm pack` tarball (its contents checked)
+// installed globally into a temporary prefix as README's purchaser section says (no
+// native module built), its `sealcode card host --install` registering the host in a
+// temporary HOME, and the purchaser add-on in a real Thunderbird (real Dovecot, an SMTP
+// sink) talking only to that installed host: after the unlock it refreshes the card's
+// code states from a real distributor (the app on a real SQLite file), seals to a
+// redeemer's dedicated build and opens her reply, certified. The repository's own CLI
+// plays no part on the purchaser's side.
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { simpleParser } from 'mailparser';
+import { buildParty, fromBase64, openCardFile, openSealed, profileSecrets, sealCardFile, type DedicatedProfile } from '../../card/index.js';
+import { nodePrimitives } from '../../card/node.js';
+import { issueCard, type IssuedCard } from '../../distributor/seller/cards.js';
+import { redeemOffline } from '../../distributor/seller/redemption.js';
+import { patternBytes } from '../../thunderbird-addon/lib/pattern.js';
+import { SEALED_TYPE } from '../../thunderbird-addon/manifest.js';
+import { startDovecot, type Dovecot } from '../support/dovecot.js';
+import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.js';
+import { makeServer, type TestServer } from '../distributor/helpers.js';
+import { PASSPHRASE, ROOT, mail, purchaserTestXpi, sealWith } from './support/addon-world.js';
+import { runThunderbird, stepResult, withReportServer, type RunResult } from './support/run-thunderbird.js';
+
+const run = promisify(execFile);
+const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+const users = ['alice@example.test'].map((user) => ({ user, pass: `pw-${user}` }));
+const REPLY = 'reply from Dana';
+const TO_DANA = 'for Dana, from the installed package';
+const reply = patternBytes(120_000 + 7, 21);
+
+let dir: string;
+let prefix: string;
+let installedBin: string;
+let packedFiles: string[];
+const figures: Record<string, number> = {};
+let s: TestServer;
+let server: Server;
+let url: string;
+let alice: IssuedCard;
+let dana: DedicatedProfile;
+let danaSerial: string;
+let cardFile: string;
+let dc: Dovecot;
+let sink: SmtpSink;
+let tb: RunResult;
+
+async function timed<T>(name: string, f: () => Promise<T>): Promise<T> {
+  const t0 = Date.now();
+  try {
+    return await f();
+  } finally {
+    figures[name] = (Date.now() - t0) / 1000;
+  }
+}
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sealcode-install-'));
+  // `npm test` built the tree (pretest); packing runs no scripts here.
+  const packed = await timed('pack', () => run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: ROOT }));
+  const info = JSON.parse(packed.stdout)[0] as { filename: string; files: { path: string }[] };
+  packedFiles = info.files.map((f) => f.path);
+  const tarball = path.join(dir, info.filename);
+  prefix = path.join(dir, 'prefix');
+  // README's purchaser line. Run from the temporary folder, so no project .npmrc applies;
+  // the dependencies come from npm's cache where it has them.
+  await timed('install', () =>
+    run('npm', ['install', '-g', '--prefix', prefix, '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund', tarball], { cwd: dir, maxBuffer: 16 << 20 }),
+  );
+  installedBin = path.join(prefix, 'bin', 'sealcode');
+
+  // The seller's side: a real distributor issues Alice's card and Dana redeems one of its codes.
+  s = makeServer();
+  server = s.app.listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  alice = issueCard(s.seller, { name: 'Alice Example', email: 'alice@example.test', codes: 3, distributorUrl: url });
+  const grant = redeemOffline(s.seller, { code: alice.data.codes[0]!.code, email: 'dana@example.test' });
+  dana = grant.profile;
+  danaSerial = grant.serial;
+  cardFile = path.join(dir, 'alice.card');
+  fs.writeFileSync(cardFile, await sealCardFile(alice.data, PASSPHRASE, 1 << 14), { mode: 0o600 });
+
+  [dc, sink] = await Promise.all([startDovecot({ users }), startSmtpSink()]);
+  const sealed = await sealWith(buildParty(profileSecrets(dana)), [{ kind: 'code', label: danaSerial }], reply, 'answer.bin');
+  await dc.append('alice@example.test', await mail({ from: 'Dana <dana@example.test>', to: 'alice@example.test', subject: REPLY, attachments: [{ filename: 'answer.bin.seal', content: sealed }] }));
+}, 240_000);
+
+afterAll(async () => {
+  await Promise.allSettled([dc?.dispose(), sink?.stop(), new Promise((r) => (server ? server.close(r) : r(null)))]);
+  s?.close();
+  if (dir && !process.env.SEALCODE_KEEP_TMP) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('a purchaser installs from the packed tarball, without the source', () => {
+  it("the tarball ships the built CLI, its message table, both XPIs and the pages' assets; no sources, tests or maps", () => {
+    for (const f of ['bin/sealcode.js', 'build/cli/main.js', 'build/thunderbird-addon/_locales/en/messages.json', 'dist/sealcode-purchaser.xpi', 'dist/sealcode-dedicated-template.xpi', 'package.json', 'distributor/server/assets/sealcode.css', 'distributor/server/assets/local-time.js', 'distributor/server/assets/favicon.ico'])
+      expect(packedFiles).toContain(f);
+    expect(packedFiles.filter((f) => /\.ts$|\.map$|^tests\/|^build\/tests\/|\.png$/.test(f) && !f.endsWith('.d.ts'))).toEqual([]);
+  });
+
+  it('the global install builds no native module and its card commands run without one', async () => {
+    const pkg = path.join(prefix, 'lib', 'node_modules', 'sealcode');
+    expect(fs.realpathSync(installedBin)).toBe(path.join(pkg, 'bin', 'sealcode.js'));
+    for (const native of ['better-sqlite3', 'pkcs11js']) expect(fs.existsSync(path.join(pkg, 'node_modules', native, 'build')), native).toBe(false);
+    for (const f of ['dist/sealcode-purchaser.xpi', 'build/cli/main.js']) expect(fs.existsSync(path.join(pkg, f)), f).toBe(true);
+    expect(fs.existsSync(path.join(pkg, 'node_modules', 'typescript'))).toBe(false);
+    const info = await run(installedBin, ['card', 'info', '--card', cardFile, '--json'], { env: { ...process.env, SEALCODE_PASSPHRASE: PASSPHRASE } });
+    expect(JSON.parse(info.stdout)).toMatchObject({ cardId: alice.cardId });
+    console.log(`npm pack ${figures.pack!.toFixed(1)} s; npm install -g --ignore-scripts ${figures.install!.toFixed(1)} s`);
+  });
+
+  it('card host --install from the installed package; the purchaser add-on refreshes the code states, seals for Dana and opens her reply, certified', async () => {
+    tb = await withReportServer(async (rs) => {
+      const xpi = await purchaserTestXpi(path.join(dir, 'purchaser.xpi'), rs.url, [
+        { op: 'waitInbox', count: 1 },
+        { op: 'unlock', passphrase: PASSPHRASE, minutes: 10 },
+        // The unlock alone starts the refresh: the options page waits for it and shows its result.
+        { op: 'options' },
+        { op: 'syncCodes' },
+        { op: 'popup', to: ['Dana <dana@example.test>'], choices: { 'dana@example.test': danaSerial } },
+        { op: 'send', to: ['Dana <dana@example.test>'], subject: TO_DANA, attachments: [{ name: 'offer.txt', size: 90_000, seed: 22, type: 'text/plain' }] },
+        { op: 'verdicts', subject: REPLY },
+      ]);
+      return runThunderbird({
+        rs,
+        xpi,
+        profile: { dir: path.join(dir, 'tb-alice'), imap: { host: dc.host, port: dc.port, user: 'alice@example.test', pass: 'pw-alice@example.test' }, smtp: { host: sink.host, port: sink.port }, identity: { name: 'Alice Example', email: 'alice@example.test' } },
+        prepare: (home) =>
+          timed('hostInstall', async () => {
+            const r = await run(installedBin, ['card', 'host', '--install', '--card', cardFile, '--json'], { env: { ...process.env, HOME: home } });
+            const out = JSON.parse(r.stdout) as { manifest: string; launcher: string };
+            expect(out.manifest).toBe(path.join(home, '.mozilla', 'native-messaging-hosts', 'sealcode_card.json'));
+            // The host Thunderbird starts is the installed package's, not this checkout's.
+            const launcher = fs.readFileSync(out.launcher, 'utf8');
+            expect(launcher).toContain(prefix);
+            expect(launcher).not.toContain(ROOT + '/bin');
+          }),
+      });
+    });
+    expect(tb.hello.flavour).toBe('purchaser');
+    expect(stepResult(tb, 'unlock')).toMatchObject({ locked: false, card: { cardId: alice.cardId } });
+    console.log(`card host --install ${figures.hostInstall!.toFixed(1)} s; Thunderbird run ${tb.seconds.toFixed(1)} s`);
+  }, 240_000);
+
+  it("the code Dana redeemed reads already_used: in the add-on's options and in the card file", async () => {
+    const synced = stepResult(tb, 'syncCodes');
+    expect(synced).toMatchObject({ ok: true, distributor: url });
+    expect(synced.changed).toEqual([{ serial: danaSerial, from: 'unused', to: 'already_used' }]);
+    const opts = stepResult(tb, 'options').text as string;
+    expect(opts).toContain('States as the distributor had them at');
+    expect(opts).toMatch(new RegExp(`${danaSerial}\\s+already_used`));
+    expect(opts).toMatch(new RegExp(`${alice.data.codes[1]!.serial}\\s+unused`));
+    const card = await openCardFile(fs.readFileSync(cardFile, 'utf8'), PASSPHRASE);
+    // Choosing the code for Dana in the compose popup afterwards keeps the distributor's word.
+    expect(card.codes.find((c) => c.serial === danaSerial)?.state).toBe('already_used');
+    expect(card.codes.find((c) => c.serial === alice.data.codes[1]!.serial)?.state).toBe('unused');
+  });
+
+  it('the mail sealed from compose opens with only Dana’s dedicated build, certified as from Alice’s card', async () => {
+    expect(stepResult(tb, 'send').outcome).toMatchObject({ sealed: true, cancelled: false });
+    let raw: Buffer | undefined;
+    for (let i = 0; i < 40 && !raw; i++) {
+      for (const m of sink.messages) if ((await simpleParser(m.raw)).subject === TO_DANA) raw = m.raw;
+      if (!raw) await new Promise((r) => setTimeout(r, 250));
+    }
+    const m = await simpleParser(raw!);
+    expect(m.attachments.map((a) => [a.filename, a.contentType])).toEqual([['offer.txt.seal', SEALED_TYPE]]);
+    async function* once(b: Uint8Array) {
+      yield b;
+    }
+    const opened = await openSealed(once(new Uint8Array(m.attachments[0]!.content)), {
+      receiver: buildParty(profileSecrets(dana)),
+      issuerPub: fromBase64(alice.data.issuerPublicKey),
+      primitives: nodePrimitives,
+    });
+    const parts: Uint8Array[] = [];
+    for await (const c of opened.content) parts.push(c.slice());
+    expect(sha(Buffer.concat(parts))).toBe(sha(patternBytes(90_000, 22)));
+  });
+
+  it("Dana's reply, sealed by her dedicated build, is certified and opened through the installed host", () => {
+    const [v] = stepResult(tb, 'verdicts') as { views: any[]; files: any[] }[];
+    expect(v!.views[0]).toMatchObject({ kind: 'certified', origin: 'dedicated' });
+    expect(v!.views[0].sealedBy).toContain(dana.buildId);
+    expect(v!.files[0]).toEqual({ name: 'answer.bin', size: reply.length, sha256: sha(reply) });
+  });
+});

@@ -16,10 +16,11 @@ import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { simpleParser } from 'mailparser';
-import { buildParty, fromBase64, openCardFile, openSealed, profileSecrets, sealCardFile, type DedicatedProfile } from '../../card/index.js';
+import { buildParty, cardParty, cardSecretsOf, fromBase64, openCardFile, openSealed, profileSecrets, sealCardFile, type DedicatedProfile } from '../../card/index.js';
 import { nodePrimitives } from '../../card/node.js';
 import { issueCard, type IssuedCard } from '../../distributor/seller/cards.js';
 import { redeemOffline } from '../../distributor/seller/redemption.js';
+import { revokeCard } from '../../distributor/seller/revoke.js';
 import { patternBytes } from '../../thunderbird-addon/lib/pattern.js';
 import { SEALED_TYPE } from '../../thunderbird-addon/manifest.js';
 import { startDovecot, type Dovecot } from '../support/dovecot.js';
@@ -32,6 +33,8 @@ const run = promisify(execFile);
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 const users = ['alice@example.test'].map((user) => ({ user, pass: `pw-${user}` }));
 const REPLY = 'reply from Dana';
+const DAMAGED = 'a damaged file';
+const ELSEWHERE = "Bob's file for his own code";
 const TO_DANA = 'for Dana, from the installed package';
 const reply = patternBytes(120_000 + 7, 21);
 
@@ -46,6 +49,7 @@ let url: string;
 let alice: IssuedCard;
 let dana: DedicatedProfile;
 let danaSerial: string;
+let bobSerial: string;
 let cardFile: string;
 let dc: Dovecot;
 let sink: SmtpSink;
@@ -89,7 +93,15 @@ beforeAll(async () => {
 
   [dc, sink] = await Promise.all([startDovecot({ users }), startSmtpSink()]);
   const sealed = await sealWith(buildParty(profileSecrets(dana)), [{ kind: 'code', label: danaSerial }], reply, 'answer.bin');
-  await dc.append('alice@example.test', await mail({ from: 'Dana <dana@example.test>', to: 'alice@example.test', subject: REPLY, attachments: [{ filename: 'answer.bin.seal', content: sealed }] }));
+  const toAlice = async (from: string, subject: string, filename: string, content: Buffer) =>
+    dc.append('alice@example.test', await mail({ from, to: 'alice@example.test', subject, attachments: [{ filename, content }] }));
+  await toAlice('Dana <dana@example.test>', REPLY, 'answer.bin.seal', sealed);
+  // A sealed file cut short on the way, and one Bob's card (another group, same distributor) sealed for his own code.
+  await toAlice('Dana <dana@example.test>', DAMAGED, 'cut.bin.seal', sealed.subarray(0, 200));
+  const bob = issueCard(s.seller, { name: 'Bob Builder', email: 'bob@example.test', codes: 1, distributorUrl: url });
+  bobSerial = bob.data.codes[0]!.serial;
+  const forBob = await sealWith(cardParty(cardSecretsOf(bob.data)), [{ kind: 'code', label: bobSerial }], reply, 'plan.bin');
+  await toAlice('Bob Builder <bob@example.test>', ELSEWHERE, 'plan.bin.seal', forBob);
 }, 240_000);
 
 afterAll(async () => {
@@ -118,8 +130,10 @@ describe('a purchaser installs from the packed tarball, without the source', () 
 
   it('card host --install from the installed package; the purchaser add-on refreshes the code states, seals for Dana and opens her reply, certified', async () => {
     tb = await withReportServer(async (rs) => {
+      const into = process.env.SEALCODE_UPDATE_SCREENSHOTS === '1' ? path.join(ROOT, 'docs') : dir;
+      const shots = Object.fromEntries(['damaged', 'not-for-us', 'revoked-card'].map((n) => [n, path.join(into, `addon-purchaser-${n}.png`)]));
       const xpi = await purchaserTestXpi(path.join(dir, 'purchaser.xpi'), rs.url, [
-        { op: 'waitInbox', count: 1 },
+        { op: 'waitInbox', count: 3 },
         { op: 'unlock', passphrase: PASSPHRASE, minutes: 10 },
         // The unlock alone starts the refresh: the options page waits for it and shows its result.
         { op: 'options' },
@@ -127,10 +141,20 @@ describe('a purchaser installs from the packed tarball, without the source', () 
         { op: 'popup', to: ['Dana <dana@example.test>'], choices: { 'dana@example.test': danaSerial } },
         { op: 'send', to: ['Dana <dana@example.test>'], subject: TO_DANA, attachments: [{ name: 'offer.txt', size: 90_000, seed: 22, type: 'text/plain' }] },
         { op: 'verdicts', subject: REPLY },
+        { op: 'display', subject: DAMAGED, screenshot: 'damaged' },
+        { op: 'display', subject: ELSEWHERE, screenshot: 'not-for-us' },
+        // The distributor revokes Alice's card: the add-on learns it from the real status list.
+        { op: 'ask', name: 'revoke' },
+        { op: 'refreshStatus' },
+        { op: 'send', to: ['Dana <dana@example.test>'], subject: 'after revocation', attachments: [{ name: 'late.txt', size: 1000, seed: 23, type: 'text/plain' }] },
+        { op: 'display', subject: REPLY, screenshot: 'revoked-card' },
       ]);
       return runThunderbird({
         rs,
         xpi,
+        headless: false,
+        screenshots: shots,
+        answers: { revoke: async () => revokeCard(s.seller, alice.cardId) },
         profile: { dir: path.join(dir, 'tb-alice'), imap: { host: dc.host, port: dc.port, user: 'alice@example.test', pass: 'pw-alice@example.test' }, smtp: { host: sink.host, port: sink.port }, identity: { name: 'Alice Example', email: 'alice@example.test' } },
         prepare: (home) =>
           timed('hostInstall', async () => {
@@ -190,5 +214,28 @@ describe('a purchaser installs from the packed tarball, without the source', () 
     expect(v!.views[0]).toMatchObject({ kind: 'certified', origin: 'dedicated' });
     expect(v!.views[0].sealedBy).toContain(dana.buildId);
     expect(v!.files[0]).toEqual({ name: 'answer.bin', size: reply.length, sha256: sha(reply) });
+  });
+
+  it("banners in Thunderbird: a damaged file, a file sealed for someone else (its origin certified), each said in people's words", () => {
+    const damaged = stepResult(tb, 'display', 0).banner as string;
+    expect(damaged).toContain('Damaged: cut.bin is not a readable sealed file.');
+    expect(damaged).toContain('Ask Dana <dana@example.test> to send it again');
+    expect(damaged).not.toMatch(/Open|Save/);
+    const elsewhere = stepResult(tb, 'display', 1).banner as string;
+    expect(elsewhere).toContain('Sealed for someone else: plan.bin cannot be opened here.');
+    expect(elsewhere).toContain('It comes from the card of Bob Builder <bob@example.test> (origin certified)');
+    expect(elsewhere).toContain(bobSerial);
+    expect(elsewhere).not.toMatch(/Open|Save/);
+  });
+
+  it("once the distributor revokes Alice's card, the add-on refuses to seal and opens nothing, and says why", async () => {
+    expect(stepResult(tb, 'refreshStatus')).toMatchObject({ ok: true, changed: true });
+    const refused = stepResult(tb, 'send', 1).outcome;
+    expect(refused).toMatchObject({ sealed: false, cancelled: true });
+    expect(refused.reason).toMatch(/revoked this card/);
+    const banner = stepResult(tb, 'display', 2).banner as string;
+    expect(banner).toContain('Not opened: your card was revoked by its distributor (answer.bin).');
+    await new Promise((r) => setTimeout(r, 500));
+    for (const m of sink.messages) expect((await simpleParser(m.raw)).subject).not.toBe('after revocation');
   });
 });

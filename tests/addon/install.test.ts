@@ -3,9 +3,10 @@
 // native module built), its `sealcode card host --install` registering the host in a
 // temporary HOME, and the purchaser add-on in a real Thunderbird (real Dovecot, an SMTP
 // sink) talking only to that installed host: after the unlock it refreshes the card's
-// code states from a real distributor (the app on a real SQLite file), seals to a
-// redeemer's dedicated build and opens her reply, certified. The repository's own CLI
-// plays no part on the purchaser's side.
+// code states from a real distributor (the app on a real SQLite file), seals from compose
+// to a redeemer's dedicated build and to an ID, opens her reply, certified, tells a damaged
+// file and one sealed for someone else, and stops once the distributor revokes the card.
+// The repository's own CLI plays no part on the purchaser's side.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -21,6 +22,7 @@ import { nodePrimitives } from '../../card/node.js';
 import { issueCard, type IssuedCard } from '../../distributor/seller/cards.js';
 import { redeemOffline } from '../../distributor/seller/redemption.js';
 import { revokeCard } from '../../distributor/seller/revoke.js';
+import { redeemOfflineAsId } from '../../distributor/seller/id-mode.js';
 import { patternBytes } from '../../thunderbird-addon/lib/pattern.js';
 import { SEALED_TYPE } from '../../thunderbird-addon/manifest.js';
 import { startDovecot, type Dovecot } from '../support/dovecot.js';
@@ -36,6 +38,7 @@ const REPLY = 'reply from Dana';
 const DAMAGED = 'a damaged file';
 const ELSEWHERE = "Bob's file for his own code";
 const TO_DANA = 'for Dana, from the installed package';
+const TO_ERIN = 'for the ID alice-friends';
 const reply = patternBytes(120_000 + 7, 21);
 
 let dir: string;
@@ -49,6 +52,8 @@ let url: string;
 let alice: IssuedCard;
 let dana: DedicatedProfile;
 let danaSerial: string;
+let erin: DedicatedProfile; // Alice's code 2, redeemed in ID mode: any card of her group may seal for "alice-friends"
+let erinSerial: string;
 let bobSerial: string;
 let cardFile: string;
 let dc: Dovecot;
@@ -88,6 +93,9 @@ beforeAll(async () => {
   const grant = redeemOffline(s.seller, { code: alice.data.codes[0]!.code, email: 'dana@example.test' });
   dana = grant.profile;
   danaSerial = grant.serial;
+  const idGrant = redeemOfflineAsId(s.seller, { code: alice.data.codes[2]!.code, email: 'erin@example.test', id: 'alice-friends' });
+  erin = idGrant.profile;
+  erinSerial = idGrant.serial;
   cardFile = path.join(dir, 'alice.card');
   fs.writeFileSync(cardFile, await sealCardFile(alice.data, PASSPHRASE, 1 << 14), { mode: 0o600 });
 
@@ -140,6 +148,8 @@ describe('a purchaser installs from the packed tarball, without the source', () 
         { op: 'syncCodes' },
         { op: 'popup', to: ['Dana <dana@example.test>'], choices: { 'dana@example.test': danaSerial } },
         { op: 'send', to: ['Dana <dana@example.test>'], subject: TO_DANA, attachments: [{ name: 'offer.txt', size: 90_000, seed: 22, type: 'text/plain' }] },
+        { op: 'popup', to: ['erin@example.test'], choices: { 'erin@example.test': 'id:alice-friends' } },
+        { op: 'send', to: ['erin@example.test'], subject: TO_ERIN, attachments: [{ name: 'team.txt', size: 30_000, seed: 24, type: 'text/plain' }] },
         { op: 'verdicts', subject: REPLY },
         { op: 'display', subject: DAMAGED, screenshot: 'damaged' },
         { op: 'display', subject: ELSEWHERE, screenshot: 'not-for-us' },
@@ -176,7 +186,10 @@ describe('a purchaser installs from the packed tarball, without the source', () 
   it("the code Dana redeemed reads already_used: in the add-on's options and in the card file", async () => {
     const synced = stepResult(tb, 'syncCodes');
     expect(synced).toMatchObject({ ok: true, distributor: url });
-    expect(synced.changed).toEqual([{ serial: danaSerial, from: 'unused', to: 'already_used' }]);
+    expect(synced.changed).toEqual([
+      { serial: danaSerial, from: 'unused', to: 'already_used' },
+      { serial: erinSerial, from: 'unused', to: 'already_used' },
+    ]);
     const opts = stepResult(tb, 'options').text as string;
     expect(opts).toContain('States as the distributor had them at');
     expect(opts).toMatch(new RegExp(`${danaSerial}\\s+already_used`));
@@ -187,26 +200,39 @@ describe('a purchaser installs from the packed tarball, without the source', () 
     expect(card.codes.find((c) => c.serial === alice.data.codes[1]!.serial)?.state).toBe('unused');
   });
 
-  it('the mail sealed from compose opens with only Dana’s dedicated build, certified as from Alice’s card', async () => {
-    expect(stepResult(tb, 'send').outcome).toMatchObject({ sealed: true, cancelled: false });
+  /** The one attachment of the mail the sink got with this subject, opened by `reader`. */
+  async function openFromSink(subject: string, reader: DedicatedProfile): Promise<{ name: string; sha256: string }> {
     let raw: Buffer | undefined;
     for (let i = 0; i < 40 && !raw; i++) {
-      for (const m of sink.messages) if ((await simpleParser(m.raw)).subject === TO_DANA) raw = m.raw;
+      for (const m of sink.messages) if ((await simpleParser(m.raw)).subject === subject) raw = m.raw;
       if (!raw) await new Promise((r) => setTimeout(r, 250));
     }
-    const m = await simpleParser(raw!);
-    expect(m.attachments.map((a) => [a.filename, a.contentType])).toEqual([['offer.txt.seal', SEALED_TYPE]]);
+    if (!raw) throw new Error(`the SMTP sink got no "${subject}"`);
+    const m = await simpleParser(raw);
+    expect(m.attachments.map((a) => a.contentType)).toEqual([SEALED_TYPE]);
     async function* once(b: Uint8Array) {
       yield b;
     }
     const opened = await openSealed(once(new Uint8Array(m.attachments[0]!.content)), {
-      receiver: buildParty(profileSecrets(dana)),
+      receiver: buildParty(profileSecrets(reader)),
       issuerPub: fromBase64(alice.data.issuerPublicKey),
       primitives: nodePrimitives,
     });
     const parts: Uint8Array[] = [];
     for await (const c of opened.content) parts.push(c.slice());
-    expect(sha(Buffer.concat(parts))).toBe(sha(patternBytes(90_000, 22)));
+    return { name: m.attachments[0]!.filename!, sha256: sha(Buffer.concat(parts)) };
+  }
+
+  it('the mail sealed from compose opens with Dana’s dedicated build, certified as from Alice’s card', async () => {
+    expect(stepResult(tb, 'send').outcome).toMatchObject({ sealed: true, cancelled: false });
+    expect(await openFromSink(TO_DANA, dana)).toEqual({ name: 'offer.txt.seal', sha256: sha(patternBytes(90_000, 22)) });
+  });
+
+  it('sealed from compose for an ID: the ID-mode build redeemed under it opens it; Dana’s build does not', async () => {
+    expect(stepResult(tb, 'popup', 1).remembered['erin@example.test']).toEqual({ kind: 'id', label: 'alice-friends' });
+    expect(stepResult(tb, 'send', 1).outcome).toMatchObject({ sealed: true, cancelled: false });
+    expect(await openFromSink(TO_ERIN, erin)).toEqual({ name: 'team.txt.seal', sha256: sha(patternBytes(30_000, 24)) });
+    await expect(openFromSink(TO_ERIN, dana)).rejects.toMatchObject({ code: 'NOT_FOR_US' });
   });
 
   it("Dana's reply, sealed by her dedicated build, is certified and opened through the installed host", () => {
@@ -230,7 +256,7 @@ describe('a purchaser installs from the packed tarball, without the source', () 
 
   it("once the distributor revokes Alice's card, the add-on refuses to seal and opens nothing, and says why", async () => {
     expect(stepResult(tb, 'refreshStatus')).toMatchObject({ ok: true, changed: true });
-    const refused = stepResult(tb, 'send', 1).outcome;
+    const refused = stepResult(tb, 'send', 2).outcome;
     expect(refused).toMatchObject({ sealed: false, cancelled: true });
     expect(refused.reason).toMatch(/revoked this card/);
     const banner = stepResult(tb, 'display', 2).banner as string;

@@ -60,6 +60,16 @@ let dc: Dovecot;
 let sink: SmtpSink;
 let tb: RunResult;
 
+/** The flags of README's `npm install -g … ./sealcode-VERSION.tgz` line (the purchaser's install). */
+function readmeInstallFlags(): string[] {
+  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const lines = [...readme.matchAll(/^npm install -g (.*?)\.\/sealcode-[\d.]+\.tgz/gm)];
+  if (lines.length !== 1) throw new Error(`README should show one purchaser install line, found ${lines.length}`);
+  const flags = lines[0]![1]!.trim().split(/\s+/).filter(Boolean);
+  expect(readme).toMatch(/^sealcode card host --install --card \S+$/m);
+  return flags;
+}
+
 async function timed<T>(name: string, f: () => Promise<T>): Promise<T> {
   const t0 = Date.now();
   try {
@@ -77,10 +87,10 @@ beforeAll(async () => {
   packedFiles = info.files.map((f) => f.path);
   const tarball = path.join(dir, info.filename);
   prefix = path.join(dir, 'prefix');
-  // README's purchaser line. Run from the temporary folder, so no project .npmrc applies;
-  // the dependencies come from npm's cache where it has them.
+  // README's purchaser line, as printed there, into a temporary prefix. Run from the
+  // temporary folder, so no project .npmrc applies; npm's cache serves what it holds.
   await timed('install', () =>
-    run('npm', ['install', '-g', '--prefix', prefix, '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund', tarball], { cwd: dir, maxBuffer: 16 << 20 }),
+    run('npm', ['install', '-g', '--prefix', prefix, ...readmeInstallFlags(), '--prefer-offline', '--no-audit', '--no-fund', tarball], { cwd: dir, maxBuffer: 16 << 20 }),
   );
   installedBin = path.join(prefix, 'bin', 'sealcode');
 
@@ -125,7 +135,8 @@ describe('a purchaser installs from the packed tarball, without the source', () 
     expect(packedFiles.filter((f) => /\.ts$|\.map$|^tests\/|^build\/tests\/|\.png$/.test(f) && !f.endsWith('.d.ts'))).toEqual([]);
   });
 
-  it('the global install builds no native module and its card commands run without one', async () => {
+  it("README's install line is the one run here, and it builds no native module; the card commands run without one", async () => {
+    expect(readmeInstallFlags()).toEqual(['--ignore-scripts']);
     const pkg = path.join(prefix, 'lib', 'node_modules', 'sealcode');
     expect(fs.realpathSync(installedBin)).toBe(path.join(pkg, 'bin', 'sealcode.js'));
     for (const native of ['better-sqlite3', 'pkcs11js']) expect(fs.existsSync(path.join(pkg, 'node_modules', native, 'build')), native).toBe(false);

@@ -5,6 +5,7 @@
 // the host and the CLI never overwrite each other's writes (the card file's lock).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import type { Server } from 'node:http';
@@ -125,6 +126,31 @@ describe('sealcode card sync', () => {
     expect(r.stderr).toMatch(/cannot reach the distributor at http:\/\/127\.0\.0\.1:\d+.*the card file is unchanged/);
     expect(fs.readFileSync(f).equals(before)).toBe(true);
     expect(fs.existsSync(`${f}.lock`)).toBe(false);
+  });
+
+  it('a distributor answering for another card, or with a state it cannot have, is refused and changes nothing', async () => {
+    const f = cardFile('alice-hostile.card');
+    await writeAliceCard(f);
+    const before = fs.readFileSync(f);
+    const serial = alice.data.codes[2]!.serial;
+    const answers = [
+      { cardId: bob.cardId, at: Date.now(), codes: [{ serial, state: 'already_used' }] },
+      { cardId: alice.cardId, at: Date.now(), codes: [{ serial, state: 'stolen' }] },
+      { cardId: alice.cardId, at: Date.now(), codes: 'all used' },
+    ];
+    for (const answer of answers) {
+      // A loopback stand-in for a distributor that misbehaves: a well-formed challenge, then the answer.
+      const hostile = http.createServer((req, res) => {
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify(req.url === '/api/v1/challenge' ? { challengeId: 'chl_x123', nonce: toBase64(new Uint8Array(32)), expiresAt: Date.now() + 60_000 } : answer));
+      });
+      await new Promise<void>((r) => hostile.listen(0, '127.0.0.1', r));
+      const r = await sealcode(['card', 'sync', '--card', f, '--distributor', `http://127.0.0.1:${(hostile.address() as AddressInfo).port}`]);
+      await new Promise((res) => hostile.close(res));
+      expect(r.code, show(r)).toBe(4);
+      expect(r.stderr).toMatch(/the distributor answered (with something unexpected|for another card)/);
+      expect(fs.readFileSync(f).equals(before)).toBe(true);
+    }
   });
 
   it('refuses to guess a distributor, or to speak plain http to another machine', async () => {

@@ -159,6 +159,9 @@ function errorBody(e: unknown): Extract<HostResponse, { ok: false }>['error'] {
 export function serve(s: HostState, input: NodeJS.ReadableStream, output: NodeJS.WritableStream): Promise<void> {
   const dec = new FrameDecoder();
   let chain = Promise.resolve();
+  /** Requests answered off the chain (a sync waits on the network; sealing must not). */
+  const aside = new Set<Promise<void>>();
+  const done = (): Promise<void> => chain.then(() => Promise.all(aside)).then(() => undefined);
   const send = (r: HostResponse): void => void output.write(encodeFrame(r));
   return new Promise((resolve) => {
     input.on('data', (chunk: Buffer) => {
@@ -169,21 +172,30 @@ export function serve(s: HostState, input: NodeJS.ReadableStream, output: NodeJS
         // A broken frame leaves the stream unsynchronised: answer once and stop.
         send({ id: -1, ok: false, error: errorBody(e) });
         input.removeAllListeners('data');
-        chain.then(() => resolve());
+        void done().then(resolve);
         return;
       }
       for (const m of msgs)
         chain = chain.then(async () => {
           const id = typeof (m as { id?: unknown })?.id === 'number' ? (m as { id: number }).id : -1;
+          const answer = (req: HostRequest): Promise<void> =>
+            handle(s, req).then(
+              (result) => send({ id, ok: true, result }),
+              (e: unknown) => send({ id, ok: false, error: errorBody(e) }),
+            );
+          let req: HostRequest;
           try {
-            const req = parseRequest(m);
-            send({ id, ok: true, result: await handle(s, req) });
+            req = parseRequest(m);
           } catch (e) {
             send({ id, ok: false, error: errorBody(e) });
+            return;
           }
+          if (req.op !== 'sync') return answer(req);
+          const p = answer(req).finally(() => aside.delete(p));
+          aside.add(p);
         });
     });
-    input.on('end', () => chain.then(() => resolve()));
+    input.on('end', () => void done().then(resolve));
   });
 }
 

@@ -228,6 +228,35 @@ describe('the code-states endpoint', () => {
 });
 
 describe("the card host's sync", () => {
+  it('a sync waiting on a distributor that does not answer holds up no other request', async () => {
+    const f = cardFile('alice-slow.card');
+    await writeAliceCard(f);
+    // Accepts connections and never answers, as a distributor behind a dead link.
+    const sockets = new Set<net.Socket>();
+    const silent = net.createServer((c) => void sockets.add(c));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const host = startHost(f);
+    try {
+      await host.call('unlock', { passphrase: PASS, minutes: 5 });
+      const order: string[] = [];
+      const sync = host.call('sync', { distributor: `http://127.0.0.1:${(silent.address() as AddressInfo).port}` }).then(
+        () => order.push('sync'),
+        () => order.push('sync failed'),
+      );
+      while (!sockets.size) await new Promise((r) => setTimeout(r, 20));
+      await host.call('sign', { digest: toBase64(new Uint8Array(32)) });
+      await host.call('info');
+      order.push('sign and info');
+      // Only now does the distributor's link die.
+      for (const c of sockets) c.destroy();
+      await sync;
+      expect(order).toEqual(['sign and info', 'sync failed']);
+    } finally {
+      host.proc.stdin.end();
+      await new Promise((r) => silent.close(r));
+    }
+  });
+
   it("validates the sync request's distributor field", () => {
     expect(parseRequest({ id: 1, op: 'sync' })).toEqual({ id: 1, op: 'sync' });
     expect(parseRequest({ id: 1, op: 'sync', distributor: 'https://d.example.test' })).toMatchObject({ distributor: 'https://d.example.test' });

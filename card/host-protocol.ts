@@ -22,7 +22,8 @@ export type HostRequest =
   | { id: number; op: 'wrap'; spec: RecipientSpec; fileKey: string; salt: string }
   | { id: number; op: 'unwrap'; stanzas: WireStanza[] }
   | { id: number; op: 'sign'; digest: string }
-  | { id: number; op: 'give'; serial: string; to: string };
+  | { id: number; op: 'give'; serial: string; to: string }
+  | { id: number; op: 'sync'; distributor?: string };
 
 export type HostOp = HostRequest['op'];
 
@@ -48,6 +49,14 @@ export interface HostCode {
   givenTo?: string;
 }
 
+/** The card's code states after a refresh from the distributor, and what changed. */
+export interface HostSync {
+  distributor: string;
+  at: number;
+  changed: { serial: string; from: string; to: string }[];
+  codes: { serial: string; state: string; givenTo?: string }[];
+}
+
 export interface HostPair {
   pairId: string;
   peerCardId: string;
@@ -60,6 +69,7 @@ export interface HostResults {
   codes: { codes: HostCode[]; distributorUrl?: string; groupId?: string; pairs?: HostPair[] };
   /** The code as the card file now records it. */
   give: { code: HostCode; changed: boolean };
+  sync: HostSync;
   wrap: { stanza: WireStanza };
   unwrap: { fileKey: string; index: number } | null;
   sign: { sig: string };
@@ -124,6 +134,8 @@ export function parseRequest(x: unknown): HostRequest {
       if (!/^[^\s@<>]+@[^\s@<>]+$/.test(to)) throw malformed('host request: to must be one mail address');
       return { id, op: 'give', serial: str(x, 'serial', 64), to };
     }
+    case 'sync':
+      return x.distributor === undefined ? { id, op: 'sync' } : { id, op: 'sync', distributor: str(x, 'distributor', 2048) };
     default:
       throw malformed('host request: unknown op');
   }

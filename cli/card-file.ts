@@ -13,8 +13,8 @@ import { openTokenCardFile, sealTokenCardFile, tokenRefOf, type TokenRef } from 
 import { getPassphrase, type PassphraseOptions } from './passphrase.js';
 import { getPin } from './pin.js';
 import { readInput, writeFileAtomic } from './files.js';
-import { Token } from './token/pkcs11.js';
-import { fileMac, tokenKeyOps } from './token/card-token.js';
+import type { Token } from './token/pkcs11.js';
+import { CliError, EXIT } from './errors.js';
 
 export interface OpenedCard {
   path: string;
@@ -24,6 +24,12 @@ export interface OpenedCard {
   token?: { ref: TokenRef; session: Token };
   party(): Party;
   save(): Promise<void>;
+  /**
+   * Takes in what another process wrote to the file since it was opened or saved here
+   * (same card, same secret): call it under the card file's lock before a change, so the
+   * change applies to the newest file and nothing written meanwhile is lost.
+   */
+  reload(): Promise<void>;
   close(): void;
 }
 
@@ -39,22 +45,61 @@ export function memoryKeysOf(d: CardData): CardKeyOps {
 export const partyOf = (d: CardData, keys: CardKeyOps): Party =>
   cardPartyWith(keys, { cert: fromBase64(d.cert), groupId: d.groupId, pairs: d.pairs.map((p) => ({ pairId: p.pairId, key: fromBase64(p.key) })), blind: d.blind });
 
+/** The file's text as this process last read or wrote it; a reload replaces `data`'s fields in place. */
+function tracked(file: string, text: string, data: CardData, open: (text: string) => Promise<CardData>) {
+  let known = text;
+  return {
+    write(t: string): void {
+      writeFileAtomic(file, t, 0o600);
+      known = t;
+    },
+    async reload(): Promise<void> {
+      const now = readInput(file, 'the card file').toString('utf8');
+      if (now === known) return;
+      const fresh = await open(now);
+      if (fresh.cardId !== data.cardId) throw new CliError(`${file} now holds another card (${fresh.cardId})`);
+      for (const k of Object.keys(data)) if (!(k in fresh)) delete (data as unknown as Record<string, unknown>)[k];
+      Object.assign(data, fresh);
+      known = now;
+    },
+  };
+}
+
+/**
+ * The PKCS#11 binding is loaded only for a token card: a purchaser with a passphrase card
+ * installs the package without building native modules, and every card command still runs.
+ */
+async function tokenModules() {
+  try {
+    const [{ Token }, { fileMac, tokenKeyOps }] = await Promise.all([import('./token/pkcs11.js'), import('./token/card-token.js')]);
+    return { Token, fileMac, tokenKeyOps };
+  } catch (e) {
+    throw new CliError(
+      `this card lives on a PKCS#11 token, and the pkcs11js module is not built here (${(e as Error).message.split('\n')[0]}); install sealcode with --allow-scripts=pkcs11js`,
+      EXIT.other,
+    );
+  }
+}
+
 /** Opens a card file with its PIN (token card) or passphrase; the text is already read. */
 export async function openCardText(file: string, text: string, secret: (kind: 'pin' | 'passphrase') => Promise<string>): Promise<OpenedCard> {
   const ref = tokenRefOf(text);
   if (ref) {
+    const { Token, fileMac, tokenKeyOps } = await tokenModules();
     const session = Token.open(ref, await secret('pin'));
     try {
       const mac = fileMac(session, ref.cardId);
       const data = await openTokenCardFile(text, mac);
       const keys = tokenKeyOps(session, ref.cardId);
+      const known = tracked(file, text, data, (t) => openTokenCardFile(t, mac));
       return {
         path: file,
         data,
         keys,
         token: { ref, session },
         party: () => partyOf(data, keys),
-        save: async () => writeFileAtomic(file, await sealTokenCardFile(data, ref, mac), 0o600),
+        save: async () => known.write(await sealTokenCardFile(data, ref, mac)),
+        reload: known.reload,
         close: () => session.close(),
       };
     } catch (e) {
@@ -67,12 +112,14 @@ export async function openCardText(file: string, text: string, secret: (kind: 'p
   const keys = memoryKeysOf(data);
   // Re-sealed at the cost it was sealed with (openCardFile has checked the envelope).
   const cost = (JSON.parse(text) as { kdf: { N: number } }).kdf.N;
+  const known = tracked(file, text, data, (t) => openCardFile(t, passphrase));
   return {
     path: file,
     data,
     keys,
     party: () => partyOf(data, keys),
-    save: async () => writeFileAtomic(file, await sealCardFile(data, passphrase, cost), 0o600),
+    save: async () => known.write(await sealCardFile(data, passphrase, cost)),
+    reload: known.reload,
     close: () => undefined,
   };
 }

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { parseState, type GameState } from '../game/chain.js';
 import { CliError, EXIT } from './errors.js';
 import { writeFileAtomic } from './files.js';
+import { withLockFile } from './lock-file.js';
 
 export class GameStore {
   constructor(readonly dir: string) {}
@@ -58,32 +59,9 @@ export class GameStore {
   /** Runs `fn` holding the game's lock; a lock left by a process that died is taken over. */
   async locked<T>(gameId: string, fn: () => Promise<T>): Promise<T> {
     fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    const lock = path.join(this.dir, `${gameId}.lock`);
-    for (let attempt = 0; ; attempt++) {
-      try {
-        fs.writeFileSync(lock, String(process.pid), { flag: 'wx', mode: 0o600 });
-        break;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0 || holderAlive(lock))
-          throw new CliError(`game ${gameId} is being played by another sealcode process`, EXIT.other, 'BUSY');
-        fs.rmSync(lock, { force: true });
-      }
-    }
-    try {
-      return await fn();
-    } finally {
-      fs.rmSync(lock, { force: true });
-    }
-  }
-}
-
-function holderAlive(lock: string): boolean {
-  const pid = Number(fs.readFileSync(lock, 'utf8'));
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    return withLockFile(path.join(this.dir, `${gameId}.lock`), fn, {
+      waitMs: 0,
+      busy: () => new CliError(`game ${gameId} is being played by another sealcode process`, EXIT.other, 'BUSY'),
+    });
   }
 }

@@ -7,7 +7,7 @@ import { concat, sha256, utf8 } from '../card/index.js';
 
 export const API = '/api/v1';
 export const CHALLENGE_TTL_MS = 2 * 60 * 1000;
-export const PURPOSES = ['charge', 'pair', 'statement', 'copy-right'] as const;
+export const PURPOSES = ['charge', 'pair', 'statement', 'copy-right', 'code-states'] as const;
 export type Purpose = (typeof PURPOSES)[number];
 export const PAIR_KEY_CONTEXT = 'pair key';
 export const STATEMENT_CONTEXT = 'statement';
@@ -45,6 +45,7 @@ export const ChargeRequest = z.object({ ...answered, count: z.number().int().min
 export const PairRequest = z.object({ ...answered, withCardId: id }).strict();
 export const StatementRequest = z.object({ ...answered }).strict();
 export const CopyRightRequest = z.object({ ...answered, copies: z.number().int().min(1).max(1000) }).strict();
+export const CodeStatesRequest = z.object({ ...answered }).strict();
 
 export const ChargeResponse = z.object({ cardId: id, serials: z.array(z.string()), bundle: b64Long, paymentId: id });
 export const PairResponse = z.object({
@@ -55,6 +56,12 @@ export const PairResponse = z.object({
   forB: b64,
 });
 export const StatementResponse = z.object({ cardId: id, sealed: b64Long });
+/** The distributor's word on each code of one card (serials only: no code secret travels). */
+export const CodeStatesResponse = z.object({
+  cardId: id,
+  at: z.number(),
+  codes: z.array(z.object({ serial: z.string().max(64), state: z.enum(['unused', 'in_use', 'already_used', 'revoked']) })).max(100_000),
+});
 export const CopyRightResponse = z.object({ serial: z.string(), code: z.string(), copies: z.number(), parentBuildId: id, expires: z.number() });
 
 /** What a pair key carries, sealed to each card with PAIR_KEY_CONTEXT. */

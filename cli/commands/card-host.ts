@@ -12,7 +12,10 @@ import { CliError, EXIT } from '../errors.js';
 import type { CardData } from '../../card/cardfile.js';
 import { openCardText, type OpenedCard } from '../card-file.js';
 import { handOverText } from '../blind-codes.js';
+import { withCardFileLock } from '../lock-file.js';
+import { syncCodeStates } from '../code-states.js';
 import { isSealError } from '../../card/errors.js';
+import { ServerError } from '../../distributor/client.js';
 import { fromBase64, toBase64 } from '../../card/bytes.js';
 import {
   FrameDecoder,
@@ -102,17 +105,27 @@ export async function handle(s: HostState, req: HostRequest): Promise<unknown> {
     }
     case 'give': {
       if (!s.data || !s.card) throw locked();
-      const c = s.data.codes.find((x) => x.serial === req.serial);
-      if (!c) throw new CliError(`this card holds no code ${req.serial}`);
-      // Only an unused code becomes `given`; a later state (in use, used, revoked) is the distributor's word.
-      const changed = c.state === 'unused' || (c.state === 'given' && c.givenTo !== req.to);
-      if (changed) {
-        c.state = 'given';
-        c.givenTo = req.to;
-        // Re-sealed the way it was opened (passphrase or token), atomically.
-        await s.card.save();
-      }
-      return { code: { serial: c.serial, code: c.code, state: c.state, ...(c.givenTo ? { givenTo: c.givenTo } : {}) }, changed };
+      const card = s.card;
+      // Applied to the newest file (`card sync` may have written it meanwhile), one writer at a time.
+      return withCardFileLock(card.path, async () => {
+        await card.reload();
+        const c = card.data.codes.find((x) => x.serial === req.serial);
+        if (!c) throw new CliError(`this card holds no code ${req.serial}`);
+        // Only an unused code becomes `given`; a later state (in use, used, revoked) is the distributor's word.
+        const changed = c.state === 'unused' || (c.state === 'given' && c.givenTo !== req.to);
+        if (changed) {
+          c.state = 'given';
+          c.givenTo = req.to;
+          // Re-sealed the way it was opened (passphrase or token), atomically.
+          await card.save();
+        }
+        return { code: { serial: c.serial, code: c.code, state: c.state, ...(c.givenTo ? { givenTo: c.givenTo } : {}) }, changed };
+      });
+    }
+    case 'sync': {
+      if (!s.data || !s.card) throw locked();
+      const { distributor, at, changed, codes } = await syncCodeStates(s.card, req.distributor);
+      return { distributor, at, changed, codes };
     }
     case 'wrap': {
       if (!s.data) throw locked();
@@ -136,6 +149,8 @@ function errorBody(e: unknown): Extract<HostResponse, { ok: false }>['error'] {
   if (hostCode === 'LOCKED') return { code: 'LOCKED', message: (e as Error).message };
   if (isSealError(e)) return { code: e.code, message: e.message };
   // A token's wrong PIN reads to the add-on as a wrong passphrase: the same prompt again.
+  // The distributor's own refusal (rate limit, bad request) is passed on as it said it.
+  if (e instanceof ServerError) return { code: 'ERROR', message: e.message };
   if (e instanceof CliError) return { code: e.code === 'BAD_PIN' ? 'BAD_PASSPHRASE' : 'ERROR', message: e.message };
   return { code: 'ERROR', message: 'internal error in the card host' };
 }
@@ -144,6 +159,9 @@ function errorBody(e: unknown): Extract<HostResponse, { ok: false }>['error'] {
 export function serve(s: HostState, input: NodeJS.ReadableStream, output: NodeJS.WritableStream): Promise<void> {
   const dec = new FrameDecoder();
   let chain = Promise.resolve();
+  /** Requests answered off the chain (a sync waits on the network; sealing must not). */
+  const aside = new Set<Promise<void>>();
+  const done = (): Promise<void> => chain.then(() => Promise.all(aside)).then(() => undefined);
   const send = (r: HostResponse): void => void output.write(encodeFrame(r));
   return new Promise((resolve) => {
     input.on('data', (chunk: Buffer) => {
@@ -154,21 +172,30 @@ export function serve(s: HostState, input: NodeJS.ReadableStream, output: NodeJS
         // A broken frame leaves the stream unsynchronised: answer once and stop.
         send({ id: -1, ok: false, error: errorBody(e) });
         input.removeAllListeners('data');
-        chain.then(() => resolve());
+        void done().then(resolve);
         return;
       }
       for (const m of msgs)
         chain = chain.then(async () => {
           const id = typeof (m as { id?: unknown })?.id === 'number' ? (m as { id: number }).id : -1;
+          const answer = (req: HostRequest): Promise<void> =>
+            handle(s, req).then(
+              (result) => send({ id, ok: true, result }),
+              (e: unknown) => send({ id, ok: false, error: errorBody(e) }),
+            );
+          let req: HostRequest;
           try {
-            const req = parseRequest(m);
-            send({ id, ok: true, result: await handle(s, req) });
+            req = parseRequest(m);
           } catch (e) {
             send({ id, ok: false, error: errorBody(e) });
+            return;
           }
+          if (req.op !== 'sync') return answer(req);
+          const p = answer(req).finally(() => aside.delete(p));
+          aside.add(p);
         });
     });
-    input.on('end', () => chain.then(() => resolve()));
+    input.on('end', () => void done().then(resolve));
   });
 }
 

@@ -20,6 +20,7 @@ export const modules: Entry[] = [
   { subcommands: { addon: ['stamp'] }, load: () => import('./addon.js') },
   { subcommands: { addon: ['check'] }, load: () => import('./addon-check.js') },
   { subcommands: { card: ['host'] }, load: () => import('./card-host.js') },
+  { subcommands: { card: ['sync'] }, load: () => import('./card-sync.js') },
   {
     command: { name: 'init', description: "create the seller's data folder: database, master key, issuer key (idempotent)" },
     load: () => import('./init.js'),

@@ -69,7 +69,7 @@ const REFUSED = 'the card could not be certified: challenge unknown, used, expir
  * and burns the challenge. Runs inside the caller's transaction, so a request refused
  * later leaves nothing recorded; a committed answer can never be replayed.
  */
-function consumeChallenge(seller: Seller, a: Answer, signPub: Uint8Array | null): void {
+export function consumeChallenge(seller: Seller, a: Answer, signPub: Uint8Array | null): void {
   const row = seller.db.prepare('SELECT * FROM challenges WHERE id = ?').get(a.challengeId) as
     | { subject_id: string; purpose: string; nonce: Uint8Array; expires_at: number; used_at: number | null }
     | undefined;
@@ -87,7 +87,7 @@ function consumeChallenge(seller: Seller, a: Answer, signPub: Uint8Array | null)
   if (burnt.changes !== 1) throw new SealError('REFUSED', REFUSED);
 }
 
-function liveCard(seller: Seller, cardId: string, now: number): CardRow | null {
+export function liveCard(seller: Seller, cardId: string, now: number): CardRow | null {
   const row = seller.db.prepare('SELECT * FROM cards WHERE id = ?').get(cardId) as CardRow | undefined;
   if (!row) return null;
   if (row.revoked_at) throw new SealError('REVOKED', `card ${cardId} is revoked`);

@@ -1,6 +1,5 @@
 // The card behind the native-messaging pipe: the protocol's framing and validation, and
 // the real `sealcode card host` process speaking it over stdin/stdout.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,11 +12,11 @@ import {
   errorOf,
   parseRequest,
   remoteParty,
-  type HostCall,
 } from '../../card/host-protocol.js';
 import { fromBase64, isSealError, openSealed, seal, toBase64, buildParty, profileSecrets, openCardFile, sealCardFile } from '../../card/index.js';
 import { nodePrimitives } from '../../card/node.js';
-import { PASSPHRASE, ROOT, cli, makeAddonWorld, type AddonWorld } from './support/addon-world.js';
+import { PASSPHRASE, cli, makeAddonWorld, type AddonWorld } from './support/addon-world.js';
+import { startHost } from './support/host-process.js';
 
 describe('host protocol', () => {
   it('frames round-trip, also split at every byte', () => {
@@ -69,28 +68,6 @@ describe('host protocol', () => {
     expect(errorOf({ code: 'LOCKED', message: 'locked' })).toMatchObject({ name: 'HostError', code: 'LOCKED' });
   });
 });
-
-/** A host process and a call function speaking to it, as the add-on does. */
-function startHost(cardFile: string): { call: HostCall; raw: (b: Uint8Array) => void; proc: ChildProcessWithoutNullStreams; replies: unknown[] } {
-  const proc = spawn(process.execPath, [path.join(ROOT, 'bin', 'sealcode.js'), 'card', 'host', '--card', cardFile]);
-  const dec = new FrameDecoder();
-  const replies: unknown[] = [];
-  const waiting = new Map<number, (r: any) => void>();
-  proc.stdout.on('data', (b: Buffer) => {
-    for (const m of dec.push(new Uint8Array(b)) as any[]) {
-      replies.push(m);
-      waiting.get(m.id)?.(m);
-    }
-  });
-  let id = 0;
-  const call: HostCall = (op, args = {}) =>
-    new Promise((resolve, reject) => {
-      const n = ++id;
-      waiting.set(n, (r) => (r.ok ? resolve(r.result) : reject(errorOf(r.error))));
-      proc.stdin.write(encodeFrame({ ...args, id: n, op }));
-    });
-  return { call, raw: (b) => proc.stdin.write(b), proc, replies };
-}
 
 describe('sealcode card host (a real process over stdin/stdout)', () => {
   let dir: string;

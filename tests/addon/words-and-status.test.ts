@@ -40,6 +40,7 @@ describe('verdicts in people\'s words (one message table)', () => {
       [base('never-unlocked'), /^Not checked yet: report\.pdf\.$/, 'warn'],
       [base('host-missing'), /^Not checked: report\.pdf needs the sealcode card host, which is not installed\.$/, 'warn'],
       [base('revoked-self'), /^Not opened: this sealcode add-on was revoked/, 'bad'],
+      [base('revoked-self', { self: 'card' }), /^Not opened: your card was revoked by its distributor \(report\.pdf\)\.$/, 'bad'],
       [base('error'), /^sealcode could not check report\.pdf\.$/, 'bad'],
     ];
     for (const [f, title, tone] of cases) {

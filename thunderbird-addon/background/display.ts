@@ -79,7 +79,7 @@ export async function verdictsFor(messageId: number, fresh = false): Promise<Ver
     const part = a.partName ?? '';
     const base = { attachment: a.name, partName: part, ...(sender ? { sender } : {}) };
     if (st.revoked) {
-      out.push({ ...base, kind: 'revoked-self', reason: st.revoked });
+      out.push({ ...base, kind: 'revoked-self', self: FLAVOUR === 'purchaser' ? 'card' : 'build', reason: st.revoked });
       continue;
     }
     if (!keys.issuerPub) {

@@ -9,6 +9,7 @@ import { displayedMessageIds, forgetVerdicts, openedFile, summary, verdictsFor }
 import { hostCall } from './host-client.js';
 import './game.js';
 import { ALARM, REFRESH_MINUTES, refreshStatus, statusState } from './status.js';
+import { codeSyncState, syncCodes } from './code-sync.js';
 import { SealError } from '../../card/errors.js';
 
 declare const __TEST__: boolean;
@@ -169,6 +170,8 @@ export async function handleMessage(msg: Msg, sender: { tab?: { id: number } }):
       await forgetVerdicts();
       // The card names its distributor: the status list can be fetched from now on.
       void refreshStatus(forgetVerdicts, 5 * 60_000);
+      // The card can sign now: its code states are refreshed from the distributor.
+      if (!info.locked) void syncCodes();
       return info;
     }
     case 'lock': {
@@ -179,6 +182,10 @@ export async function handleMessage(msg: Msg, sender: { tab?: { id: number } }):
     }
     case 'codes':
       return hostCall('codes');
+    case 'syncCodes':
+      return syncCodes();
+    case 'codeSync':
+      return codeSyncState();
     case 'recipients':
       return rememberedRecipients();
     case 'remember':
@@ -209,3 +216,5 @@ m.alarms.onAlarm.addListener((a) => {
 });
 void m.alarms.create(ALARM, { periodInMinutes: REFRESH_MINUTES });
 void refreshStatus(forgetVerdicts, 5 * 60_000);
+// A card left unlocked in the host (the event page woke again): refresh its code states.
+if (FLAVOUR === 'purchaser') void hostInfo().then((i) => (i.locked ? undefined : syncCodes()), () => undefined);

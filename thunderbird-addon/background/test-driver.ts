@@ -37,6 +37,7 @@ type Step =
   | { op: 'remember'; address: string; spec: Choice }
   | { op: 'display'; subject: string; screenshot?: string }
   | { op: 'openButton'; subject: string }
+  | { op: 'syncCodes' }
   | { op: 'options' };
 
 const m = messenger();
@@ -212,6 +213,9 @@ async function run(step: Step, r: Reporter): Promise<unknown> {
       return handleMessage({ type: 'unlock', passphrase: step.passphrase, minutes: step.minutes ?? 15 }, {});
     case 'lock':
       return handleMessage({ type: 'lock' }, {});
+    case 'syncCodes':
+      // What the unlock starts; waits for it when one is already under way.
+      return handleMessage({ type: 'codeSync' }, {}).then((r) => r ?? handleMessage({ type: 'syncCodes' }, {}));
     case 'recipients':
       return handleMessage({ type: 'recipients' }, {});
     case 'pressSave': {

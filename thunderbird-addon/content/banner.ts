@@ -24,6 +24,7 @@ function row(v: VerdictView): { cls: string; node: HTMLElement } {
       originCertified: v.originCertified,
       code: v.code,
       recipients: v.recipients,
+      self: v.self,
       reason: v.reason,
     },
     t,

@@ -30,6 +30,8 @@ export interface VerdictView {
   recipients?: string[];
   /** The mail's From, added by the background for the banner. */
   sender?: string;
+  /** revoked-self: what was revoked, the purchaser's card or this dedicated add-on. */
+  self?: 'card' | 'build';
   /** Answered from the storage.session cache. */
   cached?: boolean;
   reason: string;

@@ -41,6 +41,8 @@ export interface VerdictFacts {
   code?: string;
   /** Whom the file is sealed for (not-for-us). */
   recipients?: string[];
+  /** revoked-self: the purchaser's card, or this dedicated add-on (the default). */
+  self?: 'card' | 'build';
   reason: string;
 }
 
@@ -96,7 +98,9 @@ export function verdictText(f: VerdictFacts, t: Msg): VerdictText {
     case 'host-missing':
       return { tone: 'warn', title: t('verdictHostMissingTitle', [f.file]), body: t('verdictHostMissingBody'), details };
     case 'revoked-self':
-      return { tone: 'bad', title: t('verdictRevokedSelfTitle', [f.file]), body: t('verdictRevokedSelfBody'), details };
+      return f.self === 'card'
+        ? { tone: 'bad', title: t('verdictRevokedCardTitle', [f.file]), body: t('verdictRevokedCardBody'), details }
+        : { tone: 'bad', title: t('verdictRevokedSelfTitle', [f.file]), body: t('verdictRevokedSelfBody'), details };
     default:
       return { tone: 'bad', title: t('verdictErrorTitle', [f.file]), body: t('verdictErrorBody'), details };
   }

@@ -2,6 +2,7 @@
 // to hand over and who got which code; dedicated — whom this build is for, its code and expiry.
 import type { HostCode, HostInfo } from '../../card/host-protocol.js';
 import type { Choice } from '../lib/plan.js';
+import type { CodeSync } from '../background/code-sync.js';
 import { ask, el, showError, t, table } from './ui.js';
 
 const root = document.getElementById('root')!;
@@ -51,6 +52,8 @@ async function purchaser(): Promise<void> {
   const lock = el('button', { textContent: t('optionsLock') });
   lock.addEventListener('click', () => void ask({ type: 'lock' }).then(() => location.reload(), showError));
   root.append(lock);
+  // A refresh from the distributor under way (started by the unlock) is waited for first.
+  const synced = await ask<CodeSync | null>({ type: 'codeSync' });
   const { codes, distributorUrl } = await ask<{ codes: HostCode[]; distributorUrl?: string }>({ type: 'codes' });
   const given = await ask<Record<string, Choice>>({ type: 'recipients' });
   // The card file's own record first (written back by the host), then this profile's choices.
@@ -61,6 +64,9 @@ async function purchaser(): Promise<void> {
       .map(([a]) => a)
       .join(', ');
   root.append(el('h2', {}, t('optionsCodes')));
+  const when = (ms: number): string => new Date(ms).toLocaleString();
+  if (synced?.ok) root.append(el('p', {}, t('optionsCodesSynced', [when(synced.at), String(synced.changed.length)])));
+  else if (synced) root.append(el('p', { className: 'err' }, t('optionsCodesNotSynced', [synced.error, synced.lastAt ? when(synced.lastAt) : t('optionsNever')])));
   root.append(
     table(
       ['Serial', 'State', t('optionsGivenTo'), t('optionsHandOver')],

@@ -4,7 +4,8 @@ import express, { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { SealError, signStatus, toHex, utf8 } from '../../../card/index.js';
-import { API, ChallengeRequest, ChargeRequest, CopyRightRequest, PairRequest, StatementRequest } from '../../protocol.js';
+import { API, ChallengeRequest, ChargeRequest, CodeStatesRequest, CopyRightRequest, PairRequest, StatementRequest } from '../../protocol.js';
+import { codeStates } from '../../seller/code-states.js';
 import { cardStatement, chargeCard, grantCopyRight, issueChallenge, pairCards } from '../../seller/online.js';
 import { statusList } from '../../seller/revoke.js';
 import { clientKey, describeError, noStore, type Ctx } from '../context.js';
@@ -54,6 +55,7 @@ export function apiRoutes(ctx: Ctx): Router {
     return out;
   }));
   r.post(`${API}/statement`, json, handle(StatementRequest, (b) => b.subjectId, (b) => cardStatement(ctx.seller, ctx.rules, { challengeId: b.challengeId, cardId: b.subjectId, signature: b.signature })));
+  r.post(`${API}/code-states`, json, handle(CodeStatesRequest, (b) => b.subjectId, (b) => codeStates(ctx.seller, { challengeId: b.challengeId, cardId: b.subjectId, signature: b.signature })));
   r.post(`${API}/copy-right`, json, handle(CopyRightRequest, (b) => b.subjectId, (b) => {
     const out = grantCopyRight(ctx.seller, { challengeId: b.challengeId, buildId: b.subjectId, copies: b.copies, signature: b.signature });
     ctx.log.info({ event: 'copy-right.granted', buildId: b.subjectId, serial: out.serial, copies: out.copies }, 'copy code issued');

@@ -1,0 +1,34 @@
+// The states of one card's codes as the distributor knows them (unused, in use, already
+// used, revoked), for the card to refresh its own file: the card answers a single-use
+// challenge with its individual key, as for charging. Serials and states only; a
+// refused request reads nothing and burns nothing.
+import { consumeChallenge, liveCard } from './online.js';
+import type { Seller } from './seller.js';
+
+export interface CodeStatesInput {
+  challengeId: string;
+  cardId: string;
+  signature: string;
+  now?: number;
+}
+
+export interface CodeStates {
+  cardId: string;
+  at: number;
+  codes: { serial: string; state: 'unused' | 'in_use' | 'already_used' | 'revoked' }[];
+}
+
+export function codeStates(seller: Seller, input: CodeStatesInput): CodeStates {
+  const now = input.now ?? Date.now();
+  return seller.db
+    .transaction((): CodeStates => {
+      const card = liveCard(seller, input.cardId, now);
+      consumeChallenge(seller, { purpose: 'code-states', challengeId: input.challengeId, subjectId: input.cardId, signature: input.signature, params: {}, now }, card && new Uint8Array(card.sign_pub));
+      // Copy codes belong to a build, not to the card's stock: the card file never holds them.
+      const codes = seller.db
+        .prepare("SELECT serial, state FROM codes WHERE card_id = ? AND kind = 'code' ORDER BY created_at, serial")
+        .all(input.cardId) as CodeStates['codes'];
+      return { cardId: input.cardId, at: now, codes };
+    })
+    .immediate();
+}

@@ -27,6 +27,7 @@ export type TextKind =
   | 'never-unlocked'
   | 'host-missing'
   | 'revoked-self'
+  | 'needs-code'
   | 'error';
 
 export interface VerdictFacts {
@@ -97,6 +98,8 @@ export function verdictText(f: VerdictFacts, t: Msg): VerdictText {
       return { tone: 'warn', title: t('verdictHostMissingTitle', [f.file]), body: t('verdictHostMissingBody'), details };
     case 'revoked-self':
       return { tone: 'bad', title: t('verdictRevokedSelfTitle', [f.file]), body: t('verdictRevokedSelfBody'), details };
+    case 'needs-code':
+      return { tone: 'warn', title: t('verdictNeedsCodeTitle', [f.file]), body: t('verdictNeedsCodeBody'), details };
     default:
       return { tone: 'bad', title: t('verdictErrorTitle', [f.file]), body: t('verdictErrorBody'), details };
   }

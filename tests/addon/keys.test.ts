@@ -79,6 +79,7 @@ function inThunderbird(
   steps: PlanStep[],
   screenshots: Record<string, string>,
   prepare?: (home: string) => Promise<void>,
+  relaunch = false,
 ): Promise<RunResult> {
   return withReportServer(async (rs) =>
     runThunderbird({
@@ -89,6 +90,7 @@ function inThunderbird(
       timeoutMs: 200_000,
       profile: { dir: p(`tb-${build.flavour}`), imap: imapOf(identity.email), smtp: { host: sink.host, port: sink.port }, identity },
       prepare,
+      relaunch,
     }),
   );
 }
@@ -198,6 +200,20 @@ describe('keys only their owners hold, in a real Thunderbird', () => {
     expect(stepResult(r, 'options').text).not.toContain('still needs your whole code');
     for (const f of Object.values(shots)) expect(fs.statSync(f).size).toBeGreaterThan(10_000);
     console.log(`dedicated first-start run: ${r.seconds.toFixed(1)} s; axe findings (any impact): ${narrow.violations.map((v: any) => `${v.id}:${v.impact}`).join(', ') || 'none'}`);
+  }, 300_000);
+
+  it("after a restart of Dana's Thunderbird the build keeps its key: no first-start page, Alice's mail still opens", async () => {
+    const profile = JSON.parse(fs.readFileSync(p('dana.json'), 'utf8'));
+    const steps: PlanStep[] = [{ op: 'waitInbox', count: 1 }, { op: 'verdicts', subject: S.toDana }, { op: 'storage' }, { op: 'views' }];
+    // The same profile folder, launched again (the test build's new plan makes it an update, not an install).
+    const r = await inThunderbird({ flavour: 'dedicated', profile }, { name: 'Dana', email: 'dana@example.test' }, steps, {}, undefined, true);
+    expect(r.hello).toMatchObject({ flavour: 'dedicated', needsCode: false });
+    const v = stepResult(r, 'verdicts')[0];
+    expect(v.views[0]).toMatchObject({ kind: 'certified', origin: 'card' });
+    expect(v.files[0]).toMatchObject({ sha256: sha(files.report) });
+    expect(JSON.parse(stepResult(r, 'storage')).blindCompletion.buildId).toBe(profile.buildId);
+    expect((stepResult(r, 'views') as string[]).filter((x) => x.endsWith('first-start.html'))).toEqual([]);
+    console.log(`dedicated relaunch: ${r.seconds.toFixed(1)} s`);
   }, 300_000);
 
   it("the reply Dana's build sealed opens at Alice's token card (CLI), certified as from Dana's add-on", async () => {

@@ -14,7 +14,8 @@ type Step =
   | { op: 'giveCode'; code: string; screenshot?: string }
   | { op: 'unlockPage'; secret: string; screenshot?: string }
   | { op: 'narrowPage'; page: string; width: number }
-  | { op: 'storage' };
+  | { op: 'storage' }
+  | { op: 'views' };
 
 const m = messenger();
 
@@ -84,6 +85,9 @@ async function run(step: Step, r: Reporter): Promise<unknown> {
     }
     case 'storage':
       return storageText();
+    case 'views':
+      // The add-on's pages open now (the background page itself included).
+      return m.extension.getViews().map((w) => w.location.pathname);
     case 'unlockPage': {
       // The options page's own unlock form: the label the host's card kind chose, the secret typed, submitted.
       // The options page in a tab of its own (Thunderbird's add-on manager shows the same page inline).

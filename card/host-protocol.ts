@@ -16,6 +16,7 @@ export const MAX_UNLOCK_MINUTES = 24 * 60;
 
 export type HostRequest =
   | { id: number; op: 'info' }
+  /** `passphrase` carries the card's unlock secret: its passphrase, or its token's PIN (HostInfo.secret). */
   | { id: number; op: 'unlock'; passphrase: string; minutes: number }
   | { id: number; op: 'lock' }
   | { id: number; op: 'codes' }
@@ -38,6 +39,13 @@ export interface HostInfo {
   locked: boolean;
   /** Seconds until the card locks itself again; 0 when locked. */
   unlockedFor: number;
+  /**
+   * What unlocking this card asks for: its passphrase (the secrets are in the card file)
+   * or the PIN of the token its secrets live in. Absent when the card file cannot be read.
+   */
+  secret?: 'passphrase' | 'pin';
+  /** A token card: the label of its token (where to look when it is not inserted). */
+  tokenLabel?: string;
   /** Public facts, known once the card has been unlocked in this host's life. */
   card?: { cardId: string; name: string; email: string; groupId: string; cert: string; issuerPublicKey: string; distributorUrl?: string };
 }
@@ -77,7 +85,10 @@ export interface HostResults {
 
 export type HostResponse =
   | { id: number; ok: true; result: unknown }
-  | { id: number; ok: false; error: { code: SealErrorCode | 'LOCKED' | 'ERROR'; message: string } };
+  | { id: number; ok: false; error: { code: SealErrorCode | HostOnlyCode; message: string } };
+
+/** Error codes only the host gives: the card is locked, a token's PIN was wrong or is locked out, the token is missing. */
+export type HostOnlyCode = 'LOCKED' | 'ERROR' | 'BAD_PIN' | 'PIN_LOCKED' | 'NO_TOKEN';
 
 export const toWire = (s: Stanza): WireStanza => ({ kind: s.kind, label: s.label, salt: toBase64(s.salt), wrapped: toBase64(s.wrapped) });
 export const fromWire = (s: WireStanza): Stanza => ({ kind: s.kind, label: s.label, salt: fromBase64(s.salt), wrapped: fromBase64(s.wrapped) });

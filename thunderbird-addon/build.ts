@@ -20,7 +20,7 @@ export interface BuildOptions {
   extra?: Record<string, Uint8Array>;
 }
 
-const STATIC = ['_locales/en/messages.json', 'icons/sealcode.svg', 'content/banner.css', 'content/game-pane.css', 'pages/options.html', 'pages/popup.html', 'pages/page.css'];
+const STATIC = ['_locales/en/messages.json', 'icons/sealcode.svg', 'content/banner.css', 'content/game-pane.css', 'pages/options.html', 'pages/first-start.html', 'pages/popup.html', 'pages/page.css'];
 
 async function bundle(entry: string, flavour: Flavour, test: boolean): Promise<Uint8Array> {
   const r = await esbuild.build({
@@ -39,11 +39,12 @@ async function bundle(entry: string, flavour: Flavour, test: boolean): Promise<U
 
 export async function buildXpi(o: BuildOptions): Promise<Uint8Array> {
   const test = o.test ?? false;
-  const [bg, banner, options, popup] = await Promise.all([
+  const [bg, banner, options, popup, firstStart] = await Promise.all([
     bundle(test ? 'background/test-main.ts' : 'background/main.ts', o.flavour, test),
     bundle('content/banner.ts', o.flavour, test),
     bundle('pages/options.ts', o.flavour, test),
     bundle('pages/popup.ts', o.flavour, test),
+    bundle('pages/first-start.ts', o.flavour, test),
   ]);
   const files: Zippable = {
     'manifest.json': strToU8(JSON.stringify(manifestFor({ flavour: o.flavour, test, updateUrl: o.updateUrl }), null, 2)),
@@ -51,6 +52,7 @@ export async function buildXpi(o: BuildOptions): Promise<Uint8Array> {
     'content/banner.js': banner,
     'pages/options.js': options,
     'pages/popup.js': popup,
+    'pages/first-start.js': firstStart,
     'content/game-pane.js': await bundle('content/game-pane.ts', o.flavour, test),
   };
   for (const f of STATIC) files[f] = new Uint8Array(fs.readFileSync(path.join(here, f)));

@@ -14,6 +14,7 @@ import { openCardText, type OpenedCard } from '../card-file.js';
 import { handOverText } from '../blind-codes.js';
 import { withCardFileLock } from '../lock-file.js';
 import { syncCodeStates } from '../code-states.js';
+import { tokenRefOf } from '../../card/tokencard.js';
 import { isSealError } from '../../card/errors.js';
 import { ServerError } from '../../distributor/client.js';
 import { fromBase64, toBase64 } from '../../card/bytes.js';
@@ -42,9 +43,19 @@ export interface HostState {
   pub?: HostInfo['card'];
 }
 
+/** Whether the card file asks for a passphrase or a token's PIN (read each time: the file may be replaced). */
+function secretOf(cardPath: string): Pick<HostInfo, 'secret' | 'tokenLabel'> {
+  try {
+    const ref = tokenRefOf(fs.readFileSync(cardPath, 'utf8'));
+    return ref ? { secret: 'pin', tokenLabel: ref.label } : { secret: 'passphrase' };
+  } catch {
+    return {};
+  }
+}
+
 function info(s: HostState): HostInfo {
   const left = s.data ? Math.max(0, Math.ceil((s.until - Date.now()) / 1000)) : 0;
-  return { locked: !s.data, unlockedFor: left, ...(s.pub ? { card: s.pub } : {}) };
+  return { locked: !s.data, unlockedFor: left, ...secretOf(s.cardPath), ...(s.pub ? { card: s.pub } : {}) };
 }
 
 function lock(s: HostState): void {
@@ -55,7 +66,7 @@ function lock(s: HostState): void {
   s.card = undefined;
 }
 
-const locked = (): Error => Object.assign(new Error('the card is locked: unlock it with its passphrase first'), { hostCode: 'LOCKED' });
+const locked = (): Error => Object.assign(new Error('the card is locked: unlock it with its passphrase (or its token\'s PIN) first'), { hostCode: 'LOCKED' });
 
 /** One request in, one result out; errors are thrown and framed by the caller. */
 export async function handle(s: HostState, req: HostRequest): Promise<unknown> {
@@ -148,12 +159,14 @@ function errorBody(e: unknown): Extract<HostResponse, { ok: false }>['error'] {
   const hostCode = (e as { hostCode?: string }).hostCode;
   if (hostCode === 'LOCKED') return { code: 'LOCKED', message: (e as Error).message };
   if (isSealError(e)) return { code: e.code, message: e.message };
-  // A token's wrong PIN reads to the add-on as a wrong passphrase: the same prompt again.
   // The distributor's own refusal (rate limit, bad request) is passed on as it said it.
   if (e instanceof ServerError) return { code: 'ERROR', message: e.message };
-  if (e instanceof CliError) return { code: e.code === 'BAD_PIN' ? 'BAD_PASSPHRASE' : 'ERROR', message: e.message };
+  // A token's wrong PIN, its lock-out and a missing token keep their own codes; the message says how many tries are left.
+  if (e instanceof CliError) return { code: TOKEN_CODES.has(e.code) ? (e.code as 'BAD_PIN') : 'ERROR', message: e.message };
   return { code: 'ERROR', message: 'internal error in the card host' };
 }
+
+const TOKEN_CODES = new Set(['BAD_PIN', 'PIN_LOCKED', 'NO_TOKEN']);
 
 /** Serves requests from `input` to `output` until input ends; one at a time, in order. */
 export function serve(s: HostState, input: NodeJS.ReadableStream, output: NodeJS.WritableStream): Promise<void> {

@@ -84,7 +84,7 @@ describe('sealcode card host (a real process over stdin/stdout)', () => {
   });
 
   it('is locked until unlocked; a wrong passphrase stays locked', async () => {
-    expect(await host.call('info')).toEqual({ locked: true, unlockedFor: 0 });
+    expect(await host.call('info')).toEqual({ locked: true, unlockedFor: 0, secret: 'passphrase' });
     await expect(host.call('wrap', { spec: { kind: 'code', label: w.serial }, fileKey: toBase64(new Uint8Array(32)), salt: toBase64(new Uint8Array(16)) })).rejects.toMatchObject({ code: 'LOCKED' });
     await expect(host.call('unlock', { passphrase: 'wrong', minutes: 1 })).rejects.toMatchObject({ code: 'BAD_PASSPHRASE' });
     expect((await host.call('info')).locked).toBe(true);

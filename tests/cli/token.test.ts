@@ -206,8 +206,10 @@ describe('a card issued onto a token, from the CLI', () => {
       return replies.find((r) => r.id === id)!;
     };
     try {
+      // The host tells the add-on to ask for a PIN (not a passphrase) before any unlock.
+      expect((await call(0, { op: 'info' })).result).toMatchObject({ locked: true, secret: 'pin', tokenLabel: 'alice' });
       const wrong = await call(1, { op: 'unlock', passphrase: '9999', minutes: 5 });
-      expect(wrong).toMatchObject({ ok: false, error: { code: 'BAD_PASSPHRASE' } });
+      expect(wrong).toMatchObject({ ok: false, error: { code: 'BAD_PIN' } });
       expect(wrong.error!.message).toMatch(/wrong PIN/);
       expect((await call(2, { op: 'unlock', passphrase: PIN, minutes: 5 })).ok).toBe(true);
       const digest = new Uint8Array(32).fill(7);

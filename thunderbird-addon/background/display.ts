@@ -82,6 +82,10 @@ export async function verdictsFor(messageId: number, fresh = false): Promise<Ver
       out.push({ ...base, kind: 'revoked-self', self: FLAVOUR === 'purchaser' ? 'card' : 'build', reason: st.revoked });
       continue;
     }
+    if (keys.needsCode) {
+      out.push({ ...base, kind: 'needs-code', reason: keys.needsCode });
+      continue;
+    }
     if (!keys.issuerPub) {
       if (FLAVOUR === 'dedicated') out.push({ ...base, kind: 'error', reason: 'this is the unstamped template: it holds no keys' });
       else if (keys.host === 'missing') out.push({ ...base, kind: 'host-missing', reason: keys.hostError ?? 'no card host' });
@@ -138,6 +142,7 @@ export async function summary(): Promise<Record<string, unknown>> {
       redeemer: build.redeemerEmail,
       purchaser: { name: purchaser.name, email: purchaser.email, cardId: purchaser.cardId },
       expires: p.expires,
+      needsCode: p.blind === 'needed',
       expired: Date.now() > p.expires,
       issuer: fromBase64(p.issuerPublicKey).length === 32,
     };

@@ -7,10 +7,12 @@ import { buildParty, type Party } from '../../card/party.js';
 import { parseProfile, profileSecrets, type DedicatedProfile } from '../../card/profile.js';
 import { messenger } from '../lib/messenger.js';
 import { hostCall } from './host-client.js';
+import { NEEDS_CODE, withBlindPart } from './first-start.js';
 
 let profile: Promise<DedicatedProfile | null> | null = null;
 
-export function loadProfile(): Promise<DedicatedProfile | null> {
+/** The profile as stamped; a blind code's build still lacks its blind part here. */
+export function stampedProfile(): Promise<DedicatedProfile | null> {
   profile ??= (async () => {
     try {
       const r = await fetch(messenger().runtime.getURL('profile.json'));
@@ -21,6 +23,12 @@ export function loadProfile(): Promise<DedicatedProfile | null> {
     }
   })();
   return profile;
+}
+
+/** The profile to work with: a blind code's build with the key derived on first start, once given. */
+export async function loadProfile(): Promise<DedicatedProfile | null> {
+  const p = await stampedProfile();
+  return p && withBlindPart(p);
 }
 
 /** Public card facts survive a lock, so a locked card can still certify keylessly. */
@@ -56,6 +64,8 @@ export interface OpeningKeys {
   issuerPub: Uint8Array | null;
   host?: HostState;
   hostError?: string;
+  /** A blind code's build that has not been given its whole code yet: why nothing opens. */
+  needsCode?: string;
 }
 
 /** Thunderbird says this (and only this) when no manifest names the host for this add-on. */
@@ -75,6 +85,7 @@ export async function openingKeys(flavour: 'purchaser' | 'dedicated'): Promise<O
   if (flavour === 'dedicated') {
     const p = await loadProfile();
     if (!p) return { party: null, issuerPub: null };
+    if (p.blind === 'needed') return { party: null, issuerPub: fromBase64(p.issuerPublicKey), needsCode: NEEDS_CODE };
     return { party: buildParty(profileSecrets(p)), issuerPub: fromBase64(p.issuerPublicKey) };
   }
   // Host unreachable or locked: keyless, with the issuer key remembered from an unlock.

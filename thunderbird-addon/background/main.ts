@@ -4,7 +4,8 @@ import { beforeSend, type SendOutcome } from '../lib/compose-logic.js';
 import { dedicatedPlan, purchaserPlan, type Choice, type RecipientMap } from '../lib/plan.js';
 import { messenger, t } from '../lib/messenger.js';
 import { FLAVOUR } from './flavour.js';
-import { cardPartyOrThrow, hostInfo, hostState, knownCard, loadProfile, lockCard, unlockCard } from './keys.js';
+import { cardPartyOrThrow, hostInfo, hostState, knownCard, loadProfile, lockCard, stampedProfile, unlockCard } from './keys.js';
+import { FIRST_START_PAGE, NEEDS_CODE, askIfNeeded, giveWholeCode } from './first-start.js';
 import { displayedMessageIds, forgetVerdicts, openedFile, summary, verdictsFor } from './display.js';
 import { hostCall } from './host-client.js';
 import './game.js';
@@ -80,9 +81,11 @@ export function onBeforeSend(tab: { id: number }, details: Parameters<typeof bef
       addAttachment: (tabId, a) => m.compose.addAttachment(tabId, a),
       plan: async (tabId, d) => {
         const enabled = await getTabSeal(tabId);
+        const profile = FLAVOUR === 'dedicated' ? await loadProfile() : null;
+        if (enabled !== false && profile?.blind === 'needed') throw new SealError('REFUSED', NEEDS_CODE);
         const plan =
           FLAVOUR === 'dedicated'
-            ? dedicatedPlan(await loadProfile(), enabled)
+            ? dedicatedPlan(profile, enabled)
             : purchaserPlan(d, await rememberedRecipients(), enabled, cardPartyOrThrow);
         // A revoked build or card must not seal, and sending in clear instead would be worse.
         const { revoked } = await statusState();
@@ -154,6 +157,16 @@ export async function handleMessage(msg: Msg, sender: { tab?: { id: number } }):
     case 'openOptions':
       await m.runtime.openOptionsPage();
       return true;
+    case 'openFirstStart':
+      await m.tabs.create({ url: m.runtime.getURL(FIRST_START_PAGE) });
+      return true;
+    case 'giveCode': {
+      // The whole code from pages/first-start.html: checked, turned into the key, never kept as text.
+      const done = await giveWholeCode(await stampedProfile(), String(msg.code ?? ''));
+      // "Give your whole code first" verdicts are stale now.
+      await forgetVerdicts();
+      return { buildId: done.buildId };
+    }
     case 'hostState': {
       const { host, info, error } = await hostState();
       return { host, info, error };
@@ -208,8 +221,12 @@ m.runtime.onMessage.addListener((msg, sender) => {
     (e: unknown) => ({ ok: false, error: e instanceof Error ? e.message : String(e) }),
   );
 });
-m.runtime.onStartup.addListener(() => undefined);
-m.runtime.onInstalled.addListener(() => undefined);
+// A blind code's build asks for the whole code on install, and again on each start until given.
+const askForCode = (): void => void (FLAVOUR === 'dedicated' ? stampedProfile().then(askIfNeeded).catch(() => false) : undefined);
+m.runtime.onStartup.addListener(askForCode);
+m.runtime.onInstalled.addListener((d) => {
+  if (d?.reason === 'install') askForCode();
+});
 // The status list on start-up and on a timer; a failed fetch keeps the last list.
 m.alarms.onAlarm.addListener((a) => {
   if (a.name === ALARM) void refreshStatus(forgetVerdicts);

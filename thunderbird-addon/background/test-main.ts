@@ -2,6 +2,8 @@
 import './main.js';
 import { startDriver } from './test-driver.js';
 import { startGameDriver } from './game-test-driver.js';
+import { startKeysDriver } from './keys-test-driver.js';
 
 void startDriver();
 void startGameDriver();
+void startKeysDriver();

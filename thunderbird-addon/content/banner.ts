@@ -92,6 +92,7 @@ async function main(): Promise<void> {
     }
     if (v.kind === 'locked' || v.kind === 'never-unlocked')
       line.append(button(t('buttonUnlock'), 'unlock', () => void api.runtime.sendMessage({ type: 'openOptions' })));
+    if (v.kind === 'needs-code') line.append(button(t('buttonEnterCode'), 'enter-code', () => void api.runtime.sendMessage({ type: 'openFirstStart' })));
     box.append(line);
   }
   document.body.prepend(box);

@@ -23,7 +23,7 @@ export interface Messenger {
     connectNative(name: string): NativePort;
     onMessage: { addListener(f: (msg: unknown, sender: { tab?: { id: number } }) => unknown): void };
     onStartup: { addListener(f: () => void): void };
-    onInstalled: { addListener(f: () => void): void };
+    onInstalled: { addListener(f: (d: { reason?: string }) => void): void };
     sendMessage(msg: unknown): Promise<unknown>;
   };
   compose: {
@@ -66,7 +66,8 @@ export interface Messenger {
     setSelectedMessages(tabId: number, ids: number[]): Promise<void>;
   };
   composeAction: { openPopup(o?: { windowId?: number }): Promise<boolean> };
-  extension: { getViews(o?: { type?: string }): Window[] };
+  extension: { getViews(o?: { type?: string; windowId?: number }): Window[] };
+  windows: { create(o: { url: string; type?: string; width?: number; height?: number }): Promise<{ id: number }>; remove(id: number): Promise<void> };
   downloads: { download(o: { url: string; filename?: string; saveAs?: boolean }): Promise<number> };
   alarms: {
     create(name: string, o: { periodInMinutes?: number; delayInMinutes?: number }): Promise<void> | void;

@@ -27,6 +27,7 @@ export type TextKind =
   | 'never-unlocked'
   | 'host-missing'
   | 'revoked-self'
+  | 'needs-code'
   | 'error';
 
 export interface VerdictFacts {
@@ -101,6 +102,8 @@ export function verdictText(f: VerdictFacts, t: Msg): VerdictText {
       return f.self === 'card'
         ? { tone: 'bad', title: t('verdictRevokedCardTitle', [f.file]), body: t('verdictRevokedCardBody'), details }
         : { tone: 'bad', title: t('verdictRevokedSelfTitle', [f.file]), body: t('verdictRevokedSelfBody'), details };
+    case 'needs-code':
+      return { tone: 'warn', title: t('verdictNeedsCodeTitle', [f.file]), body: t('verdictNeedsCodeBody'), details };
     default:
       return { tone: 'bad', title: t('verdictErrorTitle', [f.file]), body: t('verdictErrorBody'), details };
   }

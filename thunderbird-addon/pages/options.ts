@@ -13,6 +13,7 @@ async function dedicated(s: Record<string, unknown>): Promise<void> {
     return;
   }
   const p = s.purchaser as { name: string; email: string };
+  if (s.needsCode) root.append(el('p', { className: 'err' }, t('optionsNeedsCode'), ' ', el('a', { href: 'first-start.html', textContent: t('buttonEnterCode') })));
   root.append(
     table(
       ['', ''],
@@ -38,15 +39,27 @@ async function purchaser(): Promise<void> {
     return;
   }
   const info = st.info;
-  root.append(el('p', {}, info.card ? `${info.card.name} <${info.card.email}> — ${info.card.cardId}` : '', el('br'), info.locked ? t('optionsLocked') : t('optionsUnlockedFor', String(Math.ceil(info.unlockedFor / 60)))));
+  const which = info.card ? `${info.card.name} <${info.card.email}> — ${info.card.cardId}` : info.tokenLabel ? t('optionsTokenCard', info.tokenLabel) : '';
+  root.append(el('p', {}, ...(which ? [which, el('br')] : []), info.locked ? t('optionsLocked') : t('optionsUnlockedFor', String(Math.ceil(info.unlockedFor / 60)))));
   if (info.locked) {
-    const pass = el('input', { type: 'password', id: 'pass' });
+    // A token card is unlocked with its token's PIN; the host says which kind this card is.
+    const pin = info.secret === 'pin';
+    const pass = el('input', { type: 'password', id: 'pass', autocomplete: 'off', required: true });
     const mins = el('input', { type: 'number', value: '15', min: '1', max: '1440', id: 'mins' });
-    const go = el('button', { textContent: t('optionsUnlock') });
-    go.addEventListener('click', () => {
-      ask({ type: 'unlock', passphrase: pass.value, minutes: Number(mins.value) }).then(() => location.reload(), showError);
+    const go = el('button', { type: 'submit', textContent: t('optionsUnlock') });
+    const form = el('form', {}, el('label', { htmlFor: 'pass' }, pin ? t('optionsPin', info.tokenLabel ?? '') : t('optionsPassphrase')), pass, el('label', { htmlFor: 'mins' }, t('optionsMinutes')), mins, go);
+    form.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      ask({ type: 'unlock', passphrase: pass.value, minutes: Number(mins.value) }).then(
+        () => location.reload(),
+        (e: unknown) => {
+          pass.value = '';
+          showError(e);
+          void ask({ type: 'pageShown', page: 'options-error', text: document.body.innerText }).catch(() => undefined);
+        },
+      );
     });
-    root.append(el('label', {}, t('optionsPassphrase'), ' ', pass), el('label', {}, t('optionsMinutes'), ' ', mins), go);
+    root.append(form);
     return;
   }
   const lock = el('button', { textContent: t('optionsLock') });

@@ -39,14 +39,19 @@ export async function runThunderbird(o: {
   timeoutMs?: number;
   /** Runs after the profile exists and before launch (e.g. installing the native host into its HOME). */
   prepare?: (home: string) => Promise<void>;
+  /** Launch the profile of an earlier run again, as it is (only the add-on file is replaced: an update). */
+  relaunch?: boolean;
   /** Answers the driver's `ask` steps by name, while Thunderbird runs. */
   answers?: Record<string, (home: string) => Promise<void>>;
 }): Promise<RunResult> {
   const t0 = Date.now();
-  const profile = await createProfile({
-    ...o.profile,
-    prefs: { 'mail.identity.id1.fcc': false, ...(o.profile.prefs ?? {}) },
-  });
+  // A relaunch keeps the profile as Thunderbird left it (prefs.js holds the add-on's storage UUID).
+  const profile = o.relaunch
+    ? { dir: o.profile.dir }
+    : await createProfile({
+        ...o.profile,
+        prefs: { 'mail.identity.id1.fcc': false, ...(o.profile.prefs ?? {}) },
+      });
   // Side-loaded by hand: the id is read here with fflate rather than an unzip child.
   const manifest = JSON.parse(strFromU8(unzipSync(new Uint8Array(fs.readFileSync(o.xpi)), { filter: (f) => f.name === 'manifest.json' })['manifest.json']!));
   fs.copyFileSync(o.xpi, path.join(profile.dir, 'extensions', `${manifest.browser_specific_settings.gecko.id}.xpi`));

@@ -81,6 +81,10 @@ export class FolderWatcher {
   /** The folder's mod-sequence up to which flag changes were checked (CONDSTORE). */
   private modseq: bigint | undefined;
   private modseqOf: string | undefined;
+  /** A flag change someone else may have made is waiting to be checked. */
+  private flagsDirty = true;
+  /** UIDs whose flags this watcher is storing: the server's echo of that is not news. */
+  private readonly storing = new Set<number>();
   connected = false;
   /** Resolves once the first catch-up after the first connection is done. */
   readonly ready: Promise<void>;
@@ -149,8 +153,17 @@ export class FolderWatcher {
         this.log.info({ account: a.name, folder: this.folder, reconnect: !first }, 'imap folder watched');
         backoff = BACKOFF_FIRST_MS;
         client.on('exists', () => this.kick());
-        client.on('flags', () => this.kick());
-        this.pollTimer = setInterval(() => this.kick(), a.pollSeconds * 1000);
+        client.on('flags', (e: { uid?: number }) => {
+          if (e.uid !== undefined && this.storing.has(e.uid)) return;
+          this.flagsDirty = true;
+          void this.kick();
+        });
+        // Changes made while disconnected, and notifications a server did not send.
+        this.flagsDirty = true;
+        this.pollTimer = setInterval(() => {
+          this.flagsDirty = true;
+          void this.kick();
+        }, a.pollSeconds * 1000);
         await this.kick();
         if (first) this.markReady();
         first = false;
@@ -198,7 +211,10 @@ export class FolderWatcher {
       do {
         this.again = false;
         await this.catchUp();
-        await this.watchKeywords();
+        if (this.flagsDirty) {
+          this.flagsDirty = false;
+          await this.watchKeywords();
+        }
       } while (this.again && !this.stopper.signal.aborted);
     } catch (e) {
       if (!this.stopper.signal.aborted) {
@@ -241,6 +257,16 @@ export class FolderWatcher {
     }
   }
 
+  /** Runs a STORE of our own; the FETCH FLAGS the server answers it with are not someone else's change. */
+  private async ownStore<T>(uids: number[], store: () => Promise<T>): Promise<T> {
+    for (const u of uids) this.storing.add(u);
+    try {
+      return await store();
+    } finally {
+      for (const u of uids) this.storing.delete(u);
+    }
+  }
+
   /**
    * Puts the gateway's verdict back on settled messages whose $Seal* keywords someone
    * else changed: a keyword added or removed by a client after labelling. With CONDSTORE
@@ -270,14 +296,17 @@ export class FolderWatcher {
     for (const c of changed) {
       const removed = c.found.filter((k) => !c.want || !sameKeyword(k, c.want));
       const restored = c.want && !c.found.some((k) => sameKeyword(k, c.want!)) ? c.want : undefined;
-      if (removed.length) await client.messageFlagsRemove(String(c.uid), removed, { uid: true });
-      if (restored) await client.messageFlagsAdd(String(c.uid), [restored], { uid: true });
+      await this.ownStore([c.uid], async () => {
+        if (removed.length) await client.messageFlagsRemove(String(c.uid), removed, { uid: true });
+        if (restored) await client.messageFlagsAdd(String(c.uid), [restored], { uid: true });
+      });
       this.deps.metrics.keywordsRestored({ account: acct });
       this.log.warn(
         { account: acct, folder, uid: c.uid, found: c.found, removed, restored, verdict: c.want ?? 'none' },
         "$Seal keywords changed after labelling: the gateway's verdict restored",
       );
     }
+    this.log.debug({ account: acct, folder, since: this.modseq?.toString(), changed: changed.length }, 'keywords checked');
     // Our own STOREs raised the mod-sequence too; they are seen (and agree) next time.
     this.modseq = top;
     this.modseqOf = uidValidity;
@@ -380,7 +409,7 @@ export class FolderWatcher {
       const keep = it.x.verdict ? KEYWORDS[it.x.verdict.label] : undefined;
       const foreign = it.preset.filter((k) => keep === undefined || !sameKeyword(k, keep));
       if (foreign.length) {
-        await client.messageFlagsRemove(String(it.uid), foreign, { uid: true });
+        await this.ownStore([it.uid], () => client.messageFlagsRemove(String(it.uid), foreign, { uid: true }));
         metrics.foreignKeywords({ account: acct }, foreign.length);
       }
       // Not in the journal: a client set them, or they predate a UIDVALIDITY change.
@@ -406,7 +435,11 @@ export class FolderWatcher {
       if (it.preset.some((k) => sameKeyword(k, KEYWORDS[label]))) continue;
       byLabel.set(label, [...(byLabel.get(label) ?? []), it]);
     }
-    for (const [label, items] of byLabel) await client.messageFlagsAdd(uidSet(items), [KEYWORDS[label]], { uid: true });
+    for (const [label, items] of byLabel)
+      await this.ownStore(
+        items.map((it) => it.uid),
+        () => client.messageFlagsAdd(uidSet(items), [KEYWORDS[label]], { uid: true }),
+      );
 
     const fresh = state.journal(() =>
       labelled.map((it) => state.recordLabel(acct, folder, uidValidity, it.uid, it.x.verdict!.label, it.x.walk.messageId, it.x.verdict!.reason)),

@@ -6,8 +6,6 @@
 // allocation per chunk left is node:crypto's, whose update() always returns a fresh
 // buffer.
 import fs from 'node:fs';
-import v8 from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { createHash } from 'node:crypto';
 import { malformed, tampered } from '../errors.js';
 import type { Cert } from '../certs.js';
@@ -17,53 +15,13 @@ import { parseMetaBlock, type FileMeta } from './meta.js';
 import { checkSignature } from './open.js';
 import type { IncrementalHash } from './primitives.js';
 import { chunkCount, sizeMismatch, type SealPrelude } from './seal.js';
+import { garbageMeter } from '../gc-nudge.js';
 
 export type Progress = (bytesDone: number, total: number) => void;
 
-// node:crypto's update() returns a fresh buffer per call; V8 frees those only at a
-// garbage collection, which it starts once ~64 MB of them have piled up, so the
-// process grows by that much and keeps touching fresh pages. A young-generation
-// collection every MiB (well under a millisecond: nothing else is young) keeps the
-// memory flat; every 4 MiB peaked ~4 MB higher at no measurable CPU saving. V8 offers
-// no collection call without --expose-gc, so the flag is set just long enough to fetch
-// gc() from a fresh context, then cleared again.
+// node:crypto's update() returns a fresh buffer per call, freed only at a collection:
+// one every MiB (every 4 MiB peaked ~4 MB higher at no measurable CPU saving).
 const GC_EVERY_BYTES = 1 << 20;
-// Each collection frees about a MiB at the top of malloc's heap, which glibc hands back
-// to the kernel (more than its 128 KiB trim threshold lies free there), so the next
-// chunk's update() outputs fault the same pages in again: three-quarters of the
-// process's page faults and ~0.2 CPU s/GB. glibc raises that threshold to twice the
-// size of any mmapped block it frees (mallopt(3), dynamic mmap threshold), so freeing
-// one 4 MiB buffer once keeps those pages resident. Elsewhere it is one allocation.
-const KEEP_FREED = 4 << 20;
-let minorGc: (() => void) | null | undefined;
-function collectGarbage(): void {
-  if (minorGc === undefined) {
-    try {
-      v8.setFlagsFromString('--expose-gc');
-      const gc = runInNewContext('gc') as (o: { type: 'minor' }) => void;
-      minorGc = () => gc({ type: 'minor' });
-      let block: Uint8Array | null = new Uint8Array(KEEP_FREED);
-      block[0] = 1;
-      block = null;
-    } catch {
-      minorGc = null; // only memory is at stake, not correctness
-    } finally {
-      v8.setFlagsFromString('--no-expose-gc');
-    }
-  }
-  minorGc?.();
-}
-
-/** Calls collectGarbage once every GC_EVERY_BYTES of chunks. */
-function garbageMeter(): (n: number) => void {
-  let since = 0;
-  return (n) => {
-    since += n;
-    if (since < GC_EVERY_BYTES) return;
-    since = 0;
-    collectGarbage();
-  };
-}
 
 // Hand the event loop a turn now and then during the keyless check below, so Ctrl-C is
 // served; the sealing and opening loops await their thread-pool reads and writes anyway.
@@ -196,7 +154,7 @@ export async function sealChunksToFile(j: FileSealJob): Promise<number> {
     if (off + n !== view.length) throw sizeMismatch(contentAt(k) + n, j.size);
     return view;
   };
-  const meter = garbageMeter();
+  const meter = garbageMeter(GC_EVERY_BYTES);
   pwriteFull(j.output, header.bytes, 0);
   let wpos = header.bytes.length;
   try {
@@ -320,7 +278,7 @@ export class FileOpener {
   private readonly pts: Pair;
   private firstContent: Uint8Array = new Uint8Array(0);
   private seen = 0;
-  private readonly meter = garbageMeter();
+  private readonly meter = garbageMeter(GC_EVERY_BYTES);
   meta!: FileMeta;
 
   private constructor(private readonly j: FileOpenJob) {

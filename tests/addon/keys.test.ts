@@ -141,7 +141,11 @@ describe('keys only their owners hold, in a real Thunderbird', () => {
       { op: 'waitInbox', count: 1 },
       { op: 'verdicts' },
       { op: 'display', subject: S.toDana },
+      // The banner's own "Enter code…" button reopens the page (the display step closed its tab).
+      { op: 'pressBanner', subject: S.toDana, role: 'enter-code' },
+      { op: 'firstStartPage' },
       { op: 'send', to: ['Alice Example <alice@example.test>'], subject: 'must not leave', attachments: [{ name: 'x.txt', size: 1000, seed: 1 }] },
+      { op: 'optionsTab' },
       { op: 'giveCode', code: codes[1]!.code },
       { op: 'giveCode', code: typo, screenshot: 'first-start-mistyped' },
       { op: 'giveCode', code: whole.split('+')[0]! },
@@ -170,6 +174,9 @@ describe('keys only their owners hold, in a real Thunderbird', () => {
     const refused = stepResult(r, 'send', 0).outcome;
     expect(refused).toMatchObject({ sealed: false, cancelled: true });
     expect(refused.reason).toMatch(/enter your whole code once/);
+    expect(stepResult(r, 'optionsTab').text).toContain('This add-on still needs your whole code before it can seal or open anything. Enter code');
+    expect(stepResult(r, 'pressBanner')).toEqual({ pressed: true });
+    expect(stepResult(r, 'firstStartPage', 1).opened).toBe(1);
     // Another code's whole text, a mistyped blind part, the seller's part alone: each refused, nothing stored.
     const [other, mistyped, sellerOnly, right] = [0, 1, 2, 3].map((n) => stepResult(r, 'giveCode', n));
     expect(other.err).toMatch(/not the code this dedicated build was made from/);

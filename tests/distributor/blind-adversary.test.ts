@@ -117,7 +117,8 @@ function sellerAttack(dataDir: string, sealedStanzas: Stanza[], serial: string, 
     ];
     const candidates = new Set<string>();
     for (const t of texts)
-      for (const tok of decodeURIComponent(t.replace(/\+/g, ' ').replace(/%(?![0-9A-F]{2})/gi, '%25')).split(/[^0-9A-Za-z-]+/)) {
+      // Form bodies are URL-encoded; only ASCII escapes can hide a code, and decoding those alone never throws on binary files.
+      for (const tok of t.replace(/\+/g, ' ').replace(/%([0-7][0-9A-F])/gi, (_, h: string) => String.fromCharCode(parseInt(h, 16))).split(/[^0-9A-Za-z-]+/)) {
         const n = normalize(tok);
         for (let i = 0; i + 18 <= n.length; i++) candidates.add(n.slice(i, i + 18));
       }

@@ -7,13 +7,15 @@ import { runPlan, sleep, type Reporter } from './plan-runner.js';
 import { summary } from './display.js';
 import { handleMessage, pages } from './main.js';
 import { COMPLETION_KEY, FIRST_START_PAGE } from './first-start.js';
-import { runDriverStep } from './test-driver.js';
+import { pressInBanner, runDriverStep } from './test-driver.js';
 
 type Step =
   | { op: 'firstStartPage'; screenshot?: string }
   | { op: 'giveCode'; code: string; screenshot?: string }
   | { op: 'unlockPage'; secret: string; screenshot?: string }
   | { op: 'narrowPage'; page: string; width: number }
+  | { op: 'pressBanner'; subject: string; role: string }
+  | { op: 'optionsTab' }
   | { op: 'storage' }
   | { op: 'views' };
 
@@ -82,6 +84,17 @@ async function run(step: Step, r: Reporter): Promise<unknown> {
         stored: (await m.storage.local.get(COMPLETION_KEY))[COMPLETION_KEY] ?? null,
         storage: await storageText(),
       };
+    }
+    case 'pressBanner':
+      return pressInBanner(step.subject, step.role);
+    case 'optionsTab': {
+      // The options page in a tab of its own, read and closed again.
+      let tabId: number | undefined;
+      const p = await afterReport('options', () => {
+        void m.tabs.create({ url: m.runtime.getURL('pages/options.html') }).then((t) => (tabId = (t as { id: number }).id));
+      });
+      if (tabId !== undefined) await m.tabs.remove(tabId).catch(() => undefined);
+      return p;
     }
     case 'storage':
       return storageText();

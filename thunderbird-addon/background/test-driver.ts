@@ -61,6 +61,19 @@ async function mailTab(): Promise<{ id: number }> {
   return tab;
 }
 
+/** Displays the message and has its banner press the button of this role (banner.ts presses it when asked). */
+export async function pressInBanner(subject: string, role: string): Promise<{ pressed: boolean }> {
+  const msg = (await inboxMessages()).find((x) => x.subject === subject);
+  if (!msg) throw new Error(`no message "${subject}"`);
+  const tab = await mailTab();
+  await m.mailTabs.setSelectedMessages(tab.id, []).catch(() => undefined);
+  await sleep(300);
+  testPress.role = role;
+  await m.mailTabs.setSelectedMessages(tab.id, [msg.id]);
+  for (let i = 0; i < 120 && testPress.role; i++) await sleep(250);
+  return { pressed: testPress.role === null };
+}
+
 async function run(step: Step, r: Reporter): Promise<unknown> {
   switch (step.op) {
     case 'waitInbox': {
@@ -218,18 +231,9 @@ async function run(step: Step, r: Reporter): Promise<unknown> {
       return handleMessage({ type: 'codeSync' }, {}).then((r) => r ?? handleMessage({ type: 'syncCodes' }, {}));
     case 'recipients':
       return handleMessage({ type: 'recipients' }, {});
-    case 'pressSave': {
+    case 'pressSave':
       // The banner's own Save button, pressed in the message pane; the test looks for the file on disk.
-      const msg = (await inboxMessages()).find((x) => x.subject === step.subject);
-      if (!msg) throw new Error(`no message "${step.subject}"`);
-      const tab = await mailTab();
-      await m.mailTabs.setSelectedMessages(tab.id, []).catch(() => undefined);
-      await sleep(300);
-      testPress.role = 'save';
-      await m.mailTabs.setSelectedMessages(tab.id, [msg.id]);
-      for (let i = 0; i < 120 && testPress.role; i++) await sleep(250);
-      return { pressed: testPress.role === null };
-    }
+      return pressInBanner(step.subject, 'save');
     case 'popup': {
       // The compose action's real popup, opened on a compose window; its inputs filled as a person would.
       const tab = await m.compose.beginNew(null, { to: step.to, subject: 'popup', plainTextBody: 'x' });

@@ -27,6 +27,7 @@ type Step =
   | { op: 'lock' }
   | { op: 'recipients' }
   | { op: 'pressSave'; subject: string }
+  | { op: 'pressUnlock'; subject: string }
   | { op: 'popup'; to: string[]; choices: Record<string, string> }
   | { op: 'saveAfterSuspend'; subject: string }
   | { op: 'send'; to: string[]; subject: string; attachments: { name: string; size: number; seed: number; type?: string }[]; seal?: boolean }
@@ -59,6 +60,19 @@ async function mailTab(): Promise<{ id: number }> {
   await m.tabs.update(tab.id, { active: true }).catch(() => undefined);
   await m.mailTabs.update(tab.id, { displayedFolderId: await imapInbox() });
   return tab;
+}
+
+/** Shows the message and has its banner press the button with this role, as a person would. */
+async function pressInBanner(subject: string, role: string): Promise<boolean> {
+  const msg = (await inboxMessages()).find((x) => x.subject === subject);
+  if (!msg) throw new Error(`no message "${subject}"`);
+  const tab = await mailTab();
+  await m.mailTabs.setSelectedMessages(tab.id, []).catch(() => undefined);
+  await sleep(300);
+  testPress.role = role;
+  await m.mailTabs.setSelectedMessages(tab.id, [msg.id]);
+  for (let i = 0; i < 120 && testPress.role; i++) await sleep(250);
+  return testPress.role === null;
 }
 
 async function run(step: Step, r: Reporter): Promise<unknown> {
@@ -218,17 +232,21 @@ async function run(step: Step, r: Reporter): Promise<unknown> {
       return handleMessage({ type: 'codeSync' }, {}).then((r) => r ?? handleMessage({ type: 'syncCodes' }, {}));
     case 'recipients':
       return handleMessage({ type: 'recipients' }, {});
-    case 'pressSave': {
+    case 'pressSave':
       // The banner's own Save button, pressed in the message pane; the test looks for the file on disk.
-      const msg = (await inboxMessages()).find((x) => x.subject === step.subject);
-      if (!msg) throw new Error(`no message "${step.subject}"`);
-      const tab = await mailTab();
-      await m.mailTabs.setSelectedMessages(tab.id, []).catch(() => undefined);
-      await sleep(300);
-      testPress.role = 'save';
-      await m.mailTabs.setSelectedMessages(tab.id, [msg.id]);
-      for (let i = 0; i < 120 && testPress.role; i++) await sleep(250);
-      return { pressed: testPress.role === null };
+      return { pressed: await pressInBanner(step.subject, 'save') };
+    case 'pressUnlock': {
+      // The banner's "Unlock card…" button: it must open the options page, where the card is unlocked.
+      const seen = pages.length;
+      const pressed = await pressInBanner(step.subject, 'unlock');
+      let opened: { page: string; text: string } | undefined;
+      for (let i = 0; i < 80 && !opened; i++) {
+        opened = pages.slice(seen).find((p) => p.page === 'options');
+        if (!opened) await sleep(250);
+      }
+      // Closed again, so that a later options step renders a fresh page.
+      for (const v of m.extension.getViews({ type: 'tab' })) if (v.location.pathname.endsWith('/options.html')) v.close();
+      return { pressed, options: opened?.text ?? null };
     }
     case 'popup': {
       // The compose action's real popup, opened on a compose window; its inputs filled as a person would.

@@ -19,6 +19,7 @@ import { redeemOffline } from '../../distributor/seller/redemption.js';
 import { revokeCard, revokeCode } from '../../distributor/seller/revoke.js';
 import { challengeMessage } from '../../distributor/protocol.js';
 import { withCardFileLock } from '../../cli/lock-file.js';
+import { openCardText } from '../../cli/card-file.js';
 import { makeServer, type TestServer } from '../distributor/helpers.js';
 import { startHost } from '../addon/support/host-process.js';
 import { SOFTHSM_MODULE, startSoftHsm } from '../support/softhsm.js';
@@ -188,6 +189,37 @@ describe('sealcode card sync', () => {
     const r2 = await sealcode(['card', 'sync', '--card', g]);
     expect(r2.code, show(r2)).toBe(0);
     expect(fs.existsSync(`${g}.lock`)).toBe(false);
+  });
+});
+
+describe('two writers of one card file', () => {
+  it('each change is applied to the newest file: neither undoes the other, in either order', async () => {
+    const f = cardFile('alice-two.card');
+    await writeAliceCard(f);
+    const open = async () => openCardText(f, fs.readFileSync(f, 'utf8'), async () => PASS);
+    const [a, b] = [await open(), await open()];
+    await a.update((d) => {
+      d.codes[2]!.state = 'given';
+      d.codes[2]!.givenTo = 'gil@example.test';
+      return true;
+    });
+    // b opened the file before a wrote it; its change lands on a's.
+    await b.update((d) => {
+      d.pairs.push({ pairId: 'pair_two', peerCardId: bob.cardId, key: toBase64(new Uint8Array(32)) });
+      return true;
+    });
+    await a.update((d) => {
+      d.codes[3]!.state = 'given';
+      d.codes[3]!.givenTo = 'hal@example.test';
+      return true;
+    });
+    const d = await readCard(f);
+    expect(d.codes.slice(2).map((c) => c.givenTo)).toEqual(['gil@example.test', 'hal@example.test']);
+    expect(d.pairs.map((p) => p.pairId)).toEqual(['pair_two']);
+    // An unchanged card is not rewritten.
+    const bytes = fs.readFileSync(f);
+    expect(await b.update(() => false)).toBe(false);
+    expect(fs.readFileSync(f).equals(bytes)).toBe(true);
   });
 });
 

@@ -1,7 +1,8 @@
 // A purchaser's card file on disk, of either kind: passphrase-sealed (its secrets in the
 // file) or token-backed (its secrets in a PKCS#11 token, the file sealed under a key the
 // token makes). Callers get the card's data and its key operations, and never the
-// secrets themselves; save() re-seals the file atomically the same way it was opened
+// secrets themselves; update() changes the file under its lock and re-seals it atomically
+// the same way it was opened
 // (a passphrase card at the same key-stretching cost).
 import { openCardFile, sealCardFile, type CardData } from '../card/cardfile.js';
 import { fromBase64 } from '../card/bytes.js';
@@ -13,6 +14,7 @@ import { openTokenCardFile, sealTokenCardFile, tokenRefOf, type TokenRef } from 
 import { getPassphrase, type PassphraseOptions } from './passphrase.js';
 import { getPin } from './pin.js';
 import { readInput, writeFileAtomic } from './files.js';
+import { withCardFileLock } from './lock-file.js';
 import type { Token } from './token/pkcs11.js';
 import { CliError, EXIT } from './errors.js';
 
@@ -23,13 +25,13 @@ export interface OpenedCard {
   /** The token a token card lives in (open and logged in). */
   token?: { ref: TokenRef; session: Token };
   party(): Party;
-  save(): Promise<void>;
   /**
-   * Takes in what another process wrote to the file since it was opened or saved here
-   * (same card, same secret): call it under the card file's lock before a change, so the
-   * change applies to the newest file and nothing written meanwhile is lost.
+   * Changes the card file: under its lock (FILE.lock), takes in what another process wrote
+   * since this one read it, applies `change` to that, and re-seals the file when `change`
+   * says it changed something. Every writer goes through here, so the card host's open card
+   * and a CLI command never undo each other's changes.
    */
-  reload(): Promise<void>;
+  update(change: (data: CardData) => boolean | Promise<boolean>): Promise<boolean>;
   close(): void;
 }
 
@@ -45,24 +47,29 @@ export function memoryKeysOf(d: CardData): CardKeyOps {
 export const partyOf = (d: CardData, keys: CardKeyOps): Party =>
   cardPartyWith(keys, { cert: fromBase64(d.cert), groupId: d.groupId, pairs: d.pairs.map((p) => ({ pairId: p.pairId, key: fromBase64(p.key) })), blind: d.blind });
 
-/** The file's text as this process last read or wrote it; a reload replaces `data`'s fields in place. */
-function tracked(file: string, text: string, data: CardData, open: (text: string) => Promise<CardData>) {
+/**
+ * OpenedCard.update for one opened card: `known` is the file's text as this process last
+ * read or wrote it; a newer file is opened again (same secret) and replaces `data`'s fields
+ * in place, so every holder of `data` sees it.
+ */
+function updater(file: string, text: string, data: CardData, open: (text: string) => Promise<CardData>, seal: () => Promise<string>) {
   let known = text;
-  return {
-    write(t: string): void {
+  return (change: (d: CardData) => boolean | Promise<boolean>): Promise<boolean> =>
+    withCardFileLock(file, async () => {
+      const now = readInput(file, 'the card file').toString('utf8');
+      if (now !== known) {
+        const fresh = await open(now);
+        if (fresh.cardId !== data.cardId) throw new CliError(`${file} now holds another card (${fresh.cardId})`);
+        for (const k of Object.keys(data)) if (!(k in fresh)) delete (data as unknown as Record<string, unknown>)[k];
+        Object.assign(data, fresh);
+        known = now;
+      }
+      if (!(await change(data))) return false;
+      const t = await seal();
       writeFileAtomic(file, t, 0o600);
       known = t;
-    },
-    async reload(): Promise<void> {
-      const now = readInput(file, 'the card file').toString('utf8');
-      if (now === known) return;
-      const fresh = await open(now);
-      if (fresh.cardId !== data.cardId) throw new CliError(`${file} now holds another card (${fresh.cardId})`);
-      for (const k of Object.keys(data)) if (!(k in fresh)) delete (data as unknown as Record<string, unknown>)[k];
-      Object.assign(data, fresh);
-      known = now;
-    },
-  };
+      return true;
+    });
 }
 
 /**
@@ -91,15 +98,14 @@ export async function openCardText(file: string, text: string, secret: (kind: 'p
       const mac = fileMac(session, ref.cardId);
       const data = await openTokenCardFile(text, mac);
       const keys = tokenKeyOps(session, ref.cardId);
-      const known = tracked(file, text, data, (t) => openTokenCardFile(t, mac));
+
       return {
         path: file,
         data,
         keys,
         token: { ref, session },
         party: () => partyOf(data, keys),
-        save: async () => known.write(await sealTokenCardFile(data, ref, mac)),
-        reload: known.reload,
+        update: updater(file, text, data, (t) => openTokenCardFile(t, mac), () => sealTokenCardFile(data, ref, mac)),
         close: () => session.close(),
       };
     } catch (e) {
@@ -112,14 +118,12 @@ export async function openCardText(file: string, text: string, secret: (kind: 'p
   const keys = memoryKeysOf(data);
   // Re-sealed at the cost it was sealed with (openCardFile has checked the envelope).
   const cost = (JSON.parse(text) as { kdf: { N: number } }).kdf.N;
-  const known = tracked(file, text, data, (t) => openCardFile(t, passphrase));
   return {
     path: file,
     data,
     keys,
     party: () => partyOf(data, keys),
-    save: async () => known.write(await sealCardFile(data, passphrase, cost)),
-    reload: known.reload,
+    update: updater(file, text, data, (t) => openCardFile(t, passphrase), () => sealCardFile(data, passphrase, cost)),
     close: () => undefined,
   };
 }
@@ -127,6 +131,19 @@ export async function openCardText(file: string, text: string, secret: (kind: 'p
 export async function loadCard(file: string, opts: PassphraseOptions): Promise<OpenedCard> {
   const text = readInput(file, 'the card file').toString('utf8');
   return openCardText(file, text, (kind) => (kind === 'pin' ? getPin(opts, `the token of card ${file}`) : getPassphrase(opts, `the card ${file}`)));
+}
+
+/** Adds the codes of a bundle the card does not hold yet; returns their serials. */
+export async function addCodes(card: OpenedCard, codes: { serial: string; code: string; expires?: number }[]): Promise<string[]> {
+  let added: string[] = [];
+  await card.update((d) => {
+    const have = new Set(d.codes.map((c) => c.serial));
+    const fresh = codes.filter((c) => !have.has(c.serial));
+    d.codes.push(...fresh.map((c) => ({ serial: c.serial, code: c.code, state: 'unused' as const, expires: c.expires })));
+    added = fresh.map((c) => c.serial);
+    return fresh.length > 0;
+  });
+  return added;
 }
 
 /** Opens what the distributor sealed to this card's X25519 key (in memory or in its token). */

@@ -7,7 +7,6 @@ import { SealError } from '../card/errors.js';
 import { ServerError, signedRequest } from '../distributor/client.js';
 import { CodeStatesResponse } from '../distributor/protocol.js';
 import type { OpenedCard } from './card-file.js';
-import { withCardFileLock } from './lock-file.js';
 import { CliError, EXIT } from './errors.js';
 
 export interface StateChange {
@@ -71,11 +70,10 @@ export async function fetchCodeStates(card: OpenedCard, distributor: string) {
 export async function syncCodeStates(card: OpenedCard, given?: string): Promise<SyncResult> {
   const distributor = distributorOf(card.data, given);
   const r = await fetchCodeStates(card, distributor);
-  const changed = await withCardFileLock(card.path, async () => {
-    await card.reload();
-    const ch = applyCodeStates(card.data, r.codes);
-    if (ch.length) await card.save();
-    return ch;
+  let changed: StateChange[] = [];
+  await card.update((d) => {
+    changed = applyCodeStates(d, r.codes);
+    return changed.length > 0;
   });
   return {
     cardId: card.data.cardId,

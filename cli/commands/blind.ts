@@ -53,11 +53,13 @@ const holdsBlind = (card: OpenedCard): boolean => Boolean(card.data.blindSecret 
 
 /** Keeps B: in the token for a token card, in the sealed card file otherwise. */
 async function keepBlindSecret(card: OpenedCard, secret?: Uint8Array): Promise<void> {
-  if (card.token) {
-    storeBlindSecret(card.token.session, card.data.cardId, secret);
-    card.data.blindInToken = true;
-  } else card.data.blindSecret = toBase64(secret ?? randomBytes(32));
-  await card.save();
+  if (card.token) storeBlindSecret(card.token.session, card.data.cardId, secret);
+  const b = card.token ? undefined : toBase64(secret ?? randomBytes(32));
+  await card.update((d) => {
+    if (b) d.blindSecret = b;
+    else d.blindInToken = true;
+    return true;
+  });
 }
 
 export function register(_program: Command, groups: Groups): void {

@@ -12,7 +12,6 @@ import { CliError, EXIT } from '../errors.js';
 import type { CardData } from '../../card/cardfile.js';
 import { openCardText, type OpenedCard } from '../card-file.js';
 import { handOverText } from '../blind-codes.js';
-import { withCardFileLock } from '../lock-file.js';
 import { syncCodeStates } from '../code-states.js';
 import { tokenRefOf } from '../../card/tokencard.js';
 import { isSealError } from '../../card/errors.js';
@@ -116,22 +115,20 @@ export async function handle(s: HostState, req: HostRequest): Promise<unknown> {
     }
     case 'give': {
       if (!s.data || !s.card) throw locked();
-      const card = s.card;
-      // Applied to the newest file (`card sync` may have written it meanwhile), one writer at a time.
-      return withCardFileLock(card.path, async () => {
-        await card.reload();
-        const c = card.data.codes.find((x) => x.serial === req.serial);
-        if (!c) throw new CliError(`this card holds no code ${req.serial}`);
+      let code: CardData['codes'][number] | undefined;
+      // Applied to the newest file (`card sync` may have written it meanwhile), re-sealed the
+      // way it was opened (passphrase or token).
+      const changed = await s.card.update((d) => {
+        code = d.codes.find((x) => x.serial === req.serial);
+        if (!code) throw new CliError(`this card holds no code ${req.serial}`);
         // Only an unused code becomes `given`; a later state (in use, used, revoked) is the distributor's word.
-        const changed = c.state === 'unused' || (c.state === 'given' && c.givenTo !== req.to);
-        if (changed) {
-          c.state = 'given';
-          c.givenTo = req.to;
-          // Re-sealed the way it was opened (passphrase or token), atomically.
-          await card.save();
-        }
-        return { code: { serial: c.serial, code: c.code, state: c.state, ...(c.givenTo ? { givenTo: c.givenTo } : {}) }, changed };
+        if (!(code.state === 'unused' || (code.state === 'given' && code.givenTo !== req.to))) return false;
+        code.state = 'given';
+        code.givenTo = req.to;
+        return true;
       });
+      const c = code!;
+      return { code: { serial: c.serial, code: c.code, state: c.state, ...(c.givenTo ? { givenTo: c.givenTo } : {}) }, changed };
     }
     case 'sync': {
       if (!s.data || !s.card) throw locked();

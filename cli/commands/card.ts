@@ -7,7 +7,7 @@ import { action, print, termSafe } from '../output.js';
 import { replaceControlChars } from '../../distributor/control-chars.js';
 import { CliError, EXIT } from '../errors.js';
 import { passphraseOption, type PassphraseOptions } from '../passphrase.js';
-import { loadCard, openForCard } from '../card-file.js';
+import { addCodes, loadCard, openForCard } from '../card-file.js';
 import { handOverText } from '../blind-codes.js';
 import { checkTarget, readInput } from '../files.js';
 import { recipientsFor } from '../recipients.js';
@@ -116,11 +116,8 @@ export function register(_program: Command, groups: Groups): void {
         }
         if (bundle?.sealcode !== 'code-bundle' || bundle.v !== 1 || !Array.isArray(bundle.codes)) throw malformed('the code bundle contents are not understood');
         if (bundle.cardId !== card.data.cardId) throw new CliError(`this bundle is for card ${bundle.cardId}, not ${card.data.cardId}`, EXIT.refused, 'REFUSED');
-        const have = new Set(card.data.codes.map((c) => c.serial));
-        const added = bundle.codes.filter((c) => !have.has(c.serial));
-        card.data.codes.push(...added.map((c) => ({ serial: c.serial, code: c.code, state: 'unused' as const, expires: c.expires })));
-        if (added.length) await card.save();
-        const out = { cardId: card.data.cardId, imported: added.map((c) => c.serial), alreadyPresent: bundle.codes.length - added.length };
+        const added = await addCodes(card, bundle.codes);
+        const out = { cardId: card.data.cardId, imported: added, alreadyPresent: bundle.codes.length - added.length };
         print(o, out, () => `imported ${added.length} codes into card ${out.cardId}${out.alreadyPresent ? ` (${out.alreadyPresent} were already there)` : ''}`);
       }),
     );

@@ -7,7 +7,7 @@ import type { Groups } from '../program.js';
 import { action, print } from '../output.js';
 import { CliError, EXIT } from '../errors.js';
 import { passphraseOption, type PassphraseOptions } from '../passphrase.js';
-import { loadCard, openForCard, type OpenedCard } from '../card-file.js';
+import { addCodes, loadCard, openForCard, type OpenedCard } from '../card-file.js';
 import { readInput, writeFileAtomic, checkTarget } from '../files.js';
 import { loadBuildProfile } from '../build-profile.js';
 import { fromBase64, fromUtf8, malformed } from '../../card/index.js';
@@ -61,11 +61,8 @@ export function register(_program: Command, groups: Groups): void {
         const r = await signedRequest(o.server, 'charge', card.data.cardId, card.keys.sign, { count }, ChargeResponse);
         const bundle = parseJson<CodeBundle>(await openForCard(card, CODE_BUNDLE_CONTEXT, fromBase64(r.bundle)), 'code bundle');
         if (bundle?.sealcode !== 'code-bundle' || bundle.cardId !== card.data.cardId || !Array.isArray(bundle.codes)) throw malformed('the code bundle is not understood');
-        const have = new Set(card.data.codes.map((c) => c.serial));
-        const added = bundle.codes.filter((c) => !have.has(c.serial));
-        card.data.codes.push(...added.map((c) => ({ serial: c.serial, code: c.code, state: 'unused' as const, expires: c.expires })));
-        await card.save();
-        const out = { cardId: card.data.cardId, added: added.map((c) => c.serial), paymentId: r.paymentId };
+        const added = await addCodes(card, bundle.codes);
+        const out = { cardId: card.data.cardId, added, paymentId: r.paymentId };
         print(o, out, () => `card ${out.cardId}: ${added.length} new codes (payment ${out.paymentId})\n${out.added.map((s) => `  ${s}`).join('\n')}`);
       }),
     );
@@ -81,8 +78,10 @@ export function register(_program: Command, groups: Groups): void {
         const mine = await openPairPayload(card, r.forA, r.pairId);
         const out = o.out ?? `pair-${r.pairId}-for-${r.cardB}.json`;
         checkTarget(out);
-        card.data.pairs.push({ pairId: r.pairId, peerCardId: r.cardB, key: mine.key });
-        await card.save();
+        await card.update((d) => {
+          d.pairs.push({ pairId: r.pairId, peerCardId: r.cardB, key: mine.key });
+          return true;
+        });
         const file: PairKeyFile = { sealcode: 'pair-key-file', v: 1, pairId: r.pairId, forCard: r.cardB, fromCard: r.cardA, sealed: r.forB };
         writeFileAtomic(out, JSON.stringify(file, null, 1) + '\n', 0o644);
         const res = { pairId: r.pairId, peerCardId: r.cardB, forPeer: path.resolve(out) };
@@ -102,11 +101,12 @@ export function register(_program: Command, groups: Groups): void {
         if (f.forCard !== card.data.cardId) throw new CliError(`this pair key is for card ${f.forCard}, not ${card.data.cardId}`, EXIT.refused, 'REFUSED');
         const p = await openPairPayload(card, f.sealed, f.pairId);
         if (p.cardB !== card.data.cardId) throw new CliError('this pair key was not made for this card', EXIT.refused, 'REFUSED');
-        const known = card.data.pairs.some((x) => x.pairId === p.pairId);
-        if (!known) {
-          card.data.pairs.push({ pairId: p.pairId, peerCardId: p.cardA, key: p.key });
-          await card.save();
-        }
+        const imported = await card.update((d) => {
+          if (d.pairs.some((x) => x.pairId === p.pairId)) return false;
+          d.pairs.push({ pairId: p.pairId, peerCardId: p.cardA, key: p.key });
+          return true;
+        });
+        const known = !imported;
         const res = { pairId: p.pairId, peerCardId: p.cardA, imported: !known };
         print(o, res, () => (known ? `pair key ${p.pairId} was already on this card` : `pair key ${p.pairId} with card ${p.cardA} is on this card: seal with --to pair:${p.pairId}`));
       }),

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import {
   FrameDecoder,
   HOST_NAME,
@@ -81,6 +81,7 @@ describe('sealcode card host (a real process over stdin/stdout)', () => {
   });
   afterAll(() => {
     host?.proc.stdin.end();
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('is locked until unlocked; a wrong passphrase stays locked', async () => {
@@ -174,6 +175,7 @@ describe('sealcode card host (a real process over stdin/stdout)', () => {
 describe('sealcode card host --install', () => {
   it('writes the manifest for Thunderbird and a launcher naming node absolutely', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sealcode-install-'));
+    onTestFinished(() => fs.rmSync(dir, { recursive: true, force: true }));
     const card = path.join(dir, 'c.card');
     fs.writeFileSync(card, '{}');
     const r = await cli(['card', 'host', '--install', '--card', card, '--json'], { HOME: dir });

@@ -153,6 +153,8 @@ describe('a purchaser installs from the packed tarball, without the source', () 
       const shots = Object.fromEntries(['damaged', 'not-for-us', 'revoked-card'].map((n) => [n, path.join(into, `addon-purchaser-${n}.png`)]));
       const xpi = await purchaserTestXpi(path.join(dir, 'purchaser.xpi'), rs.url, [
         { op: 'waitInbox', count: 3 },
+        // Never unlocked in this profile: the banner's "Unlock card…" opens the options page.
+        { op: 'pressUnlock', subject: REPLY },
         { op: 'unlock', passphrase: PASSPHRASE, minutes: 10 },
         // The unlock alone starts the refresh: the options page waits for it and shows its result.
         { op: 'options' },
@@ -193,6 +195,14 @@ describe('a purchaser installs from the packed tarball, without the source', () 
     expect(stepResult(tb, 'unlock')).toMatchObject({ locked: false, card: { cardId: alice.cardId } });
     console.log(`card host --install ${figures.hostInstall!.toFixed(1)} s; Thunderbird run ${tb.seconds.toFixed(1)} s`);
   }, 240_000);
+
+  it('before the first unlock, the banner\'s "Unlock card…" button opens the options page with the passphrase form', () => {
+    const p = stepResult(tb, 'pressUnlock');
+    expect(p.pressed).toBe(true);
+    expect(p.options).toMatch(/Passphrase/);
+    expect(p.options).toMatch(/Stay unlocked for/);
+    expect(p.options).not.toContain('not installed');
+  });
 
   it("the code Dana redeemed reads already_used: in the add-on's options and in the card file", async () => {
     const synced = stepResult(tb, 'syncCodes');

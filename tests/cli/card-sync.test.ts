@@ -16,11 +16,13 @@ import { parseRequest } from '../../card/host-protocol.js';
 import { fromBase64, openCardFile, sealCardFile, sign, toBase64, type CardData } from '../../card/index.js';
 import { issueCard, type IssuedCard } from '../../distributor/seller/cards.js';
 import { redeemOffline } from '../../distributor/seller/redemption.js';
-import { revokeCard } from '../../distributor/seller/revoke.js';
+import { revokeCard, revokeCode } from '../../distributor/seller/revoke.js';
 import { challengeMessage } from '../../distributor/protocol.js';
 import { withCardFileLock } from '../../cli/lock-file.js';
+import { openCardText } from '../../cli/card-file.js';
 import { makeServer, type TestServer } from '../distributor/helpers.js';
 import { startHost } from '../addon/support/host-process.js';
+import { SOFTHSM_MODULE, startSoftHsm } from '../support/softhsm.js';
 import { PASS, ensureBuilt, sealcode, sealcodeJson, show } from './harness.js';
 
 let s: TestServer;
@@ -190,6 +192,37 @@ describe('sealcode card sync', () => {
   });
 });
 
+describe('two writers of one card file', () => {
+  it('each change is applied to the newest file: neither undoes the other, in either order', async () => {
+    const f = cardFile('alice-two.card');
+    await writeAliceCard(f);
+    const open = async () => openCardText(f, fs.readFileSync(f, 'utf8'), async () => PASS);
+    const [a, b] = [await open(), await open()];
+    await a.update((d) => {
+      d.codes[2]!.state = 'given';
+      d.codes[2]!.givenTo = 'gil@example.test';
+      return true;
+    });
+    // b opened the file before a wrote it; its change lands on a's.
+    await b.update((d) => {
+      d.pairs.push({ pairId: 'pair_two', peerCardId: bob.cardId, key: toBase64(new Uint8Array(32)) });
+      return true;
+    });
+    await a.update((d) => {
+      d.codes[3]!.state = 'given';
+      d.codes[3]!.givenTo = 'hal@example.test';
+      return true;
+    });
+    const d = await readCard(f);
+    expect(d.codes.slice(2).map((c) => c.givenTo)).toEqual(['gil@example.test', 'hal@example.test']);
+    expect(d.pairs.map((p) => p.pairId)).toEqual(['pair_two']);
+    // An unchanged card is not rewritten.
+    const bytes = fs.readFileSync(f);
+    expect(await b.update(() => false)).toBe(false);
+    expect(fs.readFileSync(f).equals(bytes)).toBe(true);
+  });
+});
+
 describe('the code-states endpoint', () => {
   const post = (body: object) => request(url).post('/api/v1/code-states').send(body);
 
@@ -294,4 +327,28 @@ describe("the card host's sync", () => {
       host.proc.stdin.end();
     }
   });
+});
+
+describe('a card on a PKCS#11 token (SoftHSM)', () => {
+  it('signs the challenge inside the token and re-seals its file under the token key', async () => {
+    const hsm = startSoftHsm();
+    try {
+      const PIN = '123456';
+      hsm.initToken('sync', PIN);
+      const env = { ...hsm.env, SEALCODE_PIN: PIN };
+      const f = cardFile('token.card');
+      // Issued by the same seller, whose database the running app serves.
+      const issued = await sealcodeJson(['admin', 'issue-card', '--data', s.dir, '--name', 'Tia', '--email', 'tia@example.test', '--codes', '2', '--out', f, '--token-module', SOFTHSM_MODULE, '--token-label', 'sync'], { env });
+      expect(issued.run.code, show(issued.run)).toBe(0);
+      const code = s.seller.db.prepare('SELECT serial FROM codes WHERE card_id = ? ORDER BY serial LIMIT 1').get(issued.json.cardId) as { serial: string };
+      revokeCode(s.seller, code.serial);
+      const r = await sealcodeJson(['card', 'sync', '--card', f, '--distributor', url], { env });
+      expect(r.run.code, show(r.run)).toBe(0);
+      expect(r.json.changed).toEqual([{ serial: code.serial, from: 'unused', to: 'revoked' }]);
+      const codes = await sealcodeJson(['card', 'codes', '--card', f], { env });
+      expect(codes.json.find((c: { serial: string }) => c.serial === code.serial).state).toBe('revoked');
+    } finally {
+      hsm.cleanup();
+    }
+  }, 60_000);
 });

@@ -27,6 +27,7 @@ type Step =
   | { op: 'lock' }
   | { op: 'recipients' }
   | { op: 'pressSave'; subject: string }
+  | { op: 'pressUnlock'; subject: string }
   | { op: 'popup'; to: string[]; choices: Record<string, string> }
   | { op: 'saveAfterSuspend'; subject: string }
   | { op: 'send'; to: string[]; subject: string; attachments: { name: string; size: number; seed: number; type?: string }[]; seal?: boolean }
@@ -234,6 +235,19 @@ async function run(step: Step, r: Reporter): Promise<unknown> {
     case 'pressSave':
       // The banner's own Save button, pressed in the message pane; the test looks for the file on disk.
       return pressInBanner(step.subject, 'save');
+    case 'pressUnlock': {
+      // The banner's "Unlock card…" button: it must open the options page, where the card is unlocked.
+      const seen = pages.length;
+      const { pressed } = await pressInBanner(step.subject, 'unlock');
+      let opened: { page: string; text: string } | undefined;
+      for (let i = 0; i < 80 && !opened; i++) {
+        opened = pages.slice(seen).find((p) => p.page === 'options');
+        if (!opened) await sleep(250);
+      }
+      // Closed again, so that a later options step renders a fresh page.
+      for (const v of m.extension.getViews({ type: 'tab' })) if (v.location.pathname.endsWith('/options.html')) v.close();
+      return { pressed, options: opened?.text ?? null };
+    }
     case 'popup': {
       // The compose action's real popup, opened on a compose window; its inputs filled as a person would.
       const tab = await m.compose.beginNew(null, { to: step.to, subject: 'popup', plainTextBody: 'x' });

@@ -66,7 +66,7 @@ async function run(step: Step, r: Reporter): Promise<unknown> {
     case 'giveCode': {
       // Closed by an earlier step: reopened the way the banner's "Enter code" button does.
       if (!openView(`/${FIRST_START_PAGE}`)) await handleMessage({ type: 'openFirstStart' }, {});
-      const v = await view(`/${FIRST_START_PAGE}`, '#code');
+      const v = await view(`/${FIRST_START_PAGE}`, 'body[data-shown] #code');
       const d = v.document;
       const input = d.querySelector<HTMLInputElement>('#code')!;
       const p = await afterReport('first-start', () => {
@@ -105,7 +105,7 @@ async function run(step: Step, r: Reporter): Promise<unknown> {
       // The options page's own unlock form: the label the host's card kind chose, the secret typed, submitted.
       // The options page in a tab of its own (Thunderbird's add-on manager shows the same page inline).
       if (!openView('/pages/options.html')?.document.querySelector('#pass')) await m.tabs.create({ url: m.runtime.getURL('pages/options.html') });
-      const v = await view('/pages/options.html', '#pass');
+      const v = await view('/pages/options.html', 'body[data-shown] #pass');
       const d = v.document;
       const label = d.querySelector<HTMLLabelElement>('label[for="pass"]')!.textContent;
       const p = await afterReport(['options', 'options-error'], () => {

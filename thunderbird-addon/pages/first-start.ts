@@ -9,8 +9,11 @@ const done = document.getElementById('done')!;
 const who = document.getElementById('who')!;
 
 function report(): void {
-  // Lets the background (and the test driver) know what the page shows now.
-  void ask({ type: 'pageShown', page: 'first-start', text: document.body.innerText }).catch(() => undefined);
+  // Lets the background (and the test driver) know what the page shows now; `data-shown`
+  // marks the report as delivered (see options.ts).
+  void ask({ type: 'pageShown', page: 'first-start', text: document.body.innerText })
+    .catch(() => undefined)
+    .then(() => (document.body.dataset.shown = 'true'));
 }
 
 function finished(text: string): void {

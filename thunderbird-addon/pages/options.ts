@@ -94,5 +94,11 @@ async function purchaser(): Promise<void> {
   else await purchaser();
 })()
   .catch(showError)
-  // Lets the background (and the test driver) know what the page showed.
-  .finally(() => void ask({ type: 'pageShown', page: 'options', text: document.body.innerText }).catch(() => undefined));
+  // Lets the background (and the test driver) know what the page showed; `data-shown` marks
+  // that report as delivered, so a driver acting on the page never takes it for the answer
+  // to its own action.
+  .finally(() =>
+    void ask({ type: 'pageShown', page: 'options', text: document.body.innerText })
+      .catch(() => undefined)
+      .then(() => (document.body.dataset.shown = 'true')),
+  );

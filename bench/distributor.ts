@@ -32,16 +32,17 @@ const connections = arg('connections', 50);
 const n = arg('n', 1500);
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sealcode-bench-dist-'));
-initSeller(dir);
-const seller = openSeller(dir);
+await initSeller(dir);
+const seller = await openSeller(dir);
 // autocannon may set up a few requests beyond `amount`: keep spare codes and grants.
 const spare = 100;
 process.stderr.write(`preparing ${2 * (n + spare)} codes and ${n + spare} grants...\n`);
-const card = issueCard(seller, { name: 'Bench', email: 'bench@example.test', codes: 2 * (n + spare), maxCodes: 10 * n + 1000 });
+const card = await issueCard(seller, { name: 'Bench', email: 'bench@example.test', codes: 2 * (n + spare), maxCodes: 10 * n + 1000 });
 const codes = card.data.codes.map((c) => c.code);
 const grantCodes = codes.splice(0, n + spare);
-const tokens = grantCodes.map((code, i) => grantRedemption(seller, { code, email: `g${i}@example.test`, resumeWindowMs: 3_600_000 }).token);
-seller.close();
+const tokens: string[] = [];
+for (const [i, code] of grantCodes.entries()) tokens.push((await grantRedemption(seller, { code, email: `g${i}@example.test`, resumeWindowMs: 3_600_000 })).token);
+await seller.close();
 
 const port = await getFreePort();
 const base = `http://127.0.0.1:${port}`;
@@ -113,9 +114,9 @@ try {
   });
 
   const xpiSize = xpi.length;
-  const check = openSeller(dir);
-  const used = check.db.prepare("SELECT COUNT(*) FROM codes WHERE state = 'already_used'").pluck().get() as number;
-  check.close();
+  const check = await openSeller(dir);
+  const used = (await check.db.value<number>("SELECT COUNT(*) FROM codes WHERE state = 'already_used'"))!;
+  await check.close();
 
   const row = (name: string, r: Result, per = 1) => ({
     name,

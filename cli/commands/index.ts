@@ -24,7 +24,7 @@ export const modules: Entry[] = [
     command: { name: 'init', description: "create the seller's data folder: database, master key, issuer key (idempotent)" },
     load: () => import('./init.js'),
   },
-  { subcommands: { admin: ['issue-card', 'sell-codes', 'redeem'] }, load: () => import('./admin.js') },
+  { subcommands: { admin: ['issue-card', 'sell-codes', 'redeem', 'end-sessions'] }, load: () => import('./admin.js') },
   { subcommands: { card: ['info', 'codes', 'import-codes', 'encrypt', 'decrypt'] }, load: () => import('./card.js') },
   { subcommands: { dedicated: ['complete', 'encrypt', 'decrypt'] }, load: () => import('./dedicated.js') },
   {

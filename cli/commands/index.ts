@@ -47,6 +47,10 @@ export const modules: Entry[] = [
     load: () => import('./serve.js'),
   },
   {
+    command: { name: 'db', description: "the seller's database: move it from SQLite to PostgreSQL" },
+    load: () => import('./db.js'),
+  },
+  {
     subcommands: { card: ['charge', 'pair', 'import-pair', 'statement'], dedicated: ['copy-right'] },
     load: () => import('./online.js'),
   },

@@ -11,7 +11,8 @@ import http from 'node:http';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { zipSync, unzipSync } from 'fflate';
-import { openCardFile, profileCerts, sealCardFile, type CardData } from '../../card/index.js';
+import { openCardFile, profileCerts, sealCardFile, verifyStatus, type CardData, type SignedStatus } from '../../card/index.js';
+import { revokeCard, revokeCode, statusList } from '../../distributor/seller/revoke.js';
 import { initSeller, openSeller } from '../../distributor/seller/seller.js';
 import { issueCard } from '../../distributor/seller/cards.js';
 import { openStore } from '../../distributor/db/open.js';
@@ -50,6 +51,7 @@ describe.each(BACKENDS)('serve processes on one %s database', (backend) => {
   let dbUrl: string | undefined;
   let alice: CardData;
   let bob: CardData;
+  let carolId: string;
   let ports: number[] = [];
   const running: ChildProcess[] = [];
 
@@ -86,6 +88,7 @@ describe.each(BACKENDS)('serve processes on one %s database', (backend) => {
     const seller = await openSeller(dir, { dbUrl });
     alice = (await issueCard(seller, { name: 'Alice', email: 'alice@example.test', codes: shape.codes + 2 })).data;
     bob = (await issueCard(seller, { name: 'Bob', email: 'bob@example.test', codes: 1 })).data;
+    carolId = (await issueCard(seller, { name: 'Carol', email: 'carol@example.test', codes: 0 })).cardId;
     await seller.close();
     // The real template plus 24 MiB of incompressible padding: larger than what loopback
     // sockets buffer, so a download that is not read stays unfinished.
@@ -169,6 +172,26 @@ describe.each(BACKENDS)('serve processes on one %s database', (backend) => {
     expect((await q<{ n: number }>('SELECT COUNT(*) AS n FROM redemptions WHERE serial = ?', code.serial))[0]!.n).toBe(1);
     for (const p of ports) expect((await fetch(`http://127.0.0.1:${p}/download/${token}`)).status).toBe(410);
   }, 90_000);
+
+  it('every process signs the same status list for the same database state, with the same ETag', async () => {
+    const seller = await openSeller(dir, { dbUrl });
+    try {
+      await revokeCode(seller, alice.codes[shape.codes - 1]!.serial);
+      await revokeCard(seller, carolId);
+      const lists = await Promise.all(
+        ports.map(async (p) => {
+          const r = await fetch(`http://127.0.0.1:${p}/api/v1/status`);
+          return { etag: r.headers.get('etag'), list: verifyStatus((await r.json()) as SignedStatus, seller.issuerPub) };
+        }),
+      );
+      const want = (await statusList(seller)).revoked;
+      expect(want.codes).toContain(alice.codes[shape.codes - 1]!.serial);
+      expect(want.cards).toEqual([carolId]);
+      for (const l of lists) expect(l).toEqual({ etag: lists[0]!.etag, list: { issuedAt: l.list.issuedAt, revoked: want } });
+    } finally {
+      await seller.close();
+    }
+  });
 
   it('the CLI charges codes, pairs cards, fetches a statement and asks for a copy right', async () => {
     const p2 = ports[1]!;

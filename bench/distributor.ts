@@ -8,6 +8,8 @@
 // Every redemption consumes a code, so each run uses a fixed number of requests, and
 // the codes and grants are made beforehand (not timed).
 //   npm run bench:distributor [-- --connections 50 --n 1500]
+//   npm run bench:distributor -- --db postgres [--n 600]: 1, 2, 4 processes on PostgreSQL
+//   beside 1 on SQLite (bench/distributor-postgres.ts)
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
@@ -30,6 +32,13 @@ const arg = (name: string, dflt: number): number => {
 };
 const connections = arg('connections', 50);
 const n = arg('n', 1500);
+
+// --db postgres: the multi-process comparison on PostgreSQL beside SQLite (its own file).
+const dbArg = process.argv.includes('--db') ? process.argv[process.argv.indexOf('--db') + 1] : undefined;
+if (dbArg === 'postgres') {
+  await (await import('./distributor-postgres.js')).main(arg('n', 600), connections);
+  process.exit(0);
+} else if (dbArg !== undefined) throw new Error('--db takes postgres (without it: one process on SQLite)');
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sealcode-bench-dist-'));
 await initSeller(dir);

@@ -137,8 +137,11 @@ export function register(program: Command, _groups: Groups): void {
         await new Promise<void>((resolve) => {
           const stop = () => {
             clearInterval(sweep);
+            // Requests in progress finish (and their transactions commit) before the
+            // database is closed; idle keep-alive connections go now, any others in 5 s.
             server.close(() => resolve());
-            server.closeAllConnections();
+            server.closeIdleConnections();
+            setTimeout(() => server.closeAllConnections(), 5000).unref();
           };
           process.once('SIGTERM', stop);
           process.once('SIGINT', stop);

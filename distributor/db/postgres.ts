@@ -1,9 +1,12 @@
 // The seller's database on PostgreSQL (node-postgres with a pool), behind Store, for
-// several `serve` processes on several hosts. Every transaction is SERIALIZABLE and is
-// retried on a serialization failure or deadlock, so a transaction written as if it ran
-// alone (as it does on SQLite) keeps its exactly-once meaning with any number of
-// processes; hot rows (the code being redeemed) are also locked up front so that
-// concurrent attempts wait instead of doing the work to be rolled back.
+// several `serve` processes on several hosts. Transactions run READ COMMITTED and take a
+// row lock (SELECT … FOR UPDATE) on what they decide on before deciding: the code being
+// redeemed or settled, the challenge being burnt, the card being sold codes, the code
+// whose copy rights are counted, the confirmation token. Each later statement then sees
+// what the previous holder of the lock committed. (SERIALIZABLE gave the same answers,
+// but its predicate locks on the redemptions index made concurrent grants of *different*
+// codes fail and retry, which cost more than the grants.) A deadlock or serialization
+// failure is retried from the start.
 import pg from 'pg';
 import { LATEST_VERSION, MIGRATIONS, forPostgres, newerSchema } from './migrations.js';
 import { numberPlaceholders, redactUrl, txScope, type Param, type Store } from './store.js';
@@ -98,7 +101,7 @@ export class PostgresStore implements Store {
       const client = await this.checkout();
       let broken: Error | undefined;
       try {
-        await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE');
+        await client.query('BEGIN');
         const out = await this.scope.run(client, fn);
         await client.query('COMMIT');
         return out;

@@ -4,8 +4,8 @@
 // databases share (ON CONFLICT, partial indexes, COALESCE, LIMIT); the PostgreSQL side
 // numbers the placeholders. That keeps every statement where it is used and readable,
 // instead of a layer of one named method per statement. What differs is inside:
-// transactions (IMMEDIATE on SQLite; SERIALIZABLE with retry on PostgreSQL), row locks
-// and the types of values read back.
+// transactions (IMMEDIATE on SQLite; row locks and retry on PostgreSQL) and the types
+// of values read back.
 import { AsyncLocalStorage } from 'node:async_hooks';
 
 export type Param = string | number | bigint | null | Uint8Array;
@@ -32,8 +32,9 @@ export interface Store {
   /**
    * Runs `fn` as one transaction: every query made inside it (however deeply awaited)
    * joins it, a nested tx() joins the outer one, and a throw rolls all of it back. On
-   * PostgreSQL `fn` may run more than once (a serialization failure is retried), so it
-   * must have no effect outside the database.
+   * PostgreSQL `fn` may run more than once (a deadlock is retried), so it must have no
+   * effect outside the database; and it sees other transactions' commits statement by
+   * statement, so it must lock (getForUpdate) the row its decision rests on first.
    */
   tx<T>(fn: () => Promise<T>): Promise<T>;
   /** The highest migration applied, 0 on an empty database. */

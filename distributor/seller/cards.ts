@@ -144,8 +144,9 @@ export interface CardRow {
   revoked_at: number | null;
 }
 
-export async function getCard(seller: Seller, cardId: string): Promise<CardRow> {
-  const row = await seller.db.get<CardRow>('SELECT * FROM cards WHERE id = ?', cardId);
+export async function getCard(seller: Seller, cardId: string, lock = false): Promise<CardRow> {
+  const sql = 'SELECT * FROM cards WHERE id = ?';
+  const row = await (lock ? seller.db.getForUpdate<CardRow>(sql, cardId) : seller.db.get<CardRow>(sql, cardId));
   if (!row) throw new SealError('USAGE', `unknown card ${cardId}`);
   return row;
 }
@@ -174,7 +175,8 @@ export async function sellCodes(seller: Seller, input: SellCodesInput): Promise<
   const now = input.now ?? Date.now();
   if (!Number.isInteger(input.count) || input.count < 1) throw new SealError('USAGE', 'count must be a positive whole number');
   return seller.db.tx(async () => {
-      const card = await getCard(seller, input.cardId);
+      // Locked: two sales to one card must not both see room under its maximum.
+      const card = await getCard(seller, input.cardId, true);
       if (card.revoked_at) throw new SealError('REVOKED', `card ${card.id} is revoked`);
       if (card.expires_at < now) throw new SealError('EXPIRED', `card ${card.id} has expired`);
       const have = (await seller.db.value<number>('SELECT COUNT(*) FROM codes WHERE card_id = ? AND kind = ?', card.id, 'code'))!;

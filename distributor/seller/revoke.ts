@@ -26,16 +26,15 @@ export async function revokeCard(seller: Seller, cardId: string, now = Date.now(
 export async function statusList(seller: Seller, now = Date.now()): Promise<StatusList> {
   // Sorted here, by code point: a database's collation (PostgreSQL's follows its locale)
   // must not change the list, so every process and both databases sign the same bytes.
-  const col = async (sql: string): Promise<string[]> => (await seller.db.column<string>(sql)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  // One transaction: the three lists are one state of the database, whichever process reads it.
-  const revoked = await seller.db.tx(async () => ({
-    codes: await col("SELECT serial FROM codes WHERE state = 'revoked'"),
-    builds: await col(
-      `SELECT r.build_id FROM redemptions r JOIN codes c ON c.serial = r.serial
-       WHERE r.revoked_at IS NOT NULL OR c.state = 'revoked'`,
-    ),
-    cards: await col('SELECT id FROM cards WHERE revoked_at IS NOT NULL'),
-  }));
+  // One statement: the three lists are one state of the database, whichever process reads it.
+  const rows = await seller.db.all<{ kind: 'codes' | 'builds' | 'cards'; id: string }>(
+    `SELECT 'codes' AS kind, serial AS id FROM codes WHERE state = 'revoked'
+     UNION ALL SELECT 'builds', r.build_id FROM redemptions r JOIN codes c ON c.serial = r.serial WHERE r.revoked_at IS NOT NULL OR c.state = 'revoked'
+     UNION ALL SELECT 'cards', id FROM cards WHERE revoked_at IS NOT NULL`,
+  );
+  const revoked: StatusList['revoked'] = { codes: [], builds: [], cards: [] };
+  for (const r of rows) revoked[r.kind].push(r.id);
+  for (const list of Object.values(revoked)) list.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   return { issuedAt: now, revoked };
 }
 

@@ -43,12 +43,10 @@ export async function initSeller(dataDir: string, o: SellerOptions = {}): Promis
     await db.migrate();
     // A second host joining a shared database must bring the master key, not make one.
     const master = loadMasterKey(dataDir, !(await db.get('SELECT 1 FROM issuer_keys WHERE id = 1')));
-    const created = await db.tx(async () => {
-      if (await db.get('SELECT 1 FROM issuer_keys WHERE id = 1')) return false;
-      const k = newSigningKey();
-      await db.run('INSERT INTO issuer_keys (id, public_key, sealed_secret, created_at) VALUES (1, ?, ?, ?)', k.publicKey, sealSecret(master, 'issuer', k.secretKey), Date.now());
-      return true;
-    });
+    // Several processes may start on a new database at once: the first insert wins.
+    const k = newSigningKey();
+    const created =
+      (await db.run('INSERT INTO issuer_keys (id, public_key, sealed_secret, created_at) VALUES (1, ?, ?, ?) ON CONFLICT DO NOTHING', k.publicKey, sealSecret(master, 'issuer', k.secretKey), Date.now())) === 1;
     const pub = (await db.value<Uint8Array>('SELECT public_key FROM issuer_keys WHERE id = 1'))!;
     // Refuses here, not at the first redemption, a master key that is not this database's.
     const sealed = (await db.value<Uint8Array>('SELECT sealed_secret FROM issuer_keys WHERE id = 1'))!;

@@ -20,7 +20,7 @@ import { createApp } from '../../distributor/server/app.js';
 import { openSqlite } from '../../distributor/db/sqlite.js';
 import { openPostgres } from '../../distributor/db/postgres.js';
 import { TABLES, tableDigests } from '../../distributor/db/copy.js';
-import { sharedPostgres } from '../support/postgres.js';
+import { sharedPostgres } from '../support/databases.js';
 import { defaultTemplatePath, prepareTemplate } from '../../distributor/server/xpi.js';
 import { PASSWORD, ROOT, builtTemplate, consoleAgent, ensureBuilt } from './helpers.js';
 

@@ -12,9 +12,9 @@ import { initSeller, openSeller, type Seller } from '../../distributor/seller/se
 import { createApp, type AppOptions } from '../../distributor/server/app.js';
 import { defaultTemplatePath, prepareTemplate } from '../../distributor/server/xpi.js';
 import { makeLogger } from '../../distributor/server/logging.js';
-import { freshDb, type Backend } from '../support/postgres.js';
+import { freshDb, type Backend } from '../support/databases.js';
 
-export { BACKENDS, type Backend } from '../support/postgres.js';
+export { BACKENDS, type Backend } from '../support/databases.js';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 export const PASSWORD = 'correct horse battery staple';

@@ -66,6 +66,21 @@ describe.each(BACKENDS)('on %s', (backend) => {
   });
 
   describe('chargeCard and the challenge rules', () => {
+    it('sales at the same moment never take a card past its maximum, nor one answer twice', async () => {
+      const c = await card({ maxCodes: 6 });
+      // 1 code on the card, room for 5: eight requests at once, each for one code.
+      const answers = await Promise.all(Array.from({ length: 8 }, () => answered('charge', c.cardId, keyOf(c), { count: 1 })));
+      const results = await Promise.all(answers.map((x) => outcomeOf(chargeCard(seller, rules, { ...x, cardId: c.cardId, count: 1, now: T0 }))));
+      expect(results.filter((r) => r === 'ok')).toHaveLength(5);
+      expect(results.filter((r) => r !== 'ok')).toEqual(Array(3).fill(`REFUSED: card ${c.cardId} may hold at most 6 codes (has 6)`));
+      expect(await seller.db.value('SELECT COUNT(*) FROM codes WHERE card_id = ?', c.cardId)).toBe(6);
+      // The same answer sent twice at once is taken once.
+      const c2 = await card();
+      const y = await answered('charge', c2.cardId, keyOf(c2), { count: 1 });
+      const twice = await Promise.all([0, 1].map(() => outcomeOf(chargeCard(seller, rules, { ...y, cardId: c2.cardId, count: 1, now: T0 }))));
+      expect(twice.sort()).toEqual(['ok', REFUSED].sort());
+    });
+
     it('a signed fresh challenge buys codes sealed to the card, paid at the code price, once', async () => {
       const c = await card({ maxCodes: 10 });
       const a = await answered('charge', c.cardId, keyOf(c), { count: 2 });

@@ -18,7 +18,7 @@ import { issueCard } from '../../distributor/seller/cards.js';
 import { openStore } from '../../distributor/db/open.js';
 import type { Param } from '../../distributor/db/store.js';
 import { getFreePort, waitForPort } from '../support/ports.js';
-import { freshDb, sharedPostgres } from '../support/postgres.js';
+import { freshDb, sharedPostgres } from '../support/databases.js';
 import { BACKENDS, ROOT, builtTemplate, csrfOf, ensureBuilt, profileInXpi, settled, tokenOf } from './helpers.js';
 
 const run = promisify(execFile);

@@ -56,6 +56,15 @@ describe.each(BACKENDS)('on %s', (backend) => {
   });
 
   describe('grantRedemption', () => {
+    it('one code typed by many at the same moment is granted once', async () => {
+      const code = (await card(1)).data.codes[0]!;
+      const results = await Promise.all(Array.from({ length: 12 }, (_, i) => outcomeOf(grantRedemption(seller, { code: code.code, email: `p${i}@example.test`, now: T0 }))));
+      expect(results.filter((r) => r === 'ok')).toHaveLength(1);
+      expect(results.filter((r) => r.startsWith('REFUSED: This code is being redeemed with another email address'))).toHaveLength(11);
+      expect(await redemptions(code.serial)).toHaveLength(1);
+      expect((await row(code.serial)).state).toBe('in_use');
+    });
+
     it('grants a fresh code: in_use from now, a build for its serial, a token for the resume window', async () => {
       const c = await card(1);
       const code = c.data.codes[0]!;

@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { fromBase64, fromUtf8, isSealError, openToCard, toBase64 } from '../../card/index.js';
 import { initSeller, openSeller, type Seller } from '../../distributor/seller/seller.js';
-import { BACKENDS, freshDb } from '../support/postgres.js';
+import { BACKENDS, freshDb } from '../support/databases.js';
+import { LATEST_VERSION, MIGRATIONS } from '../../distributor/db/migrations.js';
+import { openStore } from '../../distributor/db/open.js';
 import { issueCard, sellCodes, CODE_BUNDLE_CONTEXT } from '../../distributor/seller/cards.js';
 import { completeRedemption, grantRedemption, redeemOffline, resumeRedemption, sweepExpiredGrants } from '../../distributor/seller/redemption.js';
 
@@ -91,6 +93,27 @@ describe.each(BACKENDS)('on %s', (backend) => {
         { kind: 'codes', quantity: 3, amount_cents: 900 },
       ]);
       await seller.close();
+    });
+
+    it('migrations: every version once, and a schema newer than this build is refused before anything is read', async () => {
+      const seller = await openSeller(dir, { dbUrl });
+      try {
+        expect(await seller.db.column('SELECT version FROM schema_migrations ORDER BY version')).toEqual(MIGRATIONS.map((m) => m.version));
+        expect(await seller.db.schemaVersion()).toBe(LATEST_VERSION);
+        await seller.db.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', LATEST_VERSION + 1, 'from the future', Date.now());
+      } finally {
+        await seller.close();
+      }
+      const newer = `has schema version ${LATEST_VERSION + 1}, newer than this sealcode knows (${LATEST_VERSION}): upgrade sealcode here first`;
+      await expect(openSeller(dir, { dbUrl })).rejects.toThrow(newer);
+      await expect(initSeller(dir, { dbUrl })).rejects.toThrow(newer);
+      const again = openStore(dir, dbUrl);
+      try {
+        await again.run('DELETE FROM schema_migrations WHERE version = ?', LATEST_VERSION + 1);
+      } finally {
+        await again.close();
+      }
+      await (await openSeller(dir, { dbUrl })).close();
     });
 
     it('a database without its master key does not open its secrets', async () => {

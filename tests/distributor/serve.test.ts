@@ -12,7 +12,7 @@ import { initSeller, openSeller } from '../../distributor/seller/seller.js';
 import { issueCard } from '../../distributor/seller/cards.js';
 import { redeemOffline } from '../../distributor/seller/redemption.js';
 import { BACKENDS, ROOT, csrfOf, ensureBuilt, profileInXpi, tokenOf } from './helpers.js';
-import { freshDb } from '../support/postgres.js';
+import { freshDb } from '../support/databases.js';
 
 let dir: string;
 let dbUrl: string | undefined;

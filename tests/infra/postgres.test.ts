@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { statSync } from 'node:fs';
 import pg from 'pg';
-import { sharedPostgres } from '../support/postgres.js';
+import { sharedPostgres } from '../support/databases.js';
 
 async function query(url: string, sql: string): Promise<unknown[]> {
   const c = new pg.Client({ connectionString: url });

@@ -9,7 +9,6 @@ import { chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll } from 'vitest';
 import { getFreePort } from './ports.js';
 
 export const PG_BIN = process.env.SEALCODE_PG_BIN ?? '/usr/lib/postgresql/15/bin';
@@ -35,7 +34,12 @@ function asOwner(uid: number | undefined, cmd: string, args: string[]): string {
   return execFileSync(full[0]!, full.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-export async function startPostgres(): Promise<Postgres> {
+export interface PostgresOptions {
+  /** fsync on (the bench: figures for a server that keeps what it commits); tests turn it off. */
+  durable?: boolean;
+}
+
+export async function startPostgres(o: PostgresOptions = {}): Promise<Postgres> {
   if (!existsSync(join(PG_BIN, 'initdb'))) throw new Error(`${PG_BIN}/initdb is missing: install the postgresql package (scripts/ensure-system-deps.sh does)`);
   const root = process.getuid?.() === 0;
   const dir = mkdtempSync(join(root ? '/tmp' : tmpdir(), 'sealcode-pg-'));
@@ -55,10 +59,11 @@ export async function startPostgres(): Promise<Postgres> {
     `-k ${dir}`,
     '-c listen_addresses=127.0.0.1',
     '-c max_connections=200',
-    // Speed for throwaway data; durability across pg_ctl stop/start is unaffected.
-    '-c fsync=off',
+    // Speed for throwaway data; durability across pg_ctl stop/start is unaffected. The
+    // bench keeps fsync (and, like SQLite's WAL with synchronous=NORMAL, does not wait
+    // for the log flush at each commit).
+    ...(o.durable ? [] : ['-c fsync=off', '-c full_page_writes=off']),
     '-c synchronous_commit=off',
-    '-c full_page_writes=off',
   ].join(' ');
   const ctl = (...args: string[]) => asOwner(uid, join(PG_BIN, 'pg_ctl'), ['-D', data, '-l', logFile, '-o', opts, '-w', '-t', '60', ...args]);
   ctl('start');
@@ -111,26 +116,4 @@ export async function startPostgres(): Promise<Postgres> {
       if (!process.env.SEALCODE_KEEP_TMP) rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-let shared: Promise<Postgres> | undefined;
-// One server per test file (vitest loads this module afresh for each file), stopped
-// when the file is done; only started when a test asks for it.
-afterAll(async () => {
-  if (!shared) return;
-  const s = await shared.catch(() => undefined);
-  shared = undefined;
-  s?.dispose();
-});
-
-/** This test file's PostgreSQL server, started on first use. */
-export const sharedPostgres = (): Promise<Postgres> => (shared ??= startPostgres());
-
-export type Backend = 'sqlite' | 'postgres';
-/** Every seller test runs on both: the embedded default and PostgreSQL. */
-export const BACKENDS: Backend[] = ['sqlite', 'postgres'];
-
-/** A new empty database of this backend: a postgres:// URL, or undefined for the data folder's SQLite file. */
-export async function freshDb(backend: Backend): Promise<string | undefined> {
-  return backend === 'postgres' ? (await sharedPostgres()).freshDatabase() : undefined;
 }

@@ -19,6 +19,7 @@ import { issueCard } from '../distributor/seller/cards.js';
 import { grantRedemption } from '../distributor/seller/redemption.js';
 import { getFreePort, waitForPort } from '../tests/support/ports.js';
 import { startPostgres, type Postgres } from '../tests/support/postgres.js';
+import { downloadRequests, redeemThenDownload } from './lib/distributor-requests.js';
 
 type Result = { requests: { total: number }; latency: { p99: number }; duration: number; non2xx: number; errors: number };
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -39,8 +40,8 @@ interface Row {
 }
 
 /** Runs one autocannon per process at once; the sum of requests over the longest duration. */
-async function spread(bases: string[], connections: number, amount: number, per: (base: string, k: number) => object) {
-  const rs = await Promise.all(bases.map((url, k) => autocannon({ url, connections: Math.max(1, Math.round(connections / bases.length)), amount: Math.round(amount / bases.length), ...per(url, k) })));
+async function spread(bases: string[], connections: number, amount: number, per: () => object) {
+  const rs = await Promise.all(bases.map((url) => autocannon({ url, connections: Math.max(1, Math.round(connections / bases.length)), amount: Math.round(amount / bases.length), ...per() })));
   const total = rs.reduce((n, r) => n + r.requests.total, 0);
   return { total, duration: Math.max(...rs.map((r) => r.duration)), p99: Math.max(...rs.map((r) => r.latency.p99)), bad: rs.reduce((n, r) => n + r.non2xx + r.errors, 0) };
 }
@@ -74,24 +75,12 @@ async function run(s: Scenario, pg: Postgres, n: number, connections: number): P
     const cookie = page.headers.getSetCookie()[0]!.split(';')[0]!;
     const csrf = /name="_csrf" value="([^"]+)"/.exec(await page.text())![1]!;
     process.stderr.write(`${s.name}: download by token...\n`);
-    let t = 0;
-    const dl = await spread(bases, connections, n, () => ({ requests: [{ method: 'GET', setupRequest: (req: object) => ({ ...req, path: `/download/${tokens[t++]}` }) }] }));
+    const dlRequests = downloadRequests(tokens);
+    const dl = await spread(bases, connections, n, () => ({ requests: dlRequests }));
     process.stderr.write(`${s.name}: redeem + download...\n`);
-    let c = 0;
-    const full = await spread(bases, connections, 2 * n, () => ({
-      requests: [
-        {
-          method: 'POST',
-          path: '/redeem',
-          headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
-          setupRequest: (req: object) => ({ ...req, body: new URLSearchParams({ code: codes[c++]!, email: `r${c}@example.test`, _csrf: csrf }).toString() }),
-          onResponse: (_status: number, body: string, context: { token?: string }) => {
-            context.token = /href="\/download\/([A-Za-z0-9_-]+)"/.exec(body)?.[1];
-          },
-        },
-        { method: 'GET', setupRequest: (req: object, context: { token?: string }) => ({ ...req, path: `/download/${context.token}` }) },
-      ],
-    }));
+    // One list for all processes: they take the next code in turn.
+    const fullRequests = redeemThenDownload(codes, cookie, csrf);
+    const full = await spread(bases, connections, 2 * n, () => ({ requests: fullRequests }));
     const check = await openSeller(dir, { dbUrl });
     const used = (await check.db.value<number>("SELECT COUNT(*) FROM codes WHERE state = 'already_used'"))!;
     await check.close();

@@ -20,6 +20,7 @@ import { initSeller, openSeller } from '../distributor/seller/seller.js';
 import { issueCard } from '../distributor/seller/cards.js';
 import { grantRedemption } from '../distributor/seller/redemption.js';
 import { getFreePort, waitForPort } from '../tests/support/ports.js';
+import { downloadRequests, redeemThenDownload } from './lib/distributor-requests.js';
 
 type Result = { requests: { average: number; total: number }; latency: { p50: number; p99: number; average: number }; throughput: { average: number; total: number }; duration: number; non2xx: number; errors: number };
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -100,27 +101,8 @@ try {
   // named in the URL: with `path` this row measured GET / (the 1.7 kB code page).
   await run('warm-up', { amount: 500, url: `${base}/static/same.xpi` });
   const stat = await run('static', { amount: 2 * n, url: `${base}/static/same.xpi` });
-  let t = 0;
-  const download = await run('download by token', {
-    amount: n,
-    requests: [{ method: 'GET', setupRequest: (req: object) => ({ ...req, path: `/download/${tokens[t++]}` }) }],
-  });
-  let c = 0;
-  const full = await run('redeem + download', {
-    amount: 2 * n,
-    requests: [
-      {
-        method: 'POST',
-        path: '/redeem',
-        headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
-        setupRequest: (req: object) => ({ ...req, body: new URLSearchParams({ code: codes[c++]!, email: `r${c}@example.test`, _csrf: csrf }).toString() }),
-        onResponse: (_status: number, body: string, context: { token?: string }) => {
-          context.token = /href="\/download\/([A-Za-z0-9_-]+)"/.exec(body)?.[1];
-        },
-      },
-      { method: 'GET', setupRequest: (req: object, context: { token?: string }) => ({ ...req, path: `/download/${context.token}` }) },
-    ],
-  });
+  const download = await run('download by token', { amount: n, requests: downloadRequests(tokens) });
+  const full = await run('redeem + download', { amount: 2 * n, requests: redeemThenDownload(codes, cookie, csrf) });
 
   const xpiSize = xpi.length;
   const check = await openSeller(dir);

@@ -1,7 +1,7 @@
 // Redemption (patent Fig. 26, [0047]-[0048]): a code moves unused → in_use when a
 // download is granted and in_use → already_used when it completes or its resume
 // window closes. Every transition runs in one transaction that locks the code first
-// (IMMEDIATE on SQLite, SERIALIZABLE and FOR UPDATE on PostgreSQL), so the code is
+// (IMMEDIATE on SQLite, SELECT … FOR UPDATE on PostgreSQL), so the code is
 // granted exactly once even with several processes on one database.
 import { createHash } from 'node:crypto';
 import { randomBytes } from '@noble/hashes/utils.js';

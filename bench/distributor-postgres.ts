@@ -81,8 +81,12 @@ async function run(s: Scenario, pg: Postgres, n: number, connections: number): P
     // One list for all processes: they take the next code in turn.
     const fullRequests = redeemThenDownload(codes, cookie, csrf);
     const full = await spread(bases, connections, 2 * n, () => ({ requests: fullRequests }));
+    // A download is recorded complete just after its last byte leaves: wait (up to 5 s)
+    // for the last of those writes before counting.
     const check = await openSeller(dir, { dbUrl });
-    const used = (await check.db.value<number>("SELECT COUNT(*) FROM codes WHERE state = 'already_used'"))!;
+    let used = 0;
+    for (const until = Date.now() + 5000; Date.now() < until; await new Promise((r) => setTimeout(r, 100)))
+      if ((used = (await check.db.value<number>("SELECT COUNT(*) FROM codes WHERE state = 'already_used'"))!) >= 2 * n) break;
     await check.close();
     return {
       scenario: s,

@@ -111,14 +111,12 @@ export class PostgresStore implements Store {
         } catch (re) {
           broken = re as Error; // the connection is gone: drop it from the pool
         }
-        if (attempt < MAX_ATTEMPTS && RETRYABLE.has((e as { code?: string }).code ?? '')) {
-          await sleep(Math.random() * Math.min(100, 2 * attempt ** 2));
-          continue;
-        }
-        throw e;
+        if (attempt >= MAX_ATTEMPTS || !RETRYABLE.has((e as { code?: string }).code ?? '')) throw e;
       } finally {
         client.release(broken);
       }
+      // Retried after a pause, the connection back in the pool meanwhile.
+      await sleep(Math.random() * Math.min(100, 2 * attempt ** 2));
     }
   }
 

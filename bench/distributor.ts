@@ -8,6 +8,8 @@
 // Every redemption consumes a code, so each run uses a fixed number of requests, and
 // the codes and grants are made beforehand (not timed).
 //   npm run bench:distributor [-- --connections 50 --n 1500]
+//   npm run bench:distributor -- --db postgres [--n 600]: 1, 2, 4 processes on PostgreSQL
+//   beside 1 on SQLite (bench/distributor-postgres.ts)
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
@@ -18,6 +20,7 @@ import { initSeller, openSeller } from '../distributor/seller/seller.js';
 import { issueCard } from '../distributor/seller/cards.js';
 import { grantRedemption } from '../distributor/seller/redemption.js';
 import { getFreePort, waitForPort } from '../tests/support/ports.js';
+import { downloadRequests, redeemThenDownload } from './lib/distributor-requests.js';
 
 type Result = { requests: { average: number; total: number }; latency: { p50: number; p99: number; average: number }; throughput: { average: number; total: number }; duration: number; non2xx: number; errors: number };
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -31,17 +34,25 @@ const arg = (name: string, dflt: number): number => {
 const connections = arg('connections', 50);
 const n = arg('n', 1500);
 
+// --db postgres: the multi-process comparison on PostgreSQL beside SQLite (its own file).
+const dbArg = process.argv.includes('--db') ? process.argv[process.argv.indexOf('--db') + 1] : undefined;
+if (dbArg === 'postgres') {
+  await (await import('./distributor-postgres.js')).main(arg('n', 600), connections);
+  process.exit(0);
+} else if (dbArg !== undefined) throw new Error('--db takes postgres (without it: one process on SQLite)');
+
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sealcode-bench-dist-'));
-initSeller(dir);
-const seller = openSeller(dir);
+await initSeller(dir);
+const seller = await openSeller(dir);
 // autocannon may set up a few requests beyond `amount`: keep spare codes and grants.
 const spare = 100;
 process.stderr.write(`preparing ${2 * (n + spare)} codes and ${n + spare} grants...\n`);
-const card = issueCard(seller, { name: 'Bench', email: 'bench@example.test', codes: 2 * (n + spare), maxCodes: 10 * n + 1000 });
+const card = await issueCard(seller, { name: 'Bench', email: 'bench@example.test', codes: 2 * (n + spare), maxCodes: 10 * n + 1000 });
 const codes = card.data.codes.map((c) => c.code);
 const grantCodes = codes.splice(0, n + spare);
-const tokens = grantCodes.map((code, i) => grantRedemption(seller, { code, email: `g${i}@example.test`, resumeWindowMs: 3_600_000 }).token);
-seller.close();
+const tokens: string[] = [];
+for (const [i, code] of grantCodes.entries()) tokens.push((await grantRedemption(seller, { code, email: `g${i}@example.test`, resumeWindowMs: 3_600_000 })).token);
+await seller.close();
 
 const port = await getFreePort();
 const base = `http://127.0.0.1:${port}`;
@@ -90,32 +101,13 @@ try {
   // named in the URL: with `path` this row measured GET / (the 1.7 kB code page).
   await run('warm-up', { amount: 500, url: `${base}/static/same.xpi` });
   const stat = await run('static', { amount: 2 * n, url: `${base}/static/same.xpi` });
-  let t = 0;
-  const download = await run('download by token', {
-    amount: n,
-    requests: [{ method: 'GET', setupRequest: (req: object) => ({ ...req, path: `/download/${tokens[t++]}` }) }],
-  });
-  let c = 0;
-  const full = await run('redeem + download', {
-    amount: 2 * n,
-    requests: [
-      {
-        method: 'POST',
-        path: '/redeem',
-        headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
-        setupRequest: (req: object) => ({ ...req, body: new URLSearchParams({ code: codes[c++]!, email: `r${c}@example.test`, _csrf: csrf }).toString() }),
-        onResponse: (_status: number, body: string, context: { token?: string }) => {
-          context.token = /href="\/download\/([A-Za-z0-9_-]+)"/.exec(body)?.[1];
-        },
-      },
-      { method: 'GET', setupRequest: (req: object, context: { token?: string }) => ({ ...req, path: `/download/${context.token}` }) },
-    ],
-  });
+  const download = await run('download by token', { amount: n, requests: downloadRequests(tokens) });
+  const full = await run('redeem + download', { amount: 2 * n, requests: redeemThenDownload(codes, cookie, csrf) });
 
   const xpiSize = xpi.length;
-  const check = openSeller(dir);
-  const used = check.db.prepare("SELECT COUNT(*) FROM codes WHERE state = 'already_used'").pluck().get() as number;
-  check.close();
+  const check = await openSeller(dir);
+  const used = (await check.db.value<number>("SELECT COUNT(*) FROM codes WHERE state = 'already_used'"))!;
+  await check.close();
 
   const row = (name: string, r: Result, per = 1) => ({
     name,

@@ -12,3 +12,8 @@ export function dataDirOf(opts: { data?: string }): string {
 export function dataOption(cmd: Command): Command {
   return cmd.option('--data <dir>', `the seller's data folder (default: $SEALCODE_DATA or ./${DEFAULT_DATA_DIR})`);
 }
+
+/** --db URL (or SEALCODE_DB): the seller's database on PostgreSQL instead of the SQLite file in --data. */
+export function dbOption(cmd: Command): Command {
+  return cmd.option('--db <url>', "the seller's database: a postgres:// URL (default: $SEALCODE_DB, else the SQLite file in the data folder)");
+}

@@ -17,6 +17,7 @@ checks=(
   "xauth xauth"
   "import imagemagick"
   "softhsm2-util softhsm2"
+  "/usr/lib/postgresql/15/bin/initdb postgresql"
 )
 
 have() {

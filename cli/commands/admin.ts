@@ -5,7 +5,9 @@ import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { Groups } from '../program.js';
 import { action, print } from '../output.js';
-import { dataDirOf, dataOption } from '../data-dir.js';
+import { dataDirOf, dataOption, dbOption } from '../data-dir.js';
+import { dbUrlOf } from '../../distributor/db/open.js';
+import { endAllSessions } from '../../distributor/server/security.js';
 import { getPassphrase, passphraseOption, type PassphraseOptions } from '../passphrase.js';
 import { checkTarget, writeFileAtomic } from '../files.js';
 import { validId } from '../recipients.js';
@@ -32,14 +34,17 @@ export function wholeNumber(name: string, min = 0): (v: string) => number {
   };
 }
 
-export async function withSeller<T>(opts: { data?: string }, fn: (s: Seller) => Promise<T> | T): Promise<T> {
-  const seller = openSeller(dataDirOf(opts));
+export async function withSeller<T>(opts: { data?: string; db?: string }, fn: (s: Seller) => Promise<T> | T): Promise<T> {
+  const seller = await openSeller(dataDirOf(opts), { dbUrl: dbUrlOf(opts.db) });
   try {
     return await fn(seller);
   } finally {
-    seller.close();
+    await seller.close();
   }
 }
+
+/** The options every admin command takes to find the seller's data. */
+const sellerData = (c: Command): Command => dbOption(dataOption(c));
 
 function payment(o: { amount?: number; currency?: string; reference?: string }): PaymentInput | undefined {
   if (o.amount === undefined && !o.reference) return undefined;
@@ -67,6 +72,7 @@ interface IssueOpts extends PassphraseOptions {
   out: string;
   force?: boolean;
   data?: string;
+  db?: string;
   json?: boolean;
   amount?: number;
   currency?: string;
@@ -79,6 +85,7 @@ interface SellOpts {
   out: string;
   force?: boolean;
   data?: string;
+  db?: string;
   json?: boolean;
   amount?: number;
   currency?: string;
@@ -91,6 +98,7 @@ interface RedeemOpts {
   id?: string;
   force?: boolean;
   data?: string;
+  db?: string;
   json?: boolean;
 }
 
@@ -116,7 +124,7 @@ export function register(_program: Command, groups: Groups): void {
     .option('--blind', "a new group whose codes are distributor-blind: each card then makes or imports the group's blind secret (`card blind`)")
     .requiredOption('--out <card_file>', 'where to write the sealed card file')
     .option('--force', 'replace an existing card file');
-  passphraseOption(dataOption(paymentOptions(issue)))
+  passphraseOption(sellerData(paymentOptions(issue)))
     .option('--json', 'print a JSON object')
     .action(
       action(async (o: IssueOpts) => {
@@ -191,7 +199,7 @@ export function register(_program: Command, groups: Groups): void {
     .requiredOption('--count <n>', 'how many codes', wholeNumber('--count', 1))
     .requiredOption('--out <bundle>', 'where to write the sealed code bundle')
     .option('--force', 'replace an existing file');
-  dataOption(paymentOptions(sell))
+  sellerData(paymentOptions(sell))
     .option('--json', 'print a JSON object')
     .action(
       action(async (o: SellOpts) => {
@@ -203,7 +211,7 @@ export function register(_program: Command, groups: Groups): void {
       }),
     );
 
-  dataOption(
+  sellerData(
     groups.admin
       .command('redeem')
       .description('redeem a code off-line and write the dedicated profile for its holder')
@@ -236,6 +244,19 @@ export function register(_program: Command, groups: Groups): void {
             `  profile: ${out.out}`,
           ].join('\n'),
         );
+      }),
+    );
+
+  sellerData(
+    groups.admin
+      .command('end-sessions')
+      .description('log every browser out of the seller console, on every process sharing the database'),
+  )
+    .option('--json', 'print a JSON object')
+    .action(
+      action(async (o: { data?: string; db?: string; json?: boolean }) => {
+        const ended = await withSeller(o, (s) => endAllSessions(s.db));
+        print(o, { ended }, () => `ended ${ended} console session${ended === 1 ? '' : 's'}`);
       }),
     );
 }

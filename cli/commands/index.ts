@@ -25,7 +25,7 @@ export const modules: Entry[] = [
     command: { name: 'init', description: "create the seller's data folder: database, master key, issuer key (idempotent)" },
     load: () => import('./init.js'),
   },
-  { subcommands: { admin: ['issue-card', 'sell-codes', 'redeem'] }, load: () => import('./admin.js') },
+  { subcommands: { admin: ['issue-card', 'sell-codes', 'redeem', 'end-sessions'] }, load: () => import('./admin.js') },
   { subcommands: { card: ['info', 'codes', 'import-codes', 'encrypt', 'decrypt'] }, load: () => import('./card.js') },
   { subcommands: { dedicated: ['complete', 'encrypt', 'decrypt'] }, load: () => import('./dedicated.js') },
   {
@@ -46,6 +46,10 @@ export const modules: Entry[] = [
   {
     command: { name: 'serve', description: 'serve the redemption page, downloads, the card API and the seller console' },
     load: () => import('./serve.js'),
+  },
+  {
+    command: { name: 'db', description: "the seller's database: move it from SQLite to PostgreSQL" },
+    load: () => import('./db.js'),
   },
   {
     subcommands: { card: ['charge', 'pair', 'import-pair', 'statement'], dedicated: ['copy-right'] },

@@ -42,7 +42,7 @@ export function register(program: Command, _groups: Groups): void {
         const self = process.argv[1] ?? 'sealcode';
         const cli = path.basename(self) === 'sealcode' ? 'sealcode' : `node ${shq(rel(self))}`;
 
-        const init = initSeller(dir);
+        const init = await initSeller(dir);
         step(init.created ? `initialised the seller's data folder ${rel(dir)}` : `the data folder ${rel(dir)} was already initialised`, `${cli} init ${dataFlag}`);
 
         const demo = path.join(dir, 'quickstart');
@@ -60,17 +60,17 @@ export function register(program: Command, _groups: Groups): void {
           passFlag = ` --passphrase-file ${shq(rel(f('alice.passphrase')))}`;
         }
 
-        const seller = openSeller(dir);
+        const seller = await openSeller(dir);
         let cardId: string, groupId: string, serial: string, buildId: string, nextCode: string;
         try {
-          const issued = issueCard(seller, { name: 'Alice Demo', email: 'alice@example.test', codes: 5 });
+          const issued = await issueCard(seller, { name: 'Alice Demo', email: 'alice@example.test', codes: 5 });
           ({ cardId, groupId } = issued);
           step(`issued card ${cardId} (group ${groupId}) with 5 codes to Alice → ${rel(f('alice.card'))}`, `${cli} admin issue-card --name 'Alice Demo' --email alice@example.test ${dataFlag} --out ${shq(rel(f('alice.card')))}`);
 
           const code = issued.data.codes[0]!;
           nextCode = issued.data.codes[1]!.code;
           serial = code.serial;
-          const g = redeemOffline(seller, { code: code.code, email: 'dana@example.test' });
+          const g = await redeemOffline(seller, { code: code.code, email: 'dana@example.test' });
           buildId = g.buildId;
           writeProfile(f('dana.profile.json'), g);
           // The card remembers to whom its codes were given (the seller's database knows the rest).
@@ -114,7 +114,7 @@ export function register(program: Command, _groups: Groups): void {
           if (!fs.readFileSync(back).equals(fs.readFileSync(reply))) throw new SealError('TAMPERED', 'quickstart: the opened reply differs');
           step(`Alice opened the reply with her card: ${o2.verdict.reason} → ${rel(back)}`, `${cli} card decrypt --card ${shq(rel(f('alice.card')))}${passFlag} ${shq(rel(reply + '.seal'))} -o ${shq(rel(back))}`);
         } finally {
-          seller.close();
+          await seller.close();
         }
 
         const card = `--card ${shq(rel(f('alice.card')))}${passFlag}`;

@@ -6,7 +6,9 @@ import { hostname } from 'node:os';
 import type { Groups } from '../program.js';
 import { action } from '../output.js';
 import { CliError, EXIT } from '../errors.js';
-import { dataDirOf, dataOption } from '../data-dir.js';
+import { dataDirOf, dataOption, dbOption } from '../data-dir.js';
+import { dbUrlOf } from '../../distributor/db/open.js';
+import { redactUrl } from '../../distributor/db/store.js';
 import { initSeller, openSeller } from '../../distributor/seller/seller.js';
 import { sweepExpiredGrants } from '../../distributor/seller/redemption.js';
 import { recordPublicUrl } from '../../distributor/seller/settings.js';
@@ -18,6 +20,7 @@ import { SmtpUrl } from '../../distributor/server/mailer.js';
 
 interface ServeOpts {
   data?: string;
+  db?: string;
   host: string;
   port: string;
   template?: string;
@@ -62,7 +65,7 @@ export function defaultPublicUrl(addr: AddressInfo): string {
 }
 
 export function register(program: Command, _groups: Groups): void {
-  dataOption(program.command('serve').description('serve the redemption page, downloads, the card API and the seller console'))
+  dbOption(dataOption(program.command('serve').description('serve the redemption page, downloads, the card API and the seller console')))
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'port to listen on (0: any free port)', '8080')
     .option('--template <xpi>', 'the dedicated add-on template (default: dist/sealcode-dedicated-template.xpi)')
@@ -82,12 +85,15 @@ export function register(program: Command, _groups: Groups): void {
         const smtpUrl = o.smtp ?? process.env.SEALCODE_SMTP;
         if (smtpUrl !== undefined && !SmtpUrl.safeParse(smtpUrl).success) throw new CliError('--smtp must be smtp://[USER:PASSWORD@]HOST:PORT or smtps://…', EXIT.usage, 'USAGE');
         const dir = dataDirOf(o);
-        const init = initSeller(dir);
-        const pw = ensureConsolePassword(dir);
-        const seller = openSeller(dir);
+        const dbUrl = dbUrlOf(o.db);
         const logger = makeLogger(process.stderr);
+        const init = await initSeller(dir, { dbUrl });
+        const pw = ensureConsolePassword(dir);
+        // A connection the database server drops while idle (a restart) is logged and
+        // replaced, never fatal: requests meanwhile fail with 5xx and succeed after.
+        const seller = await openSeller(dir, { dbUrl, onIdleError: (err) => logger.warn({ err: { message: err.message } }, 'database connection lost') });
         const template = loadTemplate(o.template);
-        const { app, ctx } = createApp(seller, {
+        const { app, ctx } = await createApp(seller, {
           consolePassword: pw.password,
           template,
           logger,
@@ -108,10 +114,11 @@ export function register(program: Command, _groups: Groups): void {
         const base = publicUrl ?? defaultPublicUrl(addr);
         // Written into every card and build from now on: hand-over texts and status-list URLs name it.
         ctx.publicUrl = base;
-        recordPublicUrl(seller, base);
+        await recordPublicUrl(seller, base);
         const lines = [
           `sealcode distributor listening on ${base}`,
           `  data folder:      ${dir}${init.created ? ' (new)' : ''}`,
+          `  database:         ${dbUrl ? redactUrl(dbUrl) : 'SQLite in the data folder'}`,
           `  dedicated add-on: ${template.source}`,
           `  redemption page:  ${base}/`,
           `  seller console:   ${base}/console`,
@@ -124,24 +131,23 @@ export function register(program: Command, _groups: Groups): void {
         // stdout, never the log stream.
         process.stdout.write(lines.join('\n') + '\n');
         const sweep = setInterval(() => {
-          try {
-            sweepExpiredGrants(seller);
-          } catch (err) {
-            logger.error({ err }, 'sweep failed');
-          }
+          sweepExpiredGrants(seller).catch((err) => logger.error({ err }, 'sweep failed'));
         }, 30_000);
         sweep.unref();
         await new Promise<void>((resolve) => {
           const stop = () => {
             clearInterval(sweep);
+            // Requests in progress finish (and their transactions commit) before the
+            // database is closed; idle keep-alive connections go now, any others in 5 s.
             server.close(() => resolve());
-            server.closeAllConnections();
+            server.closeIdleConnections();
+            setTimeout(() => server.closeAllConnections(), 5000).unref();
           };
           process.once('SIGTERM', stop);
           process.once('SIGINT', stop);
         });
         ctx.mailer?.close();
-        seller.close();
+        await seller.close();
       }),
     );
 }

@@ -1,3 +1,5 @@
+import { SealError } from '../../card/index.js';
+
 // Versioned schema. Append a migration; never edit one that has shipped.
 export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
   {
@@ -219,3 +221,16 @@ ALTER TABLE groups ADD COLUMN blind INTEGER NOT NULL DEFAULT 0 CHECK (blind IN (
 `,
   },
 ];
+
+export const LATEST_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));
+
+/**
+ * A migration's SQL for PostgreSQL. The migrations are written for SQLite; the only
+ * words PostgreSQL reads differently are the types: INTEGER (our millisecond times and
+ * counts need 64 bits) and BLOB.
+ */
+export const forPostgres = (sql: string): string => sql.replace(/\bINTEGER\b/g, 'BIGINT').replace(/\bBLOB\b/g, 'BYTEA');
+
+/** The refusal when a database was migrated by a newer sealcode than this one. */
+export const newerSchema = (where: string, version: number): SealError =>
+  new SealError('USAGE', `the seller database ${where} has schema version ${version}, newer than this sealcode knows (${LATEST_VERSION}): upgrade sealcode here first`);

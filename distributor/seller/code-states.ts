@@ -18,17 +18,16 @@ export interface CodeStates {
   codes: { serial: string; state: 'unused' | 'in_use' | 'already_used' | 'revoked' }[];
 }
 
-export function codeStates(seller: Seller, input: CodeStatesInput): CodeStates {
+export async function codeStates(seller: Seller, input: CodeStatesInput): Promise<CodeStates> {
   const now = input.now ?? Date.now();
-  return seller.db
-    .transaction((): CodeStates => {
-      const card = liveCard(seller, input.cardId, now);
-      consumeChallenge(seller, { purpose: 'code-states', challengeId: input.challengeId, subjectId: input.cardId, signature: input.signature, params: {}, now }, card && new Uint8Array(card.sign_pub));
-      // Copy codes belong to a build, not to the card's stock: the card file never holds them.
-      const codes = seller.db
-        .prepare("SELECT serial, state FROM codes WHERE card_id = ? AND kind = 'code' ORDER BY created_at, serial")
-        .all(input.cardId) as CodeStates['codes'];
-      return { cardId: input.cardId, at: now, codes };
-    })
-    .immediate();
+  return seller.db.tx(async (): Promise<CodeStates> => {
+    const card = await liveCard(seller, input.cardId, now);
+    await consumeChallenge(seller, { purpose: 'code-states', challengeId: input.challengeId, subjectId: input.cardId, signature: input.signature, params: {}, now }, card && new Uint8Array(card.sign_pub));
+    // Copy codes belong to a build, not to the card's stock: the card file never holds them.
+    const codes = await seller.db.all<CodeStates['codes'][number]>(
+      "SELECT serial, state FROM codes WHERE card_id = ? AND kind = 'code' ORDER BY created_at, serial",
+      input.cardId,
+    );
+    return { cardId: input.cardId, at: now, codes };
+  });
 }

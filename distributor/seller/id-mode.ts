@@ -10,17 +10,15 @@ export interface IdGrantInput extends GrantInput {
 }
 
 /** Off-line redemption in ID mode: the ID is bound and the code redeemed in one transaction. */
-export function redeemOfflineAsId(seller: Seller, input: IdGrantInput): Grant {
+export async function redeemOfflineAsId(seller: Seller, input: IdGrantInput): Promise<Grant> {
   if (!input.id) throw new SealError('USAGE', 'an ID is required');
-  return seller.db
-    .transaction((): Grant => {
-      const row = checkCode(seller, input.code);
+  return seller.db.tx(async (): Promise<Grant> => {
+      const row = await checkCode(seller, input.code);
       if (row.kind === 'copy') throw new SealError('USAGE', "a copy code keeps its parent build's key and cannot take an ID");
       // Only an unused code takes the ID; anything else fails in redeemOffline with the
       // usual message, and the transaction leaves the row as it was.
       if (row.state === 'unused')
-        seller.db.prepare("UPDATE codes SET key_kind = 'id', key_label = ? WHERE serial = ?").run(input.id, row.serial);
+        await seller.db.run("UPDATE codes SET key_kind = 'id', key_label = ? WHERE serial = ?", input.id, row.serial);
       return redeemOffline(seller, input);
-    })
-    .immediate();
+    });
 }

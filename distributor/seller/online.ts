@@ -1,6 +1,6 @@
 // The card's online requests (Fig. 14, 27; Fig. 11, 18; claim 14): each is answered
 // with a fresh single-use challenge signed by the card's individual key (or the build
-// key), and runs in one IMMEDIATE transaction, so a refusal changes no sale, payment,
+// key), and runs in one transaction, so a refusal changes no sale, payment,
 // pair or code.
 import { randomBytes } from '@noble/hashes/utils.js';
 import {
@@ -39,17 +39,18 @@ export interface IssuedChallenge {
 }
 
 /** A fresh challenge. Unknown subjects get one too, so the answer reveals nothing. */
-export function issueChallenge(seller: Seller, purpose: Purpose, subjectId: string, now = Date.now()): IssuedChallenge {
+export async function issueChallenge(seller: Seller, purpose: Purpose, subjectId: string, now = Date.now()): Promise<IssuedChallenge> {
   const challengeId = newId('chl');
   const nonce = randomBytes(32);
   const expiresAt = now + CHALLENGE_TTL_MS;
-  seller.db.transaction(() => {
-    // Old challenges are worthless; keep the table small.
-    seller.db.prepare('DELETE FROM challenges WHERE expires_at < ?').run(now - CHALLENGE_TTL_MS);
-    seller.db
-      .prepare('INSERT INTO challenges (id, subject_kind, subject_id, purpose, nonce, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(challengeId, subjectKindOf(purpose), subjectId, purpose, nonce, now, expiresAt);
-  }).immediate();
+  // Old challenges are worthless; keep the table small. (Its own statement: on
+  // PostgreSQL a sweep inside the insert's transaction would make concurrent requests
+  // conflict over the same old rows.)
+  await seller.db.run('DELETE FROM challenges WHERE expires_at < ?', now - CHALLENGE_TTL_MS);
+  await seller.db.run(
+    'INSERT INTO challenges (id, subject_kind, subject_id, purpose, nonce, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    challengeId, subjectKindOf(purpose), subjectId, purpose, nonce, now, expiresAt,
+  );
   return { challengeId, nonce: toBase64(nonce), expiresAt };
 }
 
@@ -69,10 +70,11 @@ const REFUSED = 'the card could not be certified: challenge unknown, used, expir
  * and burns the challenge. Runs inside the caller's transaction, so a request refused
  * later leaves nothing recorded; a committed answer can never be replayed.
  */
-export function consumeChallenge(seller: Seller, a: Answer, signPub: Uint8Array | null): void {
-  const row = seller.db.prepare('SELECT * FROM challenges WHERE id = ?').get(a.challengeId) as
-    | { subject_id: string; purpose: string; nonce: Uint8Array; expires_at: number; used_at: number | null }
-    | undefined;
+export async function consumeChallenge(seller: Seller, a: Answer, signPub: Uint8Array | null): Promise<void> {
+  const row = await seller.db.getForUpdate<{ subject_id: string; purpose: string; nonce: Uint8Array; expires_at: number; used_at: number | null }>(
+    'SELECT * FROM challenges WHERE id = ?',
+    a.challengeId,
+  );
   if (!row || row.used_at !== null || row.subject_id !== a.subjectId || row.purpose !== a.purpose) throw new SealError('REFUSED', REFUSED);
   if (row.expires_at < a.now) throw new SealError('EXPIRED', 'the challenge has expired: ask for a new one');
   const msg = challengeMessage({ purpose: a.purpose, subjectId: a.subjectId, challengeId: a.challengeId, nonce: new Uint8Array(row.nonce), params: a.params });
@@ -83,12 +85,12 @@ export function consumeChallenge(seller: Seller, a: Answer, signPub: Uint8Array 
     throw new SealError('REFUSED', REFUSED);
   }
   if (!signPub || !verify(signPub, msg, sig)) throw new SealError('REFUSED', REFUSED);
-  const burnt = seller.db.prepare('UPDATE challenges SET used_at = ? WHERE id = ? AND used_at IS NULL').run(a.now, a.challengeId);
-  if (burnt.changes !== 1) throw new SealError('REFUSED', REFUSED);
+  const burnt = await seller.db.run('UPDATE challenges SET used_at = ? WHERE id = ? AND used_at IS NULL', a.now, a.challengeId);
+  if (burnt !== 1) throw new SealError('REFUSED', REFUSED);
 }
 
-export function liveCard(seller: Seller, cardId: string, now: number): CardRow | null {
-  const row = seller.db.prepare('SELECT * FROM cards WHERE id = ?').get(cardId) as CardRow | undefined;
+export async function liveCard(seller: Seller, cardId: string, now: number): Promise<CardRow | null> {
+  const row = await seller.db.get<CardRow>('SELECT * FROM cards WHERE id = ?', cardId);
   if (!row) return null;
   if (row.revoked_at) throw new SealError('REVOKED', `card ${cardId} is revoked`);
   if (row.expires_at < now) throw new SealError('EXPIRED', `card ${cardId} has expired`);
@@ -103,21 +105,19 @@ export interface ChargeInput {
   now?: number;
 }
 
-export function chargeCard(seller: Seller, rules: PaybackRules, input: ChargeInput) {
+export async function chargeCard(seller: Seller, rules: PaybackRules, input: ChargeInput) {
   const now = input.now ?? Date.now();
-  return seller.db
-    .transaction(() => {
-      const card = liveCard(seller, input.cardId, now);
-      consumeChallenge(seller, { purpose: 'charge', challengeId: input.challengeId, subjectId: input.cardId, signature: input.signature, params: { count: input.count }, now }, card && new Uint8Array(card.sign_pub));
-      const sold = sellCodes(seller, {
+  return seller.db.tx(async () => {
+      const card = await liveCard(seller, input.cardId, now);
+      await consumeChallenge(seller, { purpose: 'charge', challengeId: input.challengeId, subjectId: input.cardId, signature: input.signature, params: { count: input.count }, now }, card && new Uint8Array(card.sign_pub));
+      const sold = await sellCodes(seller, {
         cardId: input.cardId,
         count: input.count,
         payment: { amountCents: input.count * rules.codePriceCents, currency: rules.currency, reference: 'online charge' },
         now,
       });
       return { cardId: input.cardId, serials: sold.serials, bundle: toBase64(sold.bundle), paymentId: sold.paymentId };
-    })
-    .immediate();
+    });
 }
 
 export interface PairInput {
@@ -128,19 +128,18 @@ export interface PairInput {
   now?: number;
 }
 
-export function pairCards(seller: Seller, input: PairInput) {
+export async function pairCards(seller: Seller, input: PairInput) {
   const now = input.now ?? Date.now();
-  return seller.db
-    .transaction(() => {
-      const a = liveCard(seller, input.cardId, now);
-      consumeChallenge(seller, { purpose: 'pair', challengeId: input.challengeId, subjectId: input.cardId, signature: input.signature, params: { withCardId: input.withCardId }, now }, a && new Uint8Array(a.sign_pub));
-      const b = liveCard(seller, input.withCardId, now);
+  return seller.db.tx(async () => {
+      const a = await liveCard(seller, input.cardId, now);
+      await consumeChallenge(seller, { purpose: 'pair', challengeId: input.challengeId, subjectId: input.cardId, signature: input.signature, params: { withCardId: input.withCardId }, now }, a && new Uint8Array(a.sign_pub));
+      const b = await liveCard(seller, input.withCardId, now);
       if (!a || !b) throw new SealError('USAGE', `unknown card ${input.withCardId}`);
       if (a.id === b.id) throw new SealError('USAGE', 'a card cannot pair with itself');
       const pairId = newId('pair');
       const payload: PairKeyPayload = { sealcode: 'pair-key', v: 1, pairId, cardA: a.id, cardB: b.id, key: toBase64(randomKey()) };
       const bytes = utf8(JSON.stringify(payload));
-      seller.db.prepare('INSERT INTO pairs (id, card_a, card_b, created_at) VALUES (?, ?, ?, ?)').run(pairId, a.id, b.id, now);
+      await seller.db.run('INSERT INTO pairs (id, card_a, card_b, created_at) VALUES (?, ?, ?, ?)', pairId, a.id, b.id, now);
       return {
         pairId,
         cardA: a.id,
@@ -148,19 +147,17 @@ export function pairCards(seller: Seller, input: PairInput) {
         forA: toBase64(sealToCard(new Uint8Array(a.kx_pub), PAIR_KEY_CONTEXT, bytes)),
         forB: toBase64(sealToCard(new Uint8Array(b.kx_pub), PAIR_KEY_CONTEXT, bytes)),
       };
-    })
-    .immediate();
+    });
 }
 
-export function cardStatement(seller: Seller, rules: PaybackRules, input: { challengeId: string; cardId: string; signature: string; now?: number }) {
+export async function cardStatement(seller: Seller, rules: PaybackRules, input: { challengeId: string; cardId: string; signature: string; now?: number }) {
   const now = input.now ?? Date.now();
-  applyPaybacks(seller, rules, now);
-  return seller.db
-    .transaction(() => {
-      const card = liveCard(seller, input.cardId, now);
-      consumeChallenge(seller, { purpose: 'statement', challengeId: input.challengeId, subjectId: input.cardId, signature: input.signature, params: {}, now }, card && new Uint8Array(card.sign_pub));
-      const c = getCard(seller, input.cardId);
-      const rows = paybackReport(seller, c.purchaser_id);
+  await applyPaybacks(seller, rules, now);
+  return seller.db.tx(async () => {
+      const card = await liveCard(seller, input.cardId, now);
+      await consumeChallenge(seller, { purpose: 'statement', challengeId: input.challengeId, subjectId: input.cardId, signature: input.signature, params: {}, now }, card && new Uint8Array(card.sign_pub));
+      const c = await getCard(seller, input.cardId);
+      const rows = await paybackReport(seller, c.purchaser_id);
       const st: Statement = {
         sealcode: 'statement',
         v: 1,
@@ -173,8 +170,7 @@ export function cardStatement(seller: Seller, rules: PaybackRules, input: { chal
         totalPoints: rows.reduce((s, r) => s + r.points, 0),
       };
       return { cardId: c.id, sealed: toBase64(sealToCard(new Uint8Array(c.kx_pub), STATEMENT_CONTEXT, utf8(JSON.stringify(st)))) };
-    })
-    .immediate();
+    });
 }
 
 export interface CopyRightInput {
@@ -187,40 +183,40 @@ export interface CopyRightInput {
 }
 
 /** A copy code for K more builds of the same key (claim 14, Fig. 3). */
-export function grantCopyRight(seller: Seller, input: CopyRightInput) {
+export async function grantCopyRight(seller: Seller, input: CopyRightInput) {
   const now = input.now ?? Date.now();
-  return seller.db
-    .transaction(() => {
-      const r = seller.db.prepare('SELECT * FROM redemptions WHERE build_id = ?').get(input.buildId) as
-        | { serial: string; build_cert: Uint8Array; copy_of: string | null; revoked_at: number | null; build_expires_at: number }
-        | undefined;
+  return seller.db.tx(async () => {
+      const r = await seller.db.get<{ serial: string; build_cert: Uint8Array; copy_of: string | null; revoked_at: number | null; build_expires_at: number }>(
+        'SELECT * FROM redemptions WHERE build_id = ?',
+        input.buildId,
+      );
       const cert = r ? decodeCert(new Uint8Array(r.build_cert)) : null;
-      consumeChallenge(seller, { purpose: 'copy-right', challengeId: input.challengeId, subjectId: input.buildId, signature: input.signature, params: { copies: input.copies }, now }, cert && cert.type === 'build' ? cert.signPub : null);
+      await consumeChallenge(seller, { purpose: 'copy-right', challengeId: input.challengeId, subjectId: input.buildId, signature: input.signature, params: { copies: input.copies }, now }, cert && cert.type === 'build' ? cert.signPub : null);
       if (!r) throw new SealError('REFUSED', REFUSED);
       if (r.revoked_at) throw new SealError('REVOKED', 'this build has been revoked');
       if (r.build_expires_at < now) throw new SealError('EXPIRED', 'this build has expired');
       if (r.copy_of) throw new SealError('REFUSED', 'a copy cannot hand out further copy rights');
-      const code = seller.db.prepare('SELECT * FROM codes WHERE serial = ?').get(r.serial) as {
-        card_id: string; group_id: string; state: string; copy_rights: number; build_valid_days: number;
-      };
+      // Locked: two copy-right requests of one code's builds must not both see the same rights left.
+      const code = (await seller.db.getForUpdate<{ card_id: string; group_id: string; state: string; copy_rights: number; build_valid_days: number }>(
+        'SELECT * FROM codes WHERE serial = ?',
+        r.serial,
+      ))!;
       if (code.state === 'revoked') throw new SealError('REVOKED', "this build's code has been revoked");
-      const given = seller.db
-        .prepare("SELECT COALESCE(SUM(c.copies_allowed), 0) FROM codes c JOIN redemptions p ON p.build_id = c.parent_build_id WHERE c.kind = 'copy' AND p.serial = ?")
-        .pluck()
-        .get(r.serial) as number;
+      const given = (await seller.db.value<number>(
+        "SELECT COALESCE(SUM(c.copies_allowed), 0) FROM codes c JOIN redemptions p ON p.build_id = c.parent_build_id WHERE c.kind = 'copy' AND p.serial = ?",
+        r.serial,
+      ))!;
       if (given + input.copies > code.copy_rights)
         throw new SealError('REFUSED', `this code allows ${code.copy_rights} copies in all; ${Math.max(0, code.copy_rights - given)} remain`);
       const c = generateCode(now);
       const expires = now + (input.validDays ?? 30) * DAY_MS;
-      seller.db
-        .prepare(
-          `INSERT INTO codes (serial, secret_hash, card_id, group_id, kind, copies_allowed, parent_build_id, build_valid_days, created_at, expires_at, state_changed_at, copy_rights)
-           VALUES (?, ?, ?, ?, 'copy', ?, ?, ?, ?, ?, ?, 0)`,
-        )
-        .run(c.serial, secretHash(c.serial, c.secret), code.card_id, code.group_id, input.copies, input.buildId, code.build_valid_days, now, expires, now);
+      await seller.db.run(
+        `INSERT INTO codes (serial, secret_hash, card_id, group_id, kind, copies_allowed, parent_build_id, build_valid_days, created_at, expires_at, state_changed_at, copy_rights)
+         VALUES (?, ?, ?, ?, 'copy', ?, ?, ?, ?, ?, ?, 0)`,
+        c.serial, secretHash(c.serial, c.secret), code.card_id, code.group_id, input.copies, input.buildId, code.build_valid_days, now, expires, now,
+      );
       return { serial: c.serial, code: c.text, copies: input.copies, parentBuildId: input.buildId, expires };
-    })
-    .immediate();
+    });
 }
 
 export { fromBase64 };

@@ -38,42 +38,38 @@ export const RULE_INVITEE = 'invitee-card';
 export const RULE_VOLUME = 'volume';
 
 /** Credits every pay-back the rules call for that is not recorded yet. Returns how many. */
-export function applyPaybacks(seller: Seller, rules: PaybackRules, now = Date.now()): number {
+export async function applyPaybacks(seller: Seller, rules: PaybackRules, now = Date.now()): Promise<number> {
   const db = seller.db;
-  return db
-    .transaction(() => {
-      const ins = db.prepare(
-        'INSERT OR IGNORE INTO paybacks (id, purchaser_id, rule, source, amount_cents, points, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      );
+  return db.tx(async () => {
+      const ins = (...p: [string, string, string, string, number, number, number]) =>
+        db.run('INSERT INTO paybacks (id, purchaser_id, rule, source, amount_cents, points, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING', ...p);
       let n = 0;
       // An invitee buys a card: matched by the email they gave at redemption, before
       // the card was issued, and confirmed (else a purchaser could redeem their own code
       // with a prospect's address and take the credit); the first purchaser whose code
       // they redeemed is credited.
-      const invitees = db
-        .prepare(
+      const invitees = await db.all<{ card_id: string; inviter_card: string | null }>(
           `SELECT c.id AS card_id, (
              SELECT k.card_id FROM redemptions r JOIN codes k ON k.serial = r.serial
              WHERE lower(r.redeemer_email) = lower(p.email) AND r.granted_at <= c.issued_at AND r.email_confirmed_at IS NOT NULL
              ORDER BY r.granted_at ASC LIMIT 1) AS inviter_card
            FROM cards c JOIN purchasers p ON p.id = c.purchaser_id`,
-        )
-        .all() as { card_id: string; inviter_card: string | null }[];
+        );
       for (const i of invitees) {
         if (!i.inviter_card) continue;
-        const inviter = db.prepare('SELECT purchaser_id FROM cards WHERE id = ?').pluck().get(i.inviter_card) as string;
-        const own = db.prepare('SELECT purchaser_id FROM cards WHERE id = ?').pluck().get(i.card_id) as string;
+        const inviter = (await db.value<string>('SELECT purchaser_id FROM cards WHERE id = ?', i.inviter_card))!;
+        const own = (await db.value<string>('SELECT purchaser_id FROM cards WHERE id = ?', i.card_id))!;
         if (inviter === own) continue;
-        n += ins.run(newId('pb'), inviter, RULE_INVITEE, i.card_id, rules.inviteeCard.amountCents, rules.inviteeCard.points, now).changes;
+        n += await ins(newId('pb'), inviter, RULE_INVITEE, i.card_id, rules.inviteeCard.amountCents, rules.inviteeCard.points, now);
       }
-      const volume = db
-        .prepare("SELECT id, purchaser_id, quantity FROM payments WHERE kind = 'codes' AND quantity >= ?")
-        .all(rules.volume.minCodes) as { id: string; purchaser_id: string; quantity: number }[];
+      const volume = await db.all<{ id: string; purchaser_id: string; quantity: number }>(
+        "SELECT id, purchaser_id, quantity FROM payments WHERE kind = 'codes' AND quantity >= ?",
+        rules.volume.minCodes,
+      );
       for (const p of volume)
-        n += ins.run(newId('pb'), p.purchaser_id, RULE_VOLUME, p.id, p.quantity * rules.volume.centsPerCode, p.quantity * rules.volume.pointsPerCode, now).changes;
+        n += await ins(newId('pb'), p.purchaser_id, RULE_VOLUME, p.id, p.quantity * rules.volume.centsPerCode, p.quantity * rules.volume.pointsPerCode, now);
       return n;
-    })
-    .immediate();
+    });
 }
 
 export interface PaybackRow {
@@ -88,13 +84,12 @@ export interface PaybackRow {
   created_at: number;
 }
 
-export function paybackReport(seller: Seller, purchaserId?: string): PaybackRow[] {
-  return seller.db
-    .prepare(
-      `SELECT b.*, p.name AS purchaser_name, p.email AS purchaser_email FROM paybacks b JOIN purchasers p ON p.id = b.purchaser_id
-       ${purchaserId ? 'WHERE b.purchaser_id = ?' : ''} ORDER BY b.created_at, b.id`,
-    )
-    .all(...(purchaserId ? [purchaserId] : [])) as PaybackRow[];
+export function paybackReport(seller: Seller, purchaserId?: string): Promise<PaybackRow[]> {
+  return seller.db.all<PaybackRow>(
+    `SELECT b.*, p.name AS purchaser_name, p.email AS purchaser_email FROM paybacks b JOIN purchasers p ON p.id = b.purchaser_id
+     ${purchaserId ? 'WHERE b.purchaser_id = ?' : ''} ORDER BY b.created_at, b.id`,
+    ...(purchaserId ? [purchaserId] : []),
+  );
 }
 
 const csvCell = (v: string | number): string => {

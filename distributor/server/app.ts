@@ -1,6 +1,6 @@
-// The distributor's Express app over one seller data folder. Several processes may
-// serve one database: every state change is an IMMEDIATE SQLite transaction, and the
-// cookie key is shared through the database.
+// The distributor's Express app over one seller database. Several processes may serve
+// one database (a SQLite file, or PostgreSQL across hosts): every state change is one
+// transaction, and the cookie key and console sessions are shared through the database.
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
@@ -17,7 +17,8 @@ import { redeemRoutes } from './routes/redeem.js';
 import { confirmRoutes } from './routes/confirm.js';
 import { createMailer } from './mailer.js';
 import { serverKey } from './secrets.js';
-import { RateLimiter, endAllSessions, security, type Limit } from './security.js';
+import { RateLimiter, security, type Limit } from './security.js';
+import { LATEST_VERSION } from '../db/migrations.js';
 import { errorPage } from './views/redeem.js';
 import { loadTemplate, type XpiTemplate } from './xpi.js';
 
@@ -72,7 +73,7 @@ export interface DistributorApp {
   ctx: Ctx;
 }
 
-export function createApp(sellerIn: Seller, opts: AppOptions = {}): DistributorApp {
+export async function createApp(sellerIn: Seller, opts: AppOptions = {}): Promise<DistributorApp> {
   // Opening and checking the issuer key costs more than the rest of a grant; a serving
   // process keeps it once opened (it lives in this process's memory either way).
   let issuer: Uint8Array | undefined;
@@ -90,7 +91,7 @@ export function createApp(sellerIn: Seller, opts: AppOptions = {}): DistributorA
     template: opts.template ?? loadTemplate(),
     sec: security({
       db: seller.db,
-      key: serverKey(seller, 'cookie'),
+      key: await serverKey(seller, 'cookie'),
       consolePassword: opts.consolePassword,
       httpsPublic: opts.publicUrl?.startsWith('https:') ?? false,
       onRefused: refuse,
@@ -102,8 +103,6 @@ export function createApp(sellerIn: Seller, opts: AppOptions = {}): DistributorA
     mailer: opts.smtpUrl ? createMailer(opts.smtpUrl, opts.mailFrom ?? DEFAULT_MAIL_FROM) : undefined,
   };
 
-  // A restarted server starts with no console session: a cookie captured before does not open it.
-  endAllSessions(seller.db);
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', opts.trustProxy ?? false);
@@ -114,9 +113,14 @@ export function createApp(sellerIn: Seller, opts: AppOptions = {}): DistributorA
       referrerPolicy: { policy: 'no-referrer' },
     }),
   );
-  app.get('/healthz', (_req, res) => {
+  // A load balancer takes a process out when its database does not answer (503).
+  app.get('/healthz', async (_req, res) => {
     res.setHeader('Cache-Control', 'no-store');
-    res.json({ ok: true });
+    const db = seller.db;
+    const reachable = await db.ping();
+    const schemaVersion = reachable ? await db.schemaVersion().catch(() => null) : null;
+    const ok = reachable && schemaVersion === LATEST_VERSION;
+    res.status(ok ? 200 : 503).json({ ok, db: { kind: db.kind, reachable, schemaVersion, expectedSchemaVersion: LATEST_VERSION } });
   });
   app.use(assetRoutes());
   if (opts.staticDir)
@@ -132,7 +136,7 @@ export function createApp(sellerIn: Seller, opts: AppOptions = {}): DistributorA
   app.use(confirmRoutes(ctx));
   app.use(downloadRoutes(ctx));
   app.use(apiRoutes(ctx));
-  app.use(consoleRoutes(ctx));
+  app.use(await consoleRoutes(ctx));
   app.use((req, res) => refuse(req, res, 404, 'There is no page at this address. Check the link, or start again from the code page.'));
   // Body parser errors (too large, bad JSON) and anything unexpected end here.
   app.use((err: Error & { status?: number; type?: string }, req: Request, res: Response, _next: NextFunction) => {

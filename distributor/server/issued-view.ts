@@ -22,31 +22,31 @@ export interface IssuedView {
 const idHash = (id: string): Uint8Array => sha256(utf8(`issued view\0${id}`));
 const PURPOSE = 'issued-view';
 
-function sweep(seller: Seller, now: number): void {
-  seller.db.prepare('DELETE FROM issued_views WHERE expires_at <= ?').run(now);
+async function sweep(seller: Seller, now: number): Promise<void> {
+  await seller.db.run('DELETE FROM issued_views WHERE expires_at <= ?', now);
 }
 
 /** Stores the view; returns the id for the cookie. */
-export function putIssuedView(seller: Seller, v: Omit<IssuedView, 'until'>, now = Date.now()): { id: string; until: number } {
-  sweep(seller, now);
+export async function putIssuedView(seller: Seller, v: Omit<IssuedView, 'until'>, now = Date.now()): Promise<{ id: string; until: number }> {
+  await sweep(seller, now);
   const id = randomBytes(32).toString('base64url');
   const until = now + ISSUED_VIEW_MS;
   const sealed = seller.seal(PURPOSE, utf8(JSON.stringify({ ...v, until } satisfies IssuedView)));
-  seller.db.prepare('INSERT INTO issued_views (id_hash, card_id, sealed, expires_at) VALUES (?, ?, ?, ?)').run(idHash(id), v.sheet.cardId, sealed, until);
+  await seller.db.run('INSERT INTO issued_views (id_hash, card_id, sealed, expires_at) VALUES (?, ?, ?, ?)', idHash(id), v.sheet.cardId, sealed, until);
   return { id, until };
 }
 
-export function getIssuedView(seller: Seller, id: string | undefined, now = Date.now()): IssuedView | undefined {
+export async function getIssuedView(seller: Seller, id: string | undefined, now = Date.now()): Promise<IssuedView | undefined> {
   if (!id || !/^[A-Za-z0-9_-]{43}$/.test(id)) return undefined;
-  const row = seller.db.prepare('SELECT sealed, expires_at FROM issued_views WHERE id_hash = ?').get(idHash(id)) as { sealed: Uint8Array; expires_at: number } | undefined;
+  const row = await seller.db.get<{ sealed: Uint8Array; expires_at: number }>('SELECT sealed, expires_at FROM issued_views WHERE id_hash = ?', idHash(id));
   if (!row) return undefined;
   if (row.expires_at <= now) {
-    sweep(seller, now);
+    await sweep(seller, now);
     return undefined;
   }
   return JSON.parse(fromUtf8(seller.open(PURPOSE, new Uint8Array(row.sealed)))) as IssuedView;
 }
 
-export function dropIssuedView(seller: Seller, id: string | undefined): void {
-  if (id) seller.db.prepare('DELETE FROM issued_views WHERE id_hash = ?').run(idHash(id));
+export async function dropIssuedView(seller: Seller, id: string | undefined): Promise<void> {
+  if (id) await seller.db.run('DELETE FROM issued_views WHERE id_hash = ?', idHash(id));
 }

@@ -9,15 +9,13 @@ import { writePrivateFile } from '../db/private-files.js';
 
 export const CONSOLE_PASSWORD_FILE = 'console-password';
 
-export function serverKey(seller: Seller, name: string): Uint8Array {
-  const get = () => seller.db.prepare('SELECT sealed FROM server_secrets WHERE name = ?').pluck().get(name) as Uint8Array | undefined;
-  let sealed = get();
+export async function serverKey(seller: Seller, name: string): Promise<Uint8Array> {
+  const get = () => seller.db.value<Uint8Array>('SELECT sealed FROM server_secrets WHERE name = ?', name);
+  let sealed = await get();
   if (!sealed) {
     // Two processes may race here: the first insert wins and both read it back.
-    seller.db
-      .prepare('INSERT OR IGNORE INTO server_secrets (name, sealed, created_at) VALUES (?, ?, ?)')
-      .run(name, seller.seal(`server:${name}`, randomBytes(32)), Date.now());
-    sealed = get()!;
+    await seller.db.run('INSERT INTO server_secrets (name, sealed, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING', name, seller.seal(`server:${name}`, randomBytes(32)), Date.now());
+    sealed = (await get())!;
   }
   return seller.open(`server:${name}`, new Uint8Array(sealed));
 }

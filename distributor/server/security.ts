@@ -1,13 +1,14 @@
 // Cookies, CSRF tokens, the console session, rate limits. Every secret comparison is
 // constant-time; console sessions live in the database (only a hash of their id), so
-// logout, a new console password and a restart end them.
+// logout and a new console password end them, and every process sharing the database
+// knows them.
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { createHash } from 'node:crypto';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { equalBytes, utf8 } from '../../card/index.js';
-import type { Db } from '../db/open.js';
+import type { Store } from '../db/store.js';
 
 // Over https the cookies carry the __Host- prefix: the browser then accepts them only
 // from this exact origin, Secure, on path /, so a sibling subdomain or a plain-http
@@ -58,9 +59,9 @@ export interface Security {
   /** Refuses state-changing form posts without a matching token (403). */
   csrfProtect: RequestHandler;
   /** A new session (and a new CSRF cookie, so that one planted before login is useless). */
-  startSession(req: Request, res: Response): void;
-  endSession(req: Request, res: Response): void;
-  hasSession(req: Request): boolean;
+  startSession(req: Request, res: Response): Promise<void>;
+  endSession(req: Request, res: Response): Promise<void>;
+  hasSession(req: Request): Promise<boolean>;
   checkPassword(given: string): boolean;
   /** This browser's redemption cookie value; set (for a day) when it has none. */
   visitor(req: Request, res: Response): string;
@@ -69,7 +70,7 @@ export interface Security {
 }
 
 export interface SecurityOptions {
-  db: Db;
+  db: Store;
   /** Signs CSRF tokens and binds sessions to the console password in force. */
   key: Uint8Array;
   consolePassword?: string;
@@ -125,30 +126,28 @@ export function security(o: SecurityOptions): Security {
       if (!v || !given || foreign || !eqStr(csrfFor(req, v), given)) return o.onRefused(req, res, 403, 'This form has expired or did not come from this site. Reload the page and try again.');
       next();
     },
-    startSession(req, res) {
+    async startSession(req, res) {
       const id = b64u(randomBytes(32));
       const t = now();
-      db.prepare('INSERT INTO console_sessions (id_hash, epoch, created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?)').run(idHash(id), epoch, t, t, t + SESSION_ABSOLUTE_MS);
-      db.prepare('DELETE FROM console_sessions WHERE expires_at < ? OR last_seen_at < ?').run(t, t - SESSION_IDLE_MS);
+      await db.run('INSERT INTO console_sessions (id_hash, epoch, created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?)', idHash(id), epoch, t, t, t + SESSION_ABSOLUTE_MS);
+      await db.run('DELETE FROM console_sessions WHERE expires_at < ? OR last_seen_at < ?', t, t - SESSION_IDLE_MS);
       pendingSession.set(req, id);
       res.cookie(name(req, SESSION_COOKIE), id, { ...cookieOpts(req), maxAge: SESSION_ABSOLUTE_MS });
       setCsrf(req, res);
     },
-    endSession(req, res) {
+    async endSession(req, res) {
       const id = sessionId(req);
-      if (id) db.prepare('DELETE FROM console_sessions WHERE id_hash = ?').run(idHash(id));
+      if (id) await db.run('DELETE FROM console_sessions WHERE id_hash = ?', idHash(id));
       res.clearCookie(name(req, SESSION_COOKIE), { path: '/', secure: secure(req), sameSite: 'strict', httpOnly: true });
     },
-    hasSession(req) {
+    async hasSession(req) {
       const id = sessionId(req);
       if (!id) return false;
       const h = idHash(id);
-      const row = db.prepare('SELECT epoch, last_seen_at, expires_at FROM console_sessions WHERE id_hash = ?').get(h) as
-        | { epoch: Uint8Array; last_seen_at: number; expires_at: number }
-        | undefined;
+      const row = await db.get<{ epoch: Uint8Array; last_seen_at: number; expires_at: number }>('SELECT epoch, last_seen_at, expires_at FROM console_sessions WHERE id_hash = ?', h);
       const t = now();
       if (!row || !equalBytes(new Uint8Array(row.epoch), epoch) || row.expires_at <= t || row.last_seen_at + SESSION_IDLE_MS <= t) return false;
-      if (t - row.last_seen_at >= TOUCH_EVERY_MS) db.prepare('UPDATE console_sessions SET last_seen_at = ? WHERE id_hash = ?').run(t, h);
+      if (t - row.last_seen_at >= TOUCH_EVERY_MS) await db.run('UPDATE console_sessions SET last_seen_at = ? WHERE id_hash = ?', t, h);
       return true;
     },
     checkPassword(given) {
@@ -157,9 +156,12 @@ export function security(o: SecurityOptions): Security {
   };
 }
 
-/** Ends every console session: a restarted server starts with none. */
-export function endAllSessions(db: Db): void {
-  db.prepare('DELETE FROM console_sessions').run();
+/**
+ * Ends every console session (`sealcode admin end-sessions`). Not done at start-up: with
+ * several processes on one database, one process starting would log the seller out of all.
+ */
+export async function endAllSessions(db: Store): Promise<number> {
+  return db.run('DELETE FROM console_sessions');
 }
 
 export interface Limit {

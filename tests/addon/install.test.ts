@@ -95,15 +95,15 @@ beforeAll(async () => {
   installedBin = path.join(prefix, 'bin', 'sealcode');
 
   // The seller's side: a real distributor issues Alice's card and Dana redeems one of its codes.
-  s = makeServer();
+  s = await makeServer();
   server = s.app.listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  alice = issueCard(s.seller, { name: 'Alice Example', email: 'alice@example.test', codes: 3, distributorUrl: url });
-  const grant = redeemOffline(s.seller, { code: alice.data.codes[0]!.code, email: 'dana@example.test' });
+  alice = await issueCard(s.seller, { name: 'Alice Example', email: 'alice@example.test', codes: 3, distributorUrl: url });
+  const grant = await redeemOffline(s.seller, { code: alice.data.codes[0]!.code, email: 'dana@example.test' });
   dana = grant.profile;
   danaSerial = grant.serial;
-  const idGrant = redeemOfflineAsId(s.seller, { code: alice.data.codes[2]!.code, email: 'erin@example.test', id: 'alice-friends' });
+  const idGrant = await redeemOfflineAsId(s.seller, { code: alice.data.codes[2]!.code, email: 'erin@example.test', id: 'alice-friends' });
   erin = idGrant.profile;
   erinSerial = idGrant.serial;
   cardFile = path.join(dir, 'alice.card');
@@ -116,7 +116,7 @@ beforeAll(async () => {
   await toAlice('Dana <dana@example.test>', REPLY, 'answer.bin.seal', sealed);
   // A sealed file cut short on the way, and one Bob's card (another group, same distributor) sealed for his own code.
   await toAlice('Dana <dana@example.test>', DAMAGED, 'cut.bin.seal', sealed.subarray(0, 200));
-  const bob = issueCard(s.seller, { name: 'Bob Builder', email: 'bob@example.test', codes: 1, distributorUrl: url });
+  const bob = await issueCard(s.seller, { name: 'Bob Builder', email: 'bob@example.test', codes: 1, distributorUrl: url });
   bobSerial = bob.data.codes[0]!.serial;
   const forBob = await sealWith(cardParty(cardSecretsOf(bob.data)), [{ kind: 'code', label: bobSerial }], reply, 'plan.bin');
   await toAlice('Bob Builder <bob@example.test>', ELSEWHERE, 'plan.bin.seal', forBob);
@@ -124,7 +124,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.allSettled([dc?.dispose(), sink?.stop(), new Promise((r) => (server ? server.close(r) : r(null)))]);
-  s?.close();
+  await s?.close();
   if (dir && !process.env.SEALCODE_KEEP_TMP) fs.rmSync(dir, { recursive: true, force: true });
 });
 

@@ -26,7 +26,7 @@ beforeAll(async () => {
   w = await pagesInChromium();
   ({ s, base, browser } = w);
 }, 120_000);
-afterAll(() => w?.close());
+afterAll(async () => w?.close());
 
 /** Console messages of the browser: a style or script the CSP refused shows up here. */
 const consoleErrors: string[] = [];
@@ -95,7 +95,7 @@ describe('pages at 1280 and 390 px', () => {
       await v.getByRole('button', { name: 'Get the add-on' }).click();
       await v.locator('#error').waitFor();
       await checkPage(v, 'code page with an error');
-      const card = issueCard(s.seller, { name: 'Paula Purchaser', email: 'paula@example.test', codes: 2 });
+      const card = await issueCard(s.seller, { name: 'Paula Purchaser', email: 'paula@example.test', codes: 2 });
       await v.getByLabel('Code').fill(card.data.codes[0]!.code);
       await v.getByRole('button', { name: 'Get the add-on' }).click();
       await v.getByRole('heading', { name: 'Your add-on is ready' }).waitFor();
@@ -167,7 +167,7 @@ describe('a seller’s day', () => {
     // A reload shows the same view (no second card); the list counts one.
     await page.reload();
     expect(await page.locator('#sheet .seal').count()).toBe(3);
-    expect(s.seller.db.prepare('SELECT COUNT(*) FROM cards WHERE purchaser_id = ?').pluck().get(card.purchaser.id)).toBe(1);
+    expect((await s.seller.db.value('SELECT COUNT(*) FROM cards WHERE purchaser_id = ?', card.purchaser.id))).toBe(1);
 
     // Printing: only the sheet, every seal whole on a page.
     await page.emulateMedia({ media: 'print' });
@@ -191,13 +191,13 @@ describe('a seller’s day', () => {
     const again = await page.goto(`${base}/console/issued`);
     expect(again!.status()).toBe(410);
     expect(await page.content()).not.toContain(card.codes[0]!.code);
-    expect(s.seller.db.prepare('SELECT COUNT(*) FROM issued_views WHERE card_id = ?').pluck().get(card.cardId)).toBe(0);
+    expect((await s.seller.db.value('SELECT COUNT(*) FROM issued_views WHERE card_id = ?', card.cardId))).toBe(0);
     await ctx.close();
   });
 
   it('a bad form keeps what was typed, never the passphrases, and says in words what to fix', async () => {
     const { ctx, page } = await loggedIn(390);
-    const before = s.seller.db.prepare('SELECT COUNT(*) FROM cards').pluck().get();
+    const before = (await s.seller.db.value('SELECT COUNT(*) FROM cards'));
     await page.getByLabel('Purchaser name').fill('Dora Draft');
     await page.getByLabel('Purchaser email').fill('dora@example');
     await page.getByLabel('Codes on the card').fill('12');
@@ -225,7 +225,7 @@ describe('a seller’s day', () => {
     await page.locator('#error').waitFor();
     expect(await page.locator('#codes-error').textContent()).toContain('at most 5 codes');
     expect(await page.locator('#passphrase2-error').textContent()).toContain('The two passphrases differ');
-    expect(s.seller.db.prepare('SELECT COUNT(*) FROM cards').pluck().get()).toBe(before);
+    expect((await s.seller.db.value('SELECT COUNT(*) FROM cards'))).toBe(before);
     // The token module kind is gone from the form.
     expect(await page.locator('select#moduleKind, option[value="pkcs11"]').count()).toBe(0);
     await ctx.close();
@@ -233,14 +233,14 @@ describe('a seller’s day', () => {
 
   it('revoking asks first; Cancel changes nothing; confirming revokes and says so', async () => {
     const { ctx, page } = await loggedIn(390);
-    const card = issueCard(s.seller, { name: 'Rita Revoked', email: 'rita@example.test', codes: 1 });
+    const card = await issueCard(s.seller, { name: 'Rita Revoked', email: 'rita@example.test', codes: 1 });
     const serial = card.data.codes[0]!.serial;
     await page.goto(`${base}/console/codes?card=${card.cardId}`);
     await page.locator(`tr[data-serial="${serial}"] a`, { hasText: 'Revoke' }).click();
     await page.getByRole('heading', { name: 'Revoke this code?' }).waitFor();
     await page.getByRole('button', { name: 'Cancel' }).or(page.getByRole('link', { name: 'Cancel' })).click();
     await page.waitForURL(`${base}/console/codes`);
-    expect(state(s.seller, serial)).toBe('unused');
+    expect(await state(s.seller, serial)).toBe('unused');
     await page.goto(`${base}/console`);
     await page.locator(`tr[data-card="${card.cardId}"] a`, { hasText: 'Revoke' }).click();
     await page.getByRole('heading', { name: 'Revoke this card?' }).waitFor();
@@ -249,7 +249,7 @@ describe('a seller’s day', () => {
     await page.waitForURL(`${base}/console`);
     expect(await page.locator('#notice').textContent()).toContain(`The card ${card.cardId} was revoked.`);
     expect(await page.locator(`tr[data-card="${card.cardId}"]`).getAttribute('data-state')).toBe('revoked');
-    expect(s.seller.db.prepare('SELECT revoked_at FROM cards WHERE id = ?').pluck().get(card.cardId)).not.toBeNull();
+    expect((await s.seller.db.value('SELECT revoked_at FROM cards WHERE id = ?', card.cardId))).not.toBeNull();
     // The message is shown once.
     await page.reload();
     expect(await page.locator('#notice').count()).toBe(0);

@@ -10,7 +10,7 @@ import type { Browser, Page } from 'playwright-core';
 import { buildParty, buildRecipient, cardParty, cardSecretsOf, openCardFile, profileCerts, profileSecrets, type CardData } from '../../card/index.js';
 import { launchChromium } from '../support/chromium.js';
 import { openBytes, sealBytes } from '../support/world.js';
-import { PASSWORD, count, makeServer, profileInXpi, state, type TestServer } from '../distributor/helpers.js';
+import { PASSWORD, count, makeServer, profileInXpi, settled, state, type TestServer } from '../distributor/helpers.js';
 
 let s: TestServer;
 let server: Server;
@@ -26,7 +26,7 @@ const listen = async (srv: Server): Promise<string> => {
 };
 
 beforeAll(async () => {
-  s = makeServer();
+  s = await makeServer();
   base = await listen((server = http.createServer(s.app)));
   // Another origin serving forms that post to the distributor without its token.
   evil = http.createServer((_req, res) => {
@@ -96,7 +96,7 @@ describe('distributor in Chromium', () => {
     expect(opened.verdict.certified).toBe(true);
     expect(new TextDecoder().decode(data)).toBe('for Dana, from Alice');
     await expect.poll(() => codeState(page, card.cardId, code.serial)).toBe('already_used');
-    expect(state(s.seller, code.serial)).toBe('already_used');
+    expect(await settled(() => state(s.seller, code.serial), 'already_used')).toBe('already_used');
 
     // The same link gives nothing more.
     const again = await visitor.goto(`${base}${new URL(xpiDownload.url()).pathname}`);
@@ -110,11 +110,11 @@ describe('distributor in Chromium', () => {
     await page.getByLabel('Console password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Log in' }).click();
     await page.waitForURL(`${base}/console`);
-    const cards = count(s.seller, 'cards');
+    const cards = await count(s.seller, 'cards');
     await page.goto(evilBase);
     const [resp] = await Promise.all([page.waitForResponse((r) => r.url().startsWith(`${base}/console/cards`)), page.locator('#go').click()]);
     expect(resp.status()).toBe(403);
-    expect(count(s.seller, 'cards')).toBe(cards);
+    expect(await count(s.seller, 'cards')).toBe(cards);
     // A form on the site itself, with its token removed, fails the same way.
     await page.goto(`${base}/console`);
     await page.locator('form[action="/console/cards"] input[name="_csrf"]').evaluate((e) => e.remove());
@@ -124,6 +124,6 @@ describe('distributor in Chromium', () => {
     await page.getByLabel('Passphrase again').fill('nt passphrase');
     const [r2] = await Promise.all([page.waitForResponse((r) => r.url() === `${base}/console/cards`), page.getByRole('button', { name: /Issue the card/ }).click()]);
     expect(r2.status()).toBe(403);
-    expect(count(s.seller, 'cards')).toBe(cards);
+    expect(await count(s.seller, 'cards')).toBe(cards);
   });
 });

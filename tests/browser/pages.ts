@@ -14,7 +14,7 @@ export interface PagesInChromium {
 }
 
 export async function pagesInChromium(): Promise<PagesInChromium> {
-  const s = makeServer();
+  const s = await makeServer();
   const server = http.createServer(s.app).listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
   const browser = await launchChromium();
@@ -25,7 +25,7 @@ export async function pagesInChromium(): Promise<PagesInChromium> {
     async close() {
       await browser.close();
       await new Promise((r) => server.close(r));
-      s.close();
+      await s.close();
     },
   };
 }

@@ -18,9 +18,9 @@ let paula: IssuedCard;
 beforeAll(async () => {
   w = await pagesInChromium();
   ({ s, base, browser } = w);
-  paula = issueCard(s.seller, { name: 'Paula Purchaser', email: 'paula@example.test', codes: 3 });
+  paula = await issueCard(s.seller, { name: 'Paula Purchaser', email: 'paula@example.test', codes: 3 });
 }, 120_000);
-afterAll(() => w?.close());
+afterAll(async () => w?.close());
 
 describe('redemption in Chromium', () => {
   for (const [width, i] of [[390, 0], [1280, 1]] as const) {
@@ -49,7 +49,7 @@ describe('redemption in Chromium', () => {
       await page.getByRole('button', { name: 'Get the add-on' }).click();
       await page.getByRole('heading', { name: 'Your add-on is ready' }).waitFor();
       expect(await page.locator('#download-link').getAttribute('href')).toBe(link);
-      expect(state(s.seller, code.serial)).toBe('in_use');
+      expect(await state(s.seller, code.serial)).toBe('in_use');
 
       const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download the add-on' }).click()]);
       const profile = profileInXpi(new Uint8Array(readFileSync((await download.path())!)));

@@ -48,20 +48,20 @@ async function writeAliceCard(f: string, o: { distributorUrl?: string } = {}): P
 
 beforeAll(async () => {
   ensureBuilt();
-  s = makeServer();
+  s = await makeServer();
   dir = path.join(s.dir, 'cards');
   fs.mkdirSync(dir);
-  alice = issueCard(s.seller, { name: 'Alice', email: 'alice@example.test', codes: 4 });
-  bob = issueCard(s.seller, { name: 'Bob', email: 'bob@example.test', codes: 1 });
+  alice = await issueCard(s.seller, { name: 'Alice', email: 'alice@example.test', codes: 4 });
+  bob = await issueCard(s.seller, { name: 'Bob', email: 'bob@example.test', codes: 1 });
   server = s.app.listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   // Dana redeems Alice's code 0 at the distributor: it is already_used there.
-  redeemOffline(s.seller, { code: alice.data.codes[0]!.code, email: 'dana@example.test' });
+  await redeemOffline(s.seller, { code: alice.data.codes[0]!.code, email: 'dana@example.test' });
 }, 60_000);
 afterAll(async () => {
   await new Promise((r) => server?.close(r));
-  s?.close();
+  await s?.close();
 });
 
 /** A fresh challenge for Alice's card, answered with `key` for `purpose` (the wire body). */
@@ -105,7 +105,7 @@ describe('sealcode card sync', () => {
   });
 
   it('a given code the distributor saw redeemed becomes already_used and keeps whom it went to', async () => {
-    redeemOffline(s.seller, { code: alice.data.codes[1]!.code, email: 'bob@example.test' });
+    await redeemOffline(s.seller, { code: alice.data.codes[1]!.code, email: 'bob@example.test' });
     const f = cardFile('alice-given.card');
     await writeAliceCard(f, { distributorUrl: url });
     const r = await sealcodeJson(['card', 'sync', '--card', f]);
@@ -239,7 +239,7 @@ describe('the code-states endpoint', () => {
     await post(ok).expect(200);
     expect((await post(ok).expect(403)).body.error.code).toBe('REFUSED');
     const stale = await answered(aliceKey());
-    s.seller.db.prepare('UPDATE challenges SET expires_at = ? WHERE id = ?').run(Date.now() - 1000, stale.challengeId);
+    await s.seller.db.run('UPDATE challenges SET expires_at = ? WHERE id = ?', Date.now() - 1000, stale.challengeId);
     expect((await post(stale)).body.error.code).toBe('EXPIRED');
     // Bob's key answering Alice's challenge; an answer to a statement challenge; Bob's card claimed with Alice's key.
     expect((await post(await answered(fromBase64(bob.data.signSecret)))).body.error.code).toBe('REFUSED');
@@ -253,8 +253,8 @@ describe('the code-states endpoint', () => {
   });
 
   it('refuses a revoked card', async () => {
-    const carol = issueCard(s.seller, { name: 'Carol', email: 'carol@example.test', codes: 1 });
-    revokeCard(s.seller, carol.cardId);
+    const carol = await issueCard(s.seller, { name: 'Carol', email: 'carol@example.test', codes: 1 });
+    await revokeCard(s.seller, carol.cardId);
     const body = await answered(fromBase64(carol.data.signSecret), { subject: carol.cardId });
     expect((await post(body)).body.error.code).toBe('REVOKED');
   });
@@ -310,7 +310,7 @@ describe("the card host's sync", () => {
       const codes = (await host.call('codes')).codes;
       expect(codes[0]).toMatchObject({ state: 'already_used' });
       // Someone redeems code 2; the CLI refreshes the file while the host holds it open.
-      redeemOffline(s.seller, { code: alice.data.codes[2]!.code, email: 'erin@example.test' });
+      await redeemOffline(s.seller, { code: alice.data.codes[2]!.code, email: 'erin@example.test' });
       const cli = await sealcode(['card', 'sync', '--card', f]);
       expect(cli.code, show(cli)).toBe(0);
       // The host hands over code 3: its write starts from the file the CLI wrote, losing nothing.
@@ -340,8 +340,8 @@ describe('a card on a PKCS#11 token (SoftHSM)', () => {
       // Issued by the same seller, whose database the running app serves.
       const issued = await sealcodeJson(['admin', 'issue-card', '--data', s.dir, '--name', 'Tia', '--email', 'tia@example.test', '--codes', '2', '--out', f, '--token-module', SOFTHSM_MODULE, '--token-label', 'sync'], { env });
       expect(issued.run.code, show(issued.run)).toBe(0);
-      const code = s.seller.db.prepare('SELECT serial FROM codes WHERE card_id = ? ORDER BY serial LIMIT 1').get(issued.json.cardId) as { serial: string };
-      revokeCode(s.seller, code.serial);
+      const code = (await s.seller.db.get<{ serial: string }>('SELECT serial FROM codes WHERE card_id = ? ORDER BY serial LIMIT 1', issued.json.cardId))!;
+      await revokeCode(s.seller, code.serial);
       const r = await sealcodeJson(['card', 'sync', '--card', f, '--distributor', url], { env });
       expect(r.run.code, show(r.run)).toBe(0);
       expect(r.json.changed).toEqual([{ serial: code.serial, from: 'unused', to: 'revoked' }]);

@@ -67,14 +67,14 @@ describe('a card issued onto a token, from the CLI', () => {
     alice = a.json;
     const b = await run(['admin', 'issue-card', '--data', data, '--name', 'Bob', '--email', 'bob@example.test', '--group', alice.groupId, '--out', p('bob.card')]);
     expect(b.code, show(b)).toBe(0);
-    const s = openSeller(data);
-    groupKey = s.groupKey(alice.groupId);
-    s.close();
+    const s = await openSeller(data);
+    groupKey = await s.groupKey(alice.groupId);
+    await s.close();
     fs.writeFileSync(p('m.txt'), 'for Dana, from Alice');
     fs.writeFileSync(p('r.txt'), 'for Alice, from Dana');
     fs.writeFileSync(p('so.pin'), SO_PIN + '\n');
   }, 120_000);
-  afterAll(() => {
+  afterAll(async () => {
     fs.rmSync(dir, { recursive: true, force: true });
     hsm.cleanup();
   });
@@ -183,15 +183,15 @@ describe('a card issued onto a token, from the CLI', () => {
     r = await run(['card', 'decrypt', '--card', p('alice.card'), 'm.seal', '-o', 'y.out'], gone);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/no token labelled "alice" .* is it inserted\?/);
-    const s = openSeller(data);
-    const cards = s.db.prepare('SELECT COUNT(*) FROM cards').pluck().get();
-    s.close();
+    const s = await openSeller(data);
+    const cards = (await s.db.value('SELECT COUNT(*) FROM cards'));
+    await s.close();
     r = await run(['admin', 'issue-card', '--data', data, '--name', 'Zoe', '--email', 'zoe@example.test', '--out', p('zoe.card'), '--token-module', SOFTHSM_MODULE, '--token-label', 'alice'], gone);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/no token labelled "alice"/);
-    const s2 = openSeller(data);
-    expect(s2.db.prepare('SELECT COUNT(*) FROM cards').pluck().get()).toBe(cards);
-    s2.close();
+    const s2 = await openSeller(data);
+    expect((await s2.db.value('SELECT COUNT(*) FROM cards'))).toBe(cards);
+    await s2.close();
     for (const f of ['x.seal', 'y.out', 'zoe.card']) expect(fs.existsSync(p(f))).toBe(false);
   }, 60_000);
 
@@ -222,7 +222,7 @@ describe('a card issued onto a token, from the CLI', () => {
     }
   }, 60_000);
 
-  it('never shows the group key in any output or file', () => {
+  it('never shows the group key in any output or file', async () => {
     const forms = [toHex(groupKey), toBase64(groupKey), Buffer.from(groupKey).toString('base64url')];
     const texts = [...outputs.flatMap((r) => [r.stdout, r.stderr]), ...fs.readdirSync(dir).filter((f) => fs.statSync(p(f)).isFile()).map((f) => fs.readFileSync(p(f), 'latin1'))];
     for (const t of texts) for (const f of forms) expect(t.includes(f)).toBe(false);

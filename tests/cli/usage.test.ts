@@ -29,7 +29,7 @@ beforeAll(async () => {
   fs.writeFileSync(p('f.txt'), 'hello\n');
 });
 
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+afterAll(async () => fs.rmSync(dir, { recursive: true, force: true }));
 
 function commandPaths(cmd: Command, prefix: string[] = []): string[][] {
   const out: string[][] = [];
@@ -67,7 +67,7 @@ describe('CLI usage', () => {
     expect(await listed(['--help'])).toEqual(await listed());
   });
 
-  it('a subcommand loads only its module; an unknown one loads its whole group', () => {
+  it('a subcommand loads only its module; an unknown one loads its whole group', async () => {
     const groups = ['admin', 'card', 'dedicated', 'addon'];
     const subsOf = (e: Entry[] | 'placeholders'): string[] => (e === 'placeholders' ? [] : e.flatMap((m) => Object.values(m.subcommands ?? {}).flat().concat(m.command ? [m.command.name] : [])));
     expect(subsOf(modulesFor(['card', 'info', '--card', 'x'], groups))).toEqual(['info', 'codes', 'import-codes', 'encrypt', 'decrypt']);
@@ -145,12 +145,12 @@ describe('CLI usage', () => {
       expect(r.stderr).toMatch(msg);
     });
     for (const f of ['id1.json', 'id2.json', 'id3.json', 'r1.seal', 'r2.seal', 'r3.seal', 'nope.bundle', 'nope.card']) expect(fs.existsSync(p(f)), f).toBe(false);
-    const s = openSeller(data);
+    const s = await openSeller(data);
     try {
-      expect(s.db.prepare('SELECT state FROM codes WHERE serial = ?').pluck().get(codes[0]!.serial)).toBe('unused');
-      expect(s.db.prepare('SELECT COUNT(*) FROM cards').pluck().get()).toBe(1);
+      expect((await s.db.value('SELECT state FROM codes WHERE serial = ?', codes[0]!.serial))).toBe('unused');
+      expect((await s.db.value('SELECT COUNT(*) FROM cards'))).toBe(1);
     } finally {
-      s.close();
+      await s.close();
     }
   });
 
@@ -191,9 +191,9 @@ describe('CLI usage', () => {
     expect(u.code, show(u)).toBe(3);
     expect(f.stderr).toBe(u.stderr);
     for (const n of ['typo.json', 'forged.json', 'unknown.json']) expect(fs.existsSync(p(n))).toBe(false);
-    const s = openSeller(data);
-    expect(s.db.prepare('SELECT state FROM codes WHERE serial = ?').pluck().get(codes[1]!.serial)).toBe('unused');
-    s.close();
+    const s = await openSeller(data);
+    expect((await s.db.value('SELECT state FROM codes WHERE serial = ?', codes[1]!.serial))).toBe('unused');
+    await s.close();
     // Case, spaces and O/0 confusions are tolerated.
     const loose = codes[1]!.code.toLowerCase().replace(/-/g, ' ').replace(/0/g, 'o');
     const ok = await sealcode(['admin', 'redeem', loose, '--email', 'e@example.test', '--out', p('loose.json'), ...D]);
@@ -267,12 +267,12 @@ describe('exactly-once redemption', () => {
     expect(exits, runs.map(show).join('\n')).toEqual([0, ...Array(19).fill(3)]);
     for (const r of runs.filter((r) => r.code === 3)) expect(r.stderr).toMatch(/already been used/);
     expect(fs.readdirSync(dir).filter((f) => /^race-\d+\.json$/.test(f))).toHaveLength(1);
-    const s = openSeller(data);
+    const s = await openSeller(data);
     try {
-      expect(s.db.prepare('SELECT state FROM codes WHERE serial = ?').pluck().get(code.serial)).toBe('already_used');
-      expect(s.db.prepare('SELECT COUNT(*) FROM redemptions WHERE serial = ?').pluck().get(code.serial)).toBe(1);
+      expect((await s.db.value('SELECT state FROM codes WHERE serial = ?', code.serial))).toBe('already_used');
+      expect((await s.db.value('SELECT COUNT(*) FROM redemptions WHERE serial = ?', code.serial))).toBe(1);
     } finally {
-      s.close();
+      await s.close();
     }
   });
 });

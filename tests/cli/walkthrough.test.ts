@@ -55,12 +55,12 @@ async function expectExit(args: string[], code: number, out?: string): Promise<s
 
 const same = (file: string, content: Buffer): void => expect(fs.readFileSync(file).equals(content), `${file} content`).toBe(true);
 
-function withSeller<T>(fn: (s: Seller) => T): T {
-  const s = openSeller(data);
+async function withSeller<T>(fn: (s: Seller) => Promise<T> | T): Promise<T> {
+  const s = await openSeller(data);
   try {
-    return fn(s);
+    return await fn(s);
   } finally {
-    s.close();
+    await s.close();
   }
 }
 
@@ -78,7 +78,7 @@ beforeAll(async () => {
   await ok(['admin', 'redeem', codes[0]!.code, '--email', 'dana@example.test', '--out', p('dana.json'), ...D]);
 });
 
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+afterAll(async () => fs.rmSync(dir, { recursive: true, force: true }));
 
 describe('README walk-through', () => {
   it('init is idempotent; three cards, two sharing a group', async () => {
@@ -87,9 +87,9 @@ describe('README walk-through', () => {
     expect(B.groupId).toBe(A.groupId);
     expect(C.groupId).not.toBe(A.groupId);
     expect(A.cardId).toMatch(/^card_/);
-    withSeller((s) => {
-      expect(s.db.prepare('SELECT COUNT(*) FROM cards').pluck().get()).toBe(3);
-      expect(s.db.prepare('SELECT COUNT(*) FROM purchasers').pluck().get()).toBe(3);
+    await withSeller(async (s) => {
+      expect((await s.db.value('SELECT COUNT(*) FROM cards'))).toBe(3);
+      expect((await s.db.value('SELECT COUNT(*) FROM purchasers'))).toBe(3);
     });
     expect(fs.statSync(p('alice.card')).mode & 0o777).toBe(0o600);
     expect(fs.statSync(p('dana.json')).mode & 0o777).toBe(0o600);
@@ -108,7 +108,7 @@ describe('README walk-through', () => {
     }
     const human = await ok(['card', 'codes', '--card', p('alice.card')]);
     expect(human).toContain(codes[1]!.code);
-    withSeller((s) => expect(s.db.prepare('SELECT state FROM codes WHERE serial = ?').pluck().get(codes[0]!.serial)).toBe('already_used'));
+    await withSeller(async (s) => expect((await s.db.value('SELECT state FROM codes WHERE serial = ?', codes[0]!.serial))).toBe('already_used'));
   });
 
   it('sell-codes and import-codes: bought codes reach the card; a bundle for another card is refused', async () => {
@@ -124,8 +124,8 @@ describe('README walk-through', () => {
     expect(again.imported).toEqual([]);
     const now = (await sealcodeJson<CodeRow[]>(['card', 'codes', '--card', p('alice.card')])).json;
     expect(now.map((c) => c.serial)).toEqual([...codes.map((c) => c.serial), ...sold.serials]);
-    withSeller((s) =>
-      expect(s.db.prepare("SELECT quantity, amount_cents FROM payments WHERE card_id = ? AND kind = 'codes'").get(A.cardId)).toEqual({ quantity: 2, amount_cents: 500 }),
+    await withSeller(async (s) =>
+      expect((await s.db.get("SELECT quantity, amount_cents FROM payments WHERE card_id = ? AND kind = 'codes'", A.cardId))).toEqual({ quantity: 2, amount_cents: 500 }),
     );
   });
 });
@@ -169,10 +169,10 @@ describe.concurrent('certification table through the CLI', { timeout: 240_000 },
 
   it('card A → card C holding a delivered pair key: certified, decrypts', async () => {
     const [aData, cData] = await Promise.all([openCardFile(fs.readFileSync(p('alice.card'), 'utf8'), PASS), openCardFile(fs.readFileSync(p('carol.card'), 'utf8'), PASS)]);
-    const pair = withSeller((s) => {
-      const ch = issueChallenge(s, 'pair', A.cardId);
+    const pair = await withSeller(async (s) => {
+      const ch = await issueChallenge(s, 'pair', A.cardId);
       const msg = challengeMessage({ purpose: 'pair', subjectId: A.cardId, challengeId: ch.challengeId, nonce: fromBase64(ch.nonce), params: { withCardId: C.cardId } });
-      return pairCards(s, { challengeId: ch.challengeId, cardId: A.cardId, withCardId: C.cardId, signature: toBase64(sign(fromBase64(aData.signSecret), msg)) });
+      return await pairCards(s, { challengeId: ch.challengeId, cardId: A.cardId, withCardId: C.cardId, signature: toBase64(sign(fromBase64(aData.signSecret), msg)) });
     });
     for (const [d, sealed, file, peer] of [[aData, pair.forA, 'alice.card', C.cardId], [cData, pair.forB, 'carol.card', A.cardId]] as const) {
       const payload = JSON.parse(fromUtf8(openToCard(fromBase64(d.kxSecret), PAIR_KEY_CONTEXT, fromBase64(sealed))));
@@ -216,7 +216,7 @@ describe.concurrent('certification table through the CLI', { timeout: 240_000 },
 
   it('dedicated → dedicated of the same code, neither by copy right: refused (3)', async () => {
     // A code that allows two redemptions gives two builds of one key, neither a copy of the other.
-    withSeller((s) => s.db.prepare('UPDATE codes SET copies_allowed = 2 WHERE serial = ?').run(codes[2]!.serial));
+    await withSeller(async (s) => (await s.db.run('UPDATE codes SET copies_allowed = 2 WHERE serial = ?', codes[2]!.serial)));
     await ok(['admin', 'redeem', codes[2]!.code, '--email', 'f1@example.test', '--out', p('f1.json'), ...D]);
     await ok(['admin', 'redeem', codes[2]!.code, '--email', 'f2@example.test', '--out', p('f2.json'), ...D]);
     await ok(['dedicated', 'encrypt', '--build', p('f1.json'), p('small.txt'), '-o', p('f1f2.seal')]);
@@ -225,10 +225,10 @@ describe.concurrent('certification table through the CLI', { timeout: 240_000 },
 
   it('dedicated → dedicated when one came from a copy right of the other: certified, both ways', async () => {
     const dana = JSON.parse(fs.readFileSync(p('dana.json'), 'utf8'));
-    const copy = withSeller((s) => {
-      const ch = issueChallenge(s, 'copy-right', dana.buildId);
+    const copy = await withSeller(async (s) => {
+      const ch = await issueChallenge(s, 'copy-right', dana.buildId);
       const msg = challengeMessage({ purpose: 'copy-right', subjectId: dana.buildId, challengeId: ch.challengeId, nonce: fromBase64(ch.nonce), params: { copies: 1 } });
-      return grantCopyRight(s, { challengeId: ch.challengeId, buildId: dana.buildId, copies: 1, signature: toBase64(sign(fromBase64(dana.buildSecret), msg)) });
+      return await grantCopyRight(s, { challengeId: ch.challengeId, buildId: dana.buildId, copies: 1, signature: toBase64(sign(fromBase64(dana.buildSecret), msg)) });
     });
     await ok(['admin', 'redeem', copy.code, '--email', 'gus@example.test', '--out', p('gus.json'), ...D]);
     await ok(['dedicated', 'encrypt', '--build', p('gus.json'), p('small.txt'), '-o', p('copy2d.seal')]);
@@ -245,7 +245,7 @@ describe.concurrent('certification table through the CLI', { timeout: 240_000 },
   });
 
   it('an expired dedicated profile: refused with the reason (3), both ways', async () => {
-    const g = withSeller((s) => redeemOffline(s, { code: codes[3]!.code, email: 'old@example.test', now: Date.now() - 400 * DAY_MS }));
+    const g = await withSeller(async (s) => await redeemOffline(s, { code: codes[3]!.code, email: 'old@example.test', now: Date.now() - 400 * DAY_MS }));
     fs.writeFileSync(p('old.json'), JSON.stringify(g.profile));
     await ok(['card', 'encrypt', '--card', p('alice.card'), '--to', codes[3]!.serial, p('small.txt'), '-o', p('a2old.seal')]);
     expect(await expectExit(['dedicated', 'decrypt', '--build', p('old.json'), p('a2old.seal'), '-o', p('a2old.out')], 3, p('a2old.out'))).toMatch(/expired/);
@@ -256,9 +256,9 @@ describe.concurrent('certification table through the CLI', { timeout: 240_000 },
     await ok(['admin', 'redeem', codes[4]!.code, '--email', 'hal@example.test', '--out', p('hal.json'), ...D]);
     await ok(['dedicated', 'encrypt', '--build', p('hal.json'), p('small.txt'), '-o', p('hal.seal')]);
     await ok(['verify', ...D, p('hal.seal')]);
-    const status = withSeller((s) => {
-      revokeCode(s, codes[4]!.serial);
-      return signedStatus(s);
+    const status = await withSeller(async (s) => {
+      await revokeCode(s, codes[4]!.serial);
+      return await signedStatus(s);
     });
     fs.writeFileSync(p('status.json'), JSON.stringify(status));
     const { run, json } = await sealcodeJson(['verify', ...D, '--status', p('status.json'), p('hal.seal')]);
@@ -334,7 +334,7 @@ describe('after the table', () => {
     same(p('multi-e.out'), small);
   });
 
-  it('leaves no temporary files behind', () => {
+  it('leaves no temporary files behind', async () => {
     expect(fs.readdirSync(dir).filter((f) => f.endsWith('.part'))).toEqual([]);
   });
 });

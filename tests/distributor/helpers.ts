@@ -1,5 +1,5 @@
-// Shared set-up for the distributor tests: a real data folder and SQLite file, the real
-// app, a log stream captured for leak checks, and form helpers that behave like a browser.
+// Shared set-up for the distributor tests: a real data folder and a real database (the
+// SQLite file, or a database of this file's PostgreSQL server), the real app, a log stream captured for leak checks, and form helpers that behave like a browser.
 import { mkdtempSync, rmSync, existsSync, statSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +12,9 @@ import { initSeller, openSeller, type Seller } from '../../distributor/seller/se
 import { createApp, type AppOptions } from '../../distributor/server/app.js';
 import { defaultTemplatePath, prepareTemplate } from '../../distributor/server/xpi.js';
 import { makeLogger } from '../../distributor/server/logging.js';
+import { freshDb, type Backend } from '../support/databases.js';
+
+export { BACKENDS, type Backend } from '../support/databases.js';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 export const PASSWORD = 'correct horse battery staple';
@@ -19,9 +22,10 @@ export const PASSWORD = 'correct horse battery staple';
 export interface TestServer {
   dir: string;
   seller: Seller;
-  app: ReturnType<typeof createApp>['app'];
+  app: Awaited<ReturnType<typeof createApp>>['app'];
   logs: string[];
-  close(): void;
+  dbUrl?: string;
+  close(): Promise<void>;
 }
 
 /**
@@ -34,10 +38,32 @@ export function builtTemplate(): Uint8Array {
   return new Uint8Array(readFileSync(p));
 }
 
-export function makeServer(opts: AppOptions = {}): TestServer {
+export interface TestSeller {
+  dir: string;
+  dbUrl?: string;
+  seller: Seller;
+  close(): Promise<void>;
+}
+
+/** A seller in a new data folder, on a new database of `backend`. */
+export async function makeSeller(backend: Backend = 'sqlite'): Promise<TestSeller> {
   const dir = mkdtempSync(join(tmpdir(), 'sealcode-dist-'));
-  initSeller(dir);
-  const seller = openSeller(dir);
+  const dbUrl = await freshDb(backend);
+  await initSeller(dir, { dbUrl });
+  const seller = await openSeller(dir, { dbUrl });
+  return {
+    dir,
+    dbUrl,
+    seller,
+    async close() {
+      await seller.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function makeServer(opts: AppOptions = {}, backend: Backend = 'sqlite'): Promise<TestServer> {
+  const { dir, dbUrl, seller, close } = await makeSeller(backend);
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk, _enc, cb) {
@@ -46,17 +72,8 @@ export function makeServer(opts: AppOptions = {}): TestServer {
     },
   });
   const template = opts.template ?? prepareTemplate(builtTemplate(), defaultTemplatePath());
-  const { app } = createApp(seller, { consolePassword: PASSWORD, logger: makeLogger(sink, 'debug'), ...opts, template });
-  return {
-    dir,
-    seller,
-    app,
-    logs,
-    close() {
-      seller.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  const { app } = await createApp(seller, { consolePassword: PASSWORD, logger: makeLogger(sink, 'debug'), ...opts, template });
+  return { dir, dbUrl, seller, app, logs, close };
 }
 
 export const csrfOf = (html: string): string => {
@@ -104,8 +121,8 @@ export function profileInXpi(xpi: Uint8Array): DedicatedProfile {
   return parseProfile(JSON.parse(strFromU8(files['profile.json'])));
 }
 
-export const state = (s: Seller, serial: string) => s.db.prepare('SELECT state FROM codes WHERE serial = ?').pluck().get(serial) as string;
-export const count = (s: Seller, table: string) => s.db.prepare(`SELECT COUNT(*) FROM ${table}`).pluck().get() as number;
+export const state = async (s: Seller, serial: string) => (await s.db.value<string>('SELECT state FROM codes WHERE serial = ?', serial))!;
+export const count = async (s: Seller, table: string) => (await s.db.value<number>(`SELECT COUNT(*) FROM ${table}`))!;
 
 function newestMtime(dir: string): number {
   let t = 0;
@@ -129,5 +146,19 @@ export function ensureBuilt(): void {
     execFileSync('flock', ['/tmp/sealcode-build.lock', 'npx', 'tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'ignore' });
   } catch {
     if (!existsSync(main)) throw new Error('the build failed: run `npm run build`');
+  }
+}
+
+/**
+ * The value `read` gives once it equals `want`, or the last one seen after a few seconds.
+ * A download is recorded complete when its last byte has left the server ('finish'), so
+ * the client may look before that write has reached the database.
+ */
+export async function settled<T>(read: () => Promise<T>, want: T, ms = 5000): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const v = await read();
+    if (v === want || Date.now() > until) return v;
+    await new Promise((r) => setTimeout(r, 20));
   }
 }

@@ -90,7 +90,7 @@ describe("§15: revoking a card revokes the builds made from its codes", () => {
 });
 
 describe('§12: data sealed to a card', () => {
-  it('the three contexts are the documented strings, and one cannot be opened as another', () => {
+  it('the three contexts are the documented strings, and one cannot be opened as another', async () => {
     expect([PAIR_KEY_CONTEXT, CODE_BUNDLE_CONTEXT, STATEMENT_CONTEXT]).toEqual(['pair key', 'code bundle', 'statement']);
     const kx = newAgreementKey();
     const sealed = sealToCard(kx.publicKey, PAIR_KEY_CONTEXT, utf8('{}'));
@@ -129,7 +129,7 @@ describe('§10: card file key-stretching limits', () => {
 
 describe('§2: normalisation', () => {
   const code = w.A.data.codes[0]!.code;
-  it('removes Unicode white space (as ECMAScript \\s), not only ASCII', () => {
+  it('removes Unicode white space (as ECMAScript \\s), not only ASCII', async () => {
     for (const ws of [' ', '\t', '\n', '\u00a0', '\u2003', '\u3000', '\u2028', '\ufeff'])
       expect(parseCode(code.split('-').join(ws)).text, JSON.stringify(ws)).toBe(code);
     // Characters that are not white space are not removed: a zero-width space is a typo.
@@ -138,10 +138,10 @@ describe('§2: normalisation', () => {
 });
 
 describe('§13: the issuer public key file', () => {
-  it('is the 32-byte key in base64, one line', () => {
+  it('is the 32-byte key in base64, one line', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sealcode-issuer-pub-'));
     try {
-      const r = initSeller(dir);
+      const r = await initSeller(dir);
       const text = readFileSync(join(dir, 'issuer.pub'), 'utf8');
       expect(text).toMatch(/^[A-Za-z0-9+/]{43}=\n$/);
       expect(text.trim()).toBe(r.issuerPublicKey);

@@ -23,8 +23,8 @@ export function apiRoutes(ctx: Ctx): Router {
   };
   /** Parses the body, applies the limits, runs the handler, maps typed errors. */
   const handle =
-    <S extends z.ZodType>(schema: S, subjectOf: (b: z.infer<S>) => string, fn: (b: z.infer<S>) => unknown) =>
-    (req: Request, res: Response) => {
+    <S extends z.ZodType>(schema: S, subjectOf: (b: z.infer<S>) => string, fn: (b: z.infer<S>) => Promise<unknown>) =>
+    async (req: Request, res: Response) => {
       noStore(res);
       try {
         if (!ctx.limits.apiPerClient.hit(clientKey(req))) return res.status(429).json({ error: { code: 'RATE_LIMITED', message: 'too many requests; wait a minute' } });
@@ -34,7 +34,7 @@ export function apiRoutes(ctx: Ctx): Router {
         // lock a card out of its own requests. The subject is counted per client.
         if (!ctx.limits.apiPerSubject.hit(`${clientKey(req)}\0${subjectOf(p.data)}`))
           return res.status(429).json({ error: { code: 'RATE_LIMITED', message: 'too many requests for this card; wait a minute' } });
-        res.json(fn(p.data));
+        res.json(await fn(p.data));
       } catch (err) {
         fail(req, res, err);
       }
@@ -44,29 +44,29 @@ export function apiRoutes(ctx: Ctx): Router {
   const challengeLimit = (req: Request, res: Response, next: () => void) =>
     ctx.limits.challengePerClient.hit(clientKey(req)) ? next() : res.status(429).json({ error: { code: 'RATE_LIMITED', message: 'too many challenges from your network; wait a minute' } });
   r.post(`${API}/challenge`, challengeLimit, json, handle(ChallengeRequest, (b) => b.subjectId, (b) => issueChallenge(ctx.seller, b.purpose, b.subjectId)));
-  r.post(`${API}/charge`, json, handle(ChargeRequest, (b) => b.subjectId, (b) => {
-    const out = chargeCard(ctx.seller, ctx.rules, { challengeId: b.challengeId, cardId: b.subjectId, count: b.count, signature: b.signature });
+  r.post(`${API}/charge`, json, handle(ChargeRequest, (b) => b.subjectId, async (b) => {
+    const out = await chargeCard(ctx.seller, ctx.rules, { challengeId: b.challengeId, cardId: b.subjectId, count: b.count, signature: b.signature });
     ctx.log.info({ event: 'card.charged', cardId: b.subjectId, count: b.count, paymentId: out.paymentId }, 'codes sold online');
     return out;
   }));
-  r.post(`${API}/pair`, json, handle(PairRequest, (b) => b.subjectId, (b) => {
-    const out = pairCards(ctx.seller, { challengeId: b.challengeId, cardId: b.subjectId, withCardId: b.withCardId, signature: b.signature });
+  r.post(`${API}/pair`, json, handle(PairRequest, (b) => b.subjectId, async (b) => {
+    const out = await pairCards(ctx.seller, { challengeId: b.challengeId, cardId: b.subjectId, withCardId: b.withCardId, signature: b.signature });
     ctx.log.info({ event: 'cards.paired', pairId: out.pairId, cardA: out.cardA, cardB: out.cardB }, 'pair key made');
     return out;
   }));
   r.post(`${API}/statement`, json, handle(StatementRequest, (b) => b.subjectId, (b) => cardStatement(ctx.seller, ctx.rules, { challengeId: b.challengeId, cardId: b.subjectId, signature: b.signature })));
   r.post(`${API}/code-states`, json, handle(CodeStatesRequest, (b) => b.subjectId, (b) => codeStates(ctx.seller, { challengeId: b.challengeId, cardId: b.subjectId, signature: b.signature })));
-  r.post(`${API}/copy-right`, json, handle(CopyRightRequest, (b) => b.subjectId, (b) => {
-    const out = grantCopyRight(ctx.seller, { challengeId: b.challengeId, buildId: b.subjectId, copies: b.copies, signature: b.signature });
+  r.post(`${API}/copy-right`, json, handle(CopyRightRequest, (b) => b.subjectId, async (b) => {
+    const out = await grantCopyRight(ctx.seller, { challengeId: b.challengeId, buildId: b.subjectId, copies: b.copies, signature: b.signature });
     ctx.log.info({ event: 'copy-right.granted', buildId: b.subjectId, serial: out.serial, copies: out.copies }, 'copy code issued');
     return out;
   }));
 
   // Gateways poll this: the ETag names the revocations (not the signing time), so an
   // unchanged list costs a 304 and no signature.
-  r.get(`${API}/status`, (req, res) => {
+  r.get(`${API}/status`, async (req, res) => {
     try {
-      const list = statusList(ctx.seller);
+      const list = await statusList(ctx.seller);
       const etag = `"${toHex(sha256(utf8(JSON.stringify(list.revoked)))).slice(0, 32)}"`;
       res.setHeader('Cache-Control', `public, max-age=${STATUS_MAX_AGE_S}, must-revalidate`);
       // Installed add-ons fetch it from their own origin; it is public and signed.

@@ -16,10 +16,10 @@ export function confirmRoutes(ctx: Ctx): Router {
     res.setHeader('Referrer-Policy', 'no-referrer');
     res.type('html').send(confirmPage(ctx.sec.csrfToken(req, res), `${CONFIRM_PATH}/${req.params.token}`).s);
   });
-  r.post(`${CONFIRM_PATH}/:token`, express.urlencoded({ extended: false, limit: '1kb', parameterLimit: 5 }), ctx.sec.csrfProtect, (req, res) => {
+  r.post(`${CONFIRM_PATH}/:token`, express.urlencoded({ extended: false, limit: '1kb', parameterLimit: 5 }), ctx.sec.csrfProtect, async (req, res) => {
     noStore(res);
     try {
-      const { email } = confirmEmail(ctx.seller, req.params.token as string);
+      const { email } = await confirmEmail(ctx.seller, req.params.token as string);
       ctx.log.info({ event: 'email.confirmed' }, 'redeemer email confirmed');
       res.type('html').send(confirmedPage(email).s);
     } catch (err) {
@@ -31,10 +31,10 @@ export function confirmRoutes(ctx: Ctx): Router {
 }
 
 /** Mails the redeemer a confirmation link for a new grant; failures are logged, never shown. */
-export function mailConfirmation(ctx: Ctx, req: Request, g: Grant): void {
+export async function mailConfirmation(ctx: Ctx, req: Request, g: Grant): Promise<void> {
   const mailer = ctx.mailer;
   if (!mailer || g.resumed) return;
-  const token = startConfirmation(ctx.seller, g.redemptionId);
+  const token = await startConfirmation(ctx.seller, g.redemptionId);
   const base = ctx.publicUrl ?? `${req.protocol}://${req.get('host')}`;
   const { build } = profileCerts(g.profile);
   mailer

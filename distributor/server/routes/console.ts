@@ -68,10 +68,10 @@ const FIELD_HELP: Record<IssueField | 'moduleKind', string> = {
 const KEPT: IssueField[] = ['name', 'email', 'purchaserId', 'group', 'codes', 'maxCodes', 'amount'];
 const idParam = /^[A-Za-z0-9_-]{1,64}$/;
 
-export function consoleRoutes(ctx: Ctx): Router {
+export async function consoleRoutes(ctx: Ctx): Promise<Router> {
   const r = Router({ caseSensitive: true });
   const db = ctx.seller.db;
-  const flash = flashes(serverKey(ctx.seller, 'flash'));
+  const flash = flashes(await serverKey(ctx.seller, 'flash'));
   const send = (res: Response, page: { s: string }, status = 200) => res.status(status).type('html').send(page.s);
   const csrf = (req: Request, res: Response) => ctx.sec.csrfToken(req, res);
   const done = (req: Request, res: Response, message: string, to: string) => {
@@ -85,55 +85,53 @@ export function consoleRoutes(ctx: Ctx): Router {
     next();
   });
   r.get('/console/login', (req, res) => send(res, loginPage(csrf(req, res))));
-  r.post('/console/login', form, ctx.sec.csrfProtect, (req, res) => {
+  r.post('/console/login', form, ctx.sec.csrfProtect, async (req, res) => {
     if (!ctx.limits.loginPerClient.hit(clientKey(req))) return send(res, loginPage(csrf(req, res), 'Too many attempts. Wait a minute.'), 429);
     const pw = typeof req.body?.password === 'string' ? req.body.password : '';
     if (!ctx.sec.checkPassword(pw)) {
       ctx.log.warn({ event: 'console.login_failed' }, 'console login refused');
       return send(res, loginPage(csrf(req, res), 'Wrong password.'), 401);
     }
-    ctx.sec.startSession(req, res);
+    await ctx.sec.startSession(req, res);
     ctx.log.info({ event: 'console.login' }, 'console login');
     res.redirect(303, '/console');
   });
 
-  const authed = (req: Request, res: Response, next: NextFunction) => (ctx.sec.hasSession(req) ? next() : res.redirect(303, '/console/login'));
-  r.post('/console/logout', form, ctx.sec.csrfProtect, (req, res) => {
+  const authed = async (req: Request, res: Response, next: NextFunction) => ((await ctx.sec.hasSession(req)) ? next() : res.redirect(303, '/console/login'));
+  r.post('/console/logout', form, ctx.sec.csrfProtect, async (req, res) => {
     // A pending card view does not outlive the session that made it.
-    dropIssuedView(ctx.seller, cookies(req)[ISSUED_COOKIE]);
+    await dropIssuedView(ctx.seller, cookies(req)[ISSUED_COOKIE]);
     res.clearCookie(ISSUED_COOKIE, issuedCookie(req));
-    ctx.sec.endSession(req, res);
+    await ctx.sec.endSession(req, res);
     res.redirect(303, '/console/login');
   });
 
-  const listCards = (): CardListRow[] =>
-    db
-      .prepare(
-        `SELECT c.*, p.name, p.email,
-           (SELECT COUNT(*) FROM codes k WHERE k.card_id = c.id AND k.kind = 'code') AS codes,
-           (SELECT COUNT(*) FROM codes k WHERE k.card_id = c.id AND k.state = 'unused') AS unused
-         FROM cards c JOIN purchasers p ON p.id = c.purchaser_id ORDER BY c.issued_at DESC`,
-      )
-      .all() as CardListRow[];
-  const listGroups = (): GroupRow[] => {
-    const members = db
-      .prepare('SELECT DISTINCT c.group_id, p.name, p.email FROM cards c JOIN purchasers p ON p.id = c.purchaser_id ORDER BY p.name')
-      .all() as { group_id: string; name: string; email: string }[];
-    return (db.prepare('SELECT id FROM groups ORDER BY created_at').pluck().all() as string[]).map((id) => ({
+  const listCards = (): Promise<CardListRow[]> =>
+    db.all<CardListRow>(
+      `SELECT c.*, p.name, p.email,
+         (SELECT COUNT(*) FROM codes k WHERE k.card_id = c.id AND k.kind = 'code') AS codes,
+         (SELECT COUNT(*) FROM codes k WHERE k.card_id = c.id AND k.state = 'unused') AS unused
+       FROM cards c JOIN purchasers p ON p.id = c.purchaser_id ORDER BY c.issued_at DESC`,
+    );
+  const listGroups = async (): Promise<GroupRow[]> => {
+    const members = await db.all<{ group_id: string; name: string; email: string }>(
+      'SELECT DISTINCT c.group_id, p.name, p.email FROM cards c JOIN purchasers p ON p.id = c.purchaser_id ORDER BY p.name',
+    );
+    return (await db.column<string>('SELECT id FROM groups ORDER BY created_at')).map((id) => ({
       id,
       members: members.filter((m) => m.group_id === id),
     }));
   };
-  const listPurchasers = (): PurchaserRow[] => db.prepare('SELECT id, name, email FROM purchasers ORDER BY name').all() as PurchaserRow[];
-  const cards = (req: Request, res: Response, form?: IssueFormState, status = 200) =>
+  const listPurchasers = (): Promise<PurchaserRow[]> => db.all<PurchaserRow>('SELECT id, name, email FROM purchasers ORDER BY name');
+  const cards = async (req: Request, res: Response, form?: IssueFormState, status = 200) =>
     send(
       res,
       cardsPage(csrf(req, res), {
-        cards: listCards(),
-        groups: listGroups(),
-        purchasers: listPurchasers(),
+        cards: await listCards(),
+        groups: await listGroups(),
+        purchasers: await listPurchasers(),
         notice: flash.take(req, res),
-        pending: getIssuedView(ctx.seller, cookies(req)[ISSUED_COOKIE])?.sheet,
+        pending: (await getIssuedView(ctx.seller, cookies(req)[ISSUED_COOKIE]))?.sheet,
         form,
       }),
       status,
@@ -156,13 +154,13 @@ export function consoleRoutes(ctx: Ctx): Router {
     else {
       if (p.data.passphrase !== p.data.passphrase2) errors.passphrase2 = 'The two passphrases differ: type the same passphrase twice.';
       if (p.data.codes > p.data.maxCodes) errors.codes = `The card may hold at most ${p.data.maxCodes} codes: give fewer codes, or raise the most it may hold.`;
-      if (p.data.group !== 'new' && !db.prepare('SELECT 1 FROM groups WHERE id = ?').get(p.data.group)) errors.group = 'That group does not exist: choose one from the list.';
-      if (p.data.purchaserId && !db.prepare('SELECT 1 FROM purchasers WHERE id = ?').get(p.data.purchaserId))
+      if (p.data.group !== 'new' && !(await db.get('SELECT 1 FROM groups WHERE id = ?', p.data.group))) errors.group = 'That group does not exist: choose one from the list.';
+      if (p.data.purchaserId && !(await db.get('SELECT 1 FROM purchasers WHERE id = ?', p.data.purchaserId)))
         errors.purchaserId = 'That purchaser does not exist: choose one from the list.';
     }
     if (!p.success || Object.keys(errors).length) return cards(req, res, { values, errors }, 400);
     try {
-      const issued = issueCard(ctx.seller, {
+      const issued = await issueCard(ctx.seller, {
         purchaserId: p.data.purchaserId || undefined,
         moduleKind: p.data.moduleKind,
         name: p.data.name,
@@ -173,9 +171,9 @@ export function consoleRoutes(ctx: Ctx): Router {
         payment: { amountCents: p.data.amount, currency: ctx.rules.currency, reference: 'console' },
         distributorUrl: ctx.publicUrl,
       });
-      applyPaybacks(ctx.seller, ctx.rules);
+      await applyPaybacks(ctx.seller, ctx.rules);
       ctx.log.info({ event: 'card.issued', cardId: issued.cardId, purchaserId: issued.purchaserId }, 'card issued');
-      const view = putIssuedView(ctx.seller, {
+      const view = await putIssuedView(ctx.seller, {
         fileName: `${issued.cardId}.card`,
         cardFile: await sealCardFile(issued.data, p.data.passphrase),
         sheet: {
@@ -194,21 +192,21 @@ export function consoleRoutes(ctx: Ctx): Router {
     }
   });
 
-  r.get('/console/issued', authed, (req, res) => {
-    const v = getIssuedView(ctx.seller, cookies(req)[ISSUED_COOKIE]);
+  r.get('/console/issued', authed, async (req, res) => {
+    const v = await getIssuedView(ctx.seller, cookies(req)[ISSUED_COOKIE]);
     if (!v) return send(res, issuedGonePage(csrf(req, res)), 410);
     send(res, issuedPage(csrf(req, res), v));
   });
-  r.get('/console/issued/card', authed, (req, res) => {
-    const v = getIssuedView(ctx.seller, cookies(req)[ISSUED_COOKIE]);
+  r.get('/console/issued/card', authed, async (req, res) => {
+    const v = await getIssuedView(ctx.seller, cookies(req)[ISSUED_COOKIE]);
     if (!v) return send(res, issuedGonePage(csrf(req, res)), 410);
     res.setHeader('Content-Disposition', `attachment; filename="${v.fileName}"`);
     res.type('application/json').send(v.cardFile);
   });
-  r.post('/console/issued/done', authed, form, ctx.sec.csrfProtect, (req, res) => {
+  r.post('/console/issued/done', authed, form, ctx.sec.csrfProtect, async (req, res) => {
     const id = cookies(req)[ISSUED_COOKIE];
-    const v = getIssuedView(ctx.seller, id);
-    dropIssuedView(ctx.seller, id);
+    const v = await getIssuedView(ctx.seller, id);
+    await dropIssuedView(ctx.seller, id);
     res.clearCookie(ISSUED_COOKIE, issuedCookie(req));
     done(req, res, v ? `Card ${v.sheet.cardId} of ${v.sheet.purchaser.name} is in the list below; its codes are no longer kept on the server.` : 'Nothing was pending.', '/console');
   });
@@ -218,19 +216,20 @@ export function consoleRoutes(ctx: Ctx): Router {
     what: 'card' | 'code' | 'build';
     section: 'cards' | 'codes' | 'redemptions';
     back: string;
-    describe: (id: string) => { text: ReturnType<typeof html>; revoked: boolean } | undefined;
+    describe: (id: string) => Promise<{ text: ReturnType<typeof html>; revoked: boolean } | undefined>;
     consequence: string;
-    revoke: (id: string) => void;
+    revoke: (id: string) => Promise<void>;
   }
   const revocable: Revocable[] = [
     {
       what: 'card',
       section: 'cards',
       back: '/console',
-      describe: (id) => {
-        const c = db.prepare('SELECT c.revoked_at, p.name, p.email FROM cards c JOIN purchasers p ON p.id = c.purchaser_id WHERE c.id = ?').get(id) as
-          | { revoked_at: number | null; name: string; email: string }
-          | undefined;
+      describe: async (id) => {
+        const c = await db.get<{ revoked_at: number | null; name: string; email: string }>(
+          'SELECT c.revoked_at, p.name, p.email FROM cards c JOIN purchasers p ON p.id = c.purchaser_id WHERE c.id = ?',
+          id,
+        );
         return c && { text: html`Revoke card <code class="id">${id}</code> of <strong>${c.name}</strong> &lt;${c.email}&gt;?`, revoked: c.revoked_at !== null };
       },
       consequence: 'Its codes can no longer be redeemed, it can make no more online requests, and the signed status list names it, so software that checks the list refuses what it seals. This cannot be undone.',
@@ -240,8 +239,8 @@ export function consoleRoutes(ctx: Ctx): Router {
       what: 'code',
       section: 'codes',
       back: '/console/codes',
-      describe: (id) => {
-        const c = db.prepare('SELECT state, card_id FROM codes WHERE serial = ?').get(id) as { state: string; card_id: string } | undefined;
+      describe: async (id) => {
+        const c = await db.get<{ state: string; card_id: string }>('SELECT state, card_id FROM codes WHERE serial = ?', id);
         return c && { text: html`Revoke code <code>${id}</code> of card <code class="id">${c.card_id}</code>?`, revoked: c.state === 'revoked' };
       },
       consequence: 'Nobody can redeem this code any more, and the signed status list names it, so software that checks the list refuses the add-ons built from it. This cannot be undone.',
@@ -251,8 +250,8 @@ export function consoleRoutes(ctx: Ctx): Router {
       what: 'build',
       section: 'redemptions',
       back: '/console/redemptions',
-      describe: (id) => {
-        const b = db.prepare('SELECT redeemer_email, revoked_at FROM redemptions WHERE build_id = ?').get(id) as { redeemer_email: string; revoked_at: number | null } | undefined;
+      describe: async (id) => {
+        const b = await db.get<{ redeemer_email: string; revoked_at: number | null }>('SELECT redeemer_email, revoked_at FROM redemptions WHERE build_id = ?', id);
         return b && { text: html`Revoke the add-on <code class="id">${id}</code> of <strong>${b.redeemer_email}</strong>?`, revoked: b.revoked_at !== null };
       },
       consequence: 'Its download link closes, it can make no more online requests, and the signed status list names it, so software that checks the list refuses what it seals. This cannot be undone.',
@@ -261,55 +260,52 @@ export function consoleRoutes(ctx: Ctx): Router {
   ];
   for (const k of revocable) {
     const path = `/console/${k.what}s/:id/revoke`;
-    const found = (req: Request, res: Response) => {
+    const found = async (req: Request, res: Response) => {
       const id = String(req.params.id ?? '');
-      const d = idParam.test(id) ? k.describe(id) : undefined;
+      const d = idParam.test(id) ? await k.describe(id) : undefined;
       if (!d) send(res, consoleErrorPage(csrf(req, res), `No such ${k.what}`, `There is no ${k.what} with this id.`, { href: k.back, label: 'Back to the list' }, k.section), 404);
       else if (d.revoked) done(req, res, `That ${k.what} was already revoked.`, k.back);
       else return { id, d };
       return undefined;
     };
-    r.get(path, authed, (req, res) => {
-      const f = found(req, res);
+    r.get(path, authed, async (req, res) => {
+      const f = await found(req, res);
       if (f)
         send(res, confirmPage(csrf(req, res), { title: `Revoke this ${k.what}?`, what: f.d.text, consequence: k.consequence, action: `/console/${k.what}s/${f.id}/revoke`, button: `Revoke the ${k.what}`, cancel: k.back, section: k.section }));
     });
-    r.post(path, authed, form, ctx.sec.csrfProtect, (req, res) => {
-      const f = found(req, res);
+    r.post(path, authed, form, ctx.sec.csrfProtect, async (req, res) => {
+      const f = await found(req, res);
       if (!f) return;
-      k.revoke(f.id);
+      await k.revoke(f.id);
       ctx.log.info({ event: `${k.what}.revoked`, id: f.id }, `${k.what} revoked`);
       done(req, res, `The ${k.what} ${f.id} was revoked.`, k.back);
     });
   }
 
-  r.get('/console/codes', authed, (req, res) => {
+  r.get('/console/codes', authed, async (req, res) => {
     const card = typeof req.query.card === 'string' && idParam.test(req.query.card) ? req.query.card : undefined;
     const state = typeof req.query.state === 'string' && ['unused', 'in_use', 'already_used', 'revoked'].includes(req.query.state) ? req.query.state : undefined;
-    const where = [card ? 'card_id = @card' : '', state ? 'state = @state' : ''].filter(Boolean).join(' AND ');
-    const rows = db
-      .prepare(`SELECT * FROM codes ${where ? 'WHERE ' + where : ''} ORDER BY created_at DESC, serial LIMIT 1000`)
-      .all({ ...(card ? { card } : {}), ...(state ? { state } : {}) }) as CodeListRow[];
+    const where = [card ? 'card_id = ?' : '', state ? 'state = ?' : ''].filter(Boolean).join(' AND ');
+    const params = [card, state].filter((v): v is string => v !== undefined);
+    const rows = await db.all<CodeListRow>(`SELECT * FROM codes ${where ? 'WHERE ' + where : ''} ORDER BY created_at DESC, serial LIMIT 1000`, ...params);
     send(res, codesPage(csrf(req, res), rows, { card, state }, flash.take(req, res)));
   });
-  r.get('/console/redemptions', authed, (req, res) => {
-    const rows = db.prepare('SELECT * FROM redemptions ORDER BY granted_at DESC LIMIT 1000').all() as RedemptionListRow[];
+  r.get('/console/redemptions', authed, async (req, res) => {
+    const rows = await db.all<RedemptionListRow>('SELECT * FROM redemptions ORDER BY granted_at DESC LIMIT 1000');
     send(res, redemptionsPage(csrf(req, res), rows, flash.take(req, res)));
   });
-  r.get('/console/payments', authed, (req, res) => {
-    const rows = db
-      .prepare('SELECT y.*, p.name FROM payments y JOIN purchasers p ON p.id = y.purchaser_id ORDER BY y.created_at DESC LIMIT 1000')
-      .all() as PaymentListRow[];
+  r.get('/console/payments', authed, async (req, res) => {
+    const rows = await db.all<PaymentListRow>('SELECT y.*, p.name FROM payments y JOIN purchasers p ON p.id = y.purchaser_id ORDER BY y.created_at DESC LIMIT 1000');
     send(res, paymentsPage(csrf(req, res), rows));
   });
-  r.get('/console/payback', authed, (req, res) => {
-    applyPaybacks(ctx.seller, ctx.rules);
-    send(res, paybackPage(csrf(req, res), paybackReport(ctx.seller), ctx.rules));
+  r.get('/console/payback', authed, async (req, res) => {
+    await applyPaybacks(ctx.seller, ctx.rules);
+    send(res, paybackPage(csrf(req, res), await paybackReport(ctx.seller), ctx.rules));
   });
-  r.get('/console/payback.csv', authed, (_req, res) => {
-    applyPaybacks(ctx.seller, ctx.rules);
+  r.get('/console/payback.csv', authed, async (_req, res) => {
+    await applyPaybacks(ctx.seller, ctx.rules);
     res.setHeader('Content-Disposition', 'attachment; filename="payback.csv"');
-    res.type('text/csv').send(paybackCsv(paybackReport(ctx.seller), ctx.rules.currency));
+    res.type('text/csv').send(paybackCsv(await paybackReport(ctx.seller), ctx.rules.currency));
   });
   return r;
 }

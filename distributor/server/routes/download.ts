@@ -48,18 +48,22 @@ export function downloadRoutes(ctx: Ctx): Router {
   const gone = (res: Response, status: number, message: string) =>
     res.status(status).type('html').send(errorPage('This download link cannot be used', message).s);
 
-  r.get('/download/:token', (req, res) => {
+  r.get('/download/:token', async (req, res) => {
     noStore(res);
     res.setHeader('Referrer-Policy', 'no-referrer');
     if (!ctx.limits.downloadPerClient.hit(clientKey(req))) return gone(res, 429, 'Too many downloads from your network. Wait a minute and try again.');
     const token = req.params.token;
-    let grant: ReturnType<typeof resumeRedemption>;
+    const invalid = 'This download link is no longer valid: it was used or it has expired. Ask the person who gave you the code.';
+    if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return gone(res, 404, invalid);
+    let grant: Awaited<ReturnType<typeof resumeRedemption>>;
     try {
-      if (!/^[A-Za-z0-9_-]{43}$/.test(token)) throw new Error('bad token');
-      grant = resumeRedemption(ctx.seller, token);
+      grant = await resumeRedemption(ctx.seller, token);
     } catch (err) {
       const d = describeError(err);
-      return gone(res, d.status === 500 ? 404 : 410, 'This download link is no longer valid: it was used or it has expired. Ask the person who gave you the code.');
+      if (d.status !== 500) return gone(res, 410, invalid);
+      // The database did not answer: the link may well be good, so say to try again.
+      ctx.log.error({ err }, 'download lookup failed');
+      return gone(res, 503, 'The download cannot start right now. Wait a moment, then open the link again.');
     }
     const { parts, etag } = stamped(grant.redemptionId, () => ctx.template.stampParts(grant.profile));
     const size = parts.reduce((n, p) => n + p.length, 0);
@@ -82,13 +86,15 @@ export function downloadRoutes(ctx: Ctx): Router {
     res.setHeader('Content-Length', String(end - start + 1));
     if (end === size - 1 && req.method !== 'HEAD')
       res.on('finish', () => {
-        try {
-          completeRedemption(ctx.seller, grant.redemptionId);
-          cache.delete(grant.redemptionId);
-          ctx.log.info({ event: 'redemption.completed', redemptionId: grant.redemptionId, serial: grant.serial }, 'download complete');
-        } catch (err) {
-          ctx.log.error({ err, redemptionId: grant.redemptionId }, 'could not record a completed download');
-        }
+        completeRedemption(ctx.seller, grant.redemptionId).then(
+          () => {
+            cache.delete(grant.redemptionId);
+            ctx.log.info({ event: 'redemption.completed', redemptionId: grant.redemptionId, serial: grant.serial }, 'download complete');
+          },
+          // Not recorded (the database was away): the window stays open until it runs out,
+          // and the sweep then settles the code.
+          (err) => ctx.log.error({ err, redemptionId: grant.redemptionId }, 'could not record a completed download'),
+        );
       });
     if (req.method === 'HEAD') return res.end();
     // Write the slices of the parts that fall in [start, end], without copying; corked,

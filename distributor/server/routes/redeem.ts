@@ -20,7 +20,7 @@ export function redeemRoutes(ctx: Ctx): Router {
     noStore(res);
     res.type('html').send(redeemPage(ctx.sec.csrfToken(req, res)).s);
   });
-  r.post('/redeem', express.urlencoded({ extended: false, limit: '4kb', parameterLimit: 10 }), ctx.sec.csrfProtect, (req, res) => {
+  r.post('/redeem', express.urlencoded({ extended: false, limit: '4kb', parameterLimit: 10 }), ctx.sec.csrfProtect, async (req, res) => {
     noStore(res);
     // A blind part typed with the code is never echoed back: only the seller's part is kept.
     const typed = { code: typeof req.body?.code === 'string' ? sellerPart(req.body.code.slice(0, 64)) : '', email: typeof req.body?.email === 'string' ? req.body.email.slice(0, 254) : '' };
@@ -40,14 +40,14 @@ export function redeemRoutes(ctx: Ctx): Router {
         throw new SealError('BAD_CODE', 'This code is not valid. Check it against what you were given and type it again; dashes and upper or lower case do not matter.');
       }
       if (!ctx.limits.redeemPerSerial.hit(serial)) return again(429, 'Too many attempts for this code. Wait a minute, then try again.');
-      const g = grantRedemption(ctx.seller, {
+      const g = await grantRedemption(ctx.seller, {
         code,
         email: form.data.email,
         visitor: ctx.sec.visitor(req, res),
         resumeWindowMs: ctx.resumeWindowMs,
         distributorUrl: ctx.publicUrl,
       });
-      mailConfirmation(ctx, req, g);
+      await mailConfirmation(ctx, req, g);
       ctx.log.info({ event: g.resumed ? 'redemption.shown_again' : 'redemption.granted', redemptionId: g.redemptionId, buildId: g.buildId, serial: g.serial }, g.resumed ? 'download shown again' : 'download granted');
       const { build } = profileCerts(g.profile);
       res.type('html').send(

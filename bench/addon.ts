@@ -65,24 +65,38 @@ async function main(): Promise<void> {
   try {
     const steps = [{ op: 'ask', name: 'idle' }, ...SIZES.flatMap((mb) => [{ op: 'ask', name: `start${mb}` }, { op: 'perf', mb, sealed: `${base}/${mb}` }, { op: 'ask', name: `end${mb}` }])];
     const answers = Object.fromEntries(['idle', ...SIZES.flatMap((mb) => [`start${mb}`, `end${mb}`])].map((n) => [n, async () => void (marks[n] = Date.now())]));
-    const r = await withReportServer(async (rs) =>
-      runThunderbird({
+    let phases: { name: string; mb: number; t: number }[] = [];
+    const r = await withReportServer(async (rs) => {
+      const run = await runThunderbird({
         rs,
         xpi: await dedicatedTestXpi(path.join(dir, 'dana.xpi'), w.dana, rs.url, steps),
         timeoutMs: 600_000,
         profile: { dir: profileDir, imap: { host: dc.host, port: dc.port, user: 'dana@example.test', pass: 'pw' }, smtp: { host: sink.host, port: sink.port }, identity: { name: 'Dana', email: 'dana@example.test' } },
         answers,
-      }),
-    );
+      });
+      phases = rs.reports.filter((x) => x.body?.event === 'phase').map((x) => ({ ...x.body.data, t: x.receivedAt.getTime() }));
+      return run;
+    });
     const idle = Math.max(...samples.filter((s) => s.t <= marks.idle!).slice(-10).map((s) => s.rss));
     console.log(`Thunderbird process tree, idle with the add-on loaded: ${(idle / MB).toFixed(0)} MB`);
     SIZES.forEach((mb, i) => {
       const p = stepResult(r, 'perf', i);
-      const peak = Math.max(...samples.filter((s) => s.t >= marks[`start${mb}`]! && s.t <= marks[`end${mb}`]!).map((s) => s.rss));
+      const peakIn = (from: number, to: number): number => Math.max(0, ...samples.filter((s) => s.t >= from && s.t <= to).map((s) => s.rss));
+      const peak = peakIn(marks[`start${mb}`]!, marks[`end${mb}`]!);
+      // Peak above idle in each phase of the step (making the input, seal, fetching the container, open, hashing the result).
+      let from = marks[`start${mb}`]!;
+      const byPhase = phases
+        .filter((x) => x.mb === mb)
+        .map((x) => {
+          const p = `${x.name} ${((peakIn(from, x.t) - idle) / MB).toFixed(0)}`;
+          from = x.t;
+          return p;
+        });
       const ok = p.opened === 'certified' && p.openedSize === mb * MB;
       console.log(
         `${mb} MB: seal ${p.sealMs} ms (${((mb * 1000) / p.sealMs).toFixed(0)} MB/s), certify + decrypt ${p.openMs} ms (${((mb * 1000) / p.openMs).toFixed(0)} MB/s), ` +
-          `peak ${(peak / MB).toFixed(0)} MB = ${((peak - idle) / MB).toFixed(0)} MB above idle (${((peak - idle) / (mb * MB)).toFixed(1)}x the file)${ok ? '' : ' — DID NOT OPEN'}`,
+          `peak ${(peak / MB).toFixed(0)} MB = ${((peak - idle) / MB).toFixed(0)} MB above idle (${((peak - idle) / (mb * MB)).toFixed(1)}x the file)${ok ? '' : ' — DID NOT OPEN'}\n` +
+          `  peak above idle by phase (MB): ${byPhase.join(', ')}`,
       );
     });
   } finally {

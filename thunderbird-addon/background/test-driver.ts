@@ -14,7 +14,7 @@ import { sealFile } from '../lib/seal-files.js';
 import { judge } from '../lib/display-logic.js';
 import type { Choice } from '../lib/plan.js';
 import { patternBytes } from '../lib/pattern.js';
-import { blobChunks } from '../lib/bytes.js';
+import { SLICE, blobChunks, streamToBlob } from '../lib/bytes.js';
 import { webPrimitives } from '../../card/container/primitives.js';
 import { addonPrimitives } from '../lib/primitives.js';
 import { chunkNonce } from '../../card/container/aead.js';
@@ -40,9 +40,23 @@ type Step =
   | { op: 'options' };
 
 const m = messenger();
+/** Hashed slice by slice: a 200 MB opened file must not be pulled into memory to be checked. */
 async function sha256Hex(b: Blob): Promise<string> {
-  const d = new Uint8Array(await crypto.subtle.digest('SHA-256', await b.arrayBuffer()));
-  return Array.from(d, (x) => x.toString(16).padStart(2, '0')).join('');
+  const h = (await addonPrimitives()).sha256();
+  for await (const c of blobChunks(b)) h.update(c);
+  return Array.from(h.digest(), (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+/** Random bytes written straight into a disk-backed File, as a picked attachment would be. */
+async function randomFile(size: number, name: string): Promise<File> {
+  async function* chunks(): AsyncGenerator<Uint8Array> {
+    for (let o = 0; o < size; o += SLICE) {
+      const c = new Uint8Array(Math.min(SLICE, size - o));
+      for (let k = 0; k < c.length; k += 65536) crypto.getRandomValues(c.subarray(k, k + 65536));
+      yield c;
+    }
+  }
+  return new File([await streamToBlob(chunks(), 'application/octet-stream')], name, { type: 'application/octet-stream' });
 }
 
 async function inboxMessages(): Promise<{ id: number; subject: string }[]> {
@@ -118,21 +132,27 @@ async function run(step: Step, r: Reporter): Promise<unknown> {
       // The add-on's own seal and open of a big file, without Thunderbird's MIME work
       // around it: sealFile with this build's real plan (what onBeforeSend runs), and
       // judge (what the banner runs) on a container the test sealed with Alice's card.
+      // Each phase is reported as it ends, so a memory sampler outside can tell them apart.
+      const phase = (name: string): Promise<void> => r.send('phase', { name, mb: step.mb });
       const size = step.mb << 20;
-      const data = new Uint8Array(size);
-      for (let o = 0; o < size; o += 65536) crypto.getRandomValues(data.subarray(o, o + 65536));
-      const file = new File([data as BlobPart], 'big.bin', { type: 'application/octet-stream' });
+      const file = await randomFile(size, 'big.bin');
+      await phase('input');
       const plan = dedicatedPlan(await loadProfile(), true);
       if (!plan) throw new Error('no plan');
       let t = performance.now();
       const sealedFile = await sealFile(file, 'big.bin', plan);
       const sealMs = Math.round(performance.now() - t);
+      await phase('seal');
       // Inside the XPI, or (big ones, bench/addon.ts) from the test's loopback server.
       const blob = await (await fetch(/^http:\/\/127\.0\.0\.1[:/]/.test(step.sealed) ? step.sealed : m.runtime.getURL(step.sealed))).blob();
+      await phase('fetch');
       const keys = await openingKeys(FLAVOUR);
       t = performance.now();
       const j = await judge(blob, step.sealed, { party: keys.party, issuerPub: keys.issuerPub! });
       const openMs = Math.round(performance.now() - t);
+      await phase('open');
+      const openedSha256 = j.content ? await sha256Hex(j.content) : null;
+      await phase('check');
       return {
         size,
         sealMs,
@@ -140,7 +160,7 @@ async function run(step: Step, r: Reporter): Promise<unknown> {
         openMs,
         opened: j.view.kind,
         openedSize: j.content?.size ?? null,
-        openedSha256: j.content ? await sha256Hex(j.content) : null,
+        openedSha256,
       };
     }
     case 'bench': {

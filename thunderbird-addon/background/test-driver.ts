@@ -33,6 +33,7 @@ type Step =
   | { op: 'fetch'; subject: string }
   | { op: 'bench'; mb: number }
   | { op: 'perf'; mb: number; sealed: string }
+  | { op: 'sealOut'; from: string; to: string }
   | { op: 'unlock'; passphrase: string; minutes?: number }
   | { op: 'remember'; address: string; spec: Choice }
   | { op: 'display'; subject: string; screenshot?: string }
@@ -92,12 +93,14 @@ async function run(step: Step, r: Reporter): Promise<unknown> {
         await r.send('progress', { verdictsFor: msg.subject });
         const views = await verdictsFor(msg.id, !step.cached);
         const total = Math.round(performance.now() - t0);
+        // When the verdicts were ready: each view's ms before this is the add-on's own open.
+        const doneAt = Date.now();
         const files = [];
         for (const v of views) {
           const f = v.partName !== undefined ? heldFile(msg.id, v.partName) : undefined;
           files.push(f ? { name: f.name, size: f.size, sha256: await sha256Hex(f) } : null);
         }
-        out.push({ subject: msg.subject, views, files, totalMs: total });
+        out.push({ subject: msg.subject, views, files, totalMs: total, doneAt });
       }
       return out;
     }
@@ -162,6 +165,20 @@ async function run(step: Step, r: Reporter): Promise<unknown> {
         openedSize: j.content?.size ?? null,
         openedSha256,
       };
+    }
+    case 'sealOut': {
+      // A big attachment sealed by this build's real plan (the sealFile onBeforeSend runs),
+      // handed to the test for delivery: Thunderbird 153 headless did not reliably send a
+      // ~290 MB message itself (tests/addon/thunderbird-large.test.ts).
+      const plain = await (await fetch(step.from)).blob();
+      const plan = dedicatedPlan(await loadProfile(), true);
+      if (!plan) throw new Error('no plan');
+      const startedAt = Date.now();
+      const sealed = await sealFile(new File([plain], 'big.bin', { type: 'application/octet-stream' }), 'big.bin', plan);
+      const sealedAt = Date.now();
+      const up = await fetch(step.to, { method: 'POST', body: sealed });
+      if (!up.ok) throw new Error(`upload refused: ${up.status}`);
+      return { size: plain.size, sealedSize: sealed.size, startedAt, sealedAt };
     }
     case 'bench': {
       // Where time goes inside Thunderbird: the primitives the container uses, alone.

@@ -24,7 +24,7 @@ import { runThunderbird, stepResult, withReportServer, type RunResult } from './
 import { startStatusServer, type StatusServer } from './support/status-server.js';
 import { MB, sampleMemory, type MemorySampler } from './support/memory.js';
 
-const SIZE = Number(process.env.SEALCODE_LARGE_MB ?? 200) * MB;
+const SIZE = 200 * MB;
 const SUBJECT = 'a 200 MiB file';
 /**
  * Generous on purpose: the whole-buffer path this replaces took ~1.5 GB above idle for a

@@ -27,12 +27,13 @@ import { MB, sampleMemory, type MemorySampler } from './support/memory.js';
 const SIZE = 200 * MB;
 const SUBJECT = 'a 200 MiB file';
 /**
- * Generous on purpose: the whole-buffer path this replaces took ~1.5 GB above idle for a
- * 200 MB seal and open (it held the output and the plaintext whole), the streamed one a
- * fraction of that. The 150 MB target is measured by bench/addon.ts and reported in
- * docs/addon.md, not asserted here.
+ * Generous, and still failing the whole-buffer path this replaced. Measured here at 200 MiB,
+ * streamed: 152-221 MB above idle while sealing, the tree growing 49-102 MB while opening;
+ * whole-buffer (the same test against the previous code): 533 MB above idle while sealing,
+ * growing 549 MB while opening. The 150 MB target is measured by bench/addon.ts and
+ * reported in docs/addon.md, not asserted here.
  */
-const LIMIT = 600 * MB;
+const LIMIT = 350 * MB;
 
 let dir: string;
 let w: AddonWorld;

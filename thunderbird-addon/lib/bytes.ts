@@ -6,9 +6,9 @@
 export const SLICE = 1 << 20;
 
 /**
- * A Blob as chunks of SLICE bytes, each from `slice().arrayBuffer()` (a disk-backed File
- * is read piece by piece; `Blob.stream()` gave no such bound). The next slice is read
- * while the consumer works on this one.
+ * A Blob as chunks of SLICE bytes, each from `slice().arrayBuffer()`: a disk-backed File
+ * is read piece by piece, in the container's chunk size. The next slice is read while the
+ * consumer works on this one.
  */
 export async function* blobChunks(b: Blob, slice = SLICE): AsyncGenerator<Uint8Array> {
   const read = (at: number): Promise<Uint8Array> => b.slice(at, Math.min(b.size, at + slice)).arrayBuffer().then((a) => new Uint8Array(a));

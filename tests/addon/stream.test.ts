@@ -11,6 +11,7 @@ import { buildParty, openSealed, profileSecrets, SealError } from '../../card/in
 import { nodePrimitives } from '../../card/node.js';
 import { SLICE, blobChunks, streamToBlob } from '../../thunderbird-addon/lib/bytes.js';
 import { judge } from '../../thunderbird-addon/lib/display-logic.js';
+import { addonPrimitives, heldSubtleHash } from '../../thunderbird-addon/lib/primitives.js';
 import { dedicatedPlan } from '../../thunderbird-addon/lib/plan.js';
 import { sealFile, type SealPlan } from '../../thunderbird-addon/lib/seal-files.js';
 import { patternBytes } from '../../thunderbird-addon/lib/pattern.js';
@@ -137,5 +138,23 @@ describe('seal and open through the streamed path', () => {
     const j = await judge(sealed, 's.bin.seal', { party: dana(), issuerPub: w.issuer.publicKey });
     expect(j.view.kind).toBe('certified');
     expect(sha(await bytesOf(j.content!))).toBe(sha(data));
+  });
+});
+
+describe('the held WebCrypto hash', () => {
+  it('sized from the hint, right whether the hint was exact, short or long, and unharmed by a reused input buffer', async () => {
+    const want = sha(data);
+    for (const hint of [data.length, 1000, 3 * data.length]) {
+      const h = heldSubtleHash((await addonPrimitives()).sha256, hint);
+      const reused = new Uint8Array(65_536);
+      for (let o = 0; o < data.length; o += reused.length) {
+        const piece = data.subarray(o, o + reused.length);
+        reused.set(piece);
+        h.update(reused.subarray(0, piece.length));
+        reused.fill(0);
+      }
+      expect(Buffer.from(await h.digestAsync!()).toString('hex'), `hint ${hint}`).toBe(want);
+      expect(Buffer.from(h.digest()).toString('hex'), `hint ${hint}`).toBe(want);
+    }
   });
 });

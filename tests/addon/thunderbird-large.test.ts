@@ -3,9 +3,9 @@
 // attachment) and hands the container out; the test mails it into Alice's Dovecot inbox;
 // the purchaser add-on, with Alice's card behind the native host, certifies and decrypts
 // it (the real verdictsFor → messages.getAttachmentFile). Not through compose.sendMessage:
-// Thunderbird 153 headless aborted its own send of the ~290 MB message in two of three
+// Thunderbird 153 headless aborted its own send of the ~290 MB message in three of four
 // tries (its temporary message file removed before MAIL FROM) and never resolved
-// sendMessage in the third; compose sealing is covered at small sizes in
+// sendMessage in the fourth; compose sealing is covered at small sizes in
 // thunderbird.test.ts. The resident memory of each Thunderbird's process tree is sampled
 // throughout; the add-on's own seal and open are timed from inside, so the peak within
 // those windows is told apart from Thunderbird's IMAP and MIME work around them.
@@ -28,12 +28,12 @@ const SIZE = 200 * MB;
 const SUBJECT = 'a 200 MiB file';
 /**
  * Generous, and still failing the whole-buffer path this replaced. Measured here at 200 MiB,
- * streamed: 152-221 MB above idle while sealing, the tree growing 49-102 MB while opening;
- * whole-buffer (the same test against the previous code): 533 MB above idle while sealing,
- * growing 549 MB while opening. The 150 MB target is measured by bench/addon.ts and
- * reported in docs/addon.md, not asserted here.
+ * streamed: 152-221 MB above idle while sealing, the tree growing 49-267 MB while opening
+ * (Thunderbird's own work goes on beside it); whole-buffer (the same test against the
+ * previous code): 533 MB above idle while sealing, growing 549 MB while opening. The 150 MB
+ * target is measured by bench/addon.ts and reported in docs/addon.md, not asserted here.
  */
-const LIMIT = 350 * MB;
+const LIMIT = 450 * MB;
 
 let dir: string;
 let w: AddonWorld;

@@ -13,37 +13,9 @@ import { startSmtpSink } from '../tests/support/smtp-sink.js';
 import { aliceParty, dedicatedTestXpi, makeAddonWorld, sealWith } from '../tests/addon/support/addon-world.js';
 import { runThunderbird, stepResult, withReportServer } from '../tests/addon/support/run-thunderbird.js';
 import { patternBytes } from '../thunderbird-addon/lib/pattern.js';
+import { MB, sampleMemory } from '../tests/addon/support/memory.js';
 
 const SIZES = (process.env.BENCH_SIZES_MB ?? '25,200').split(',').map(Number);
-const MB = 1 << 20;
-
-/** RSS (bytes) of every process whose command line names `marker`, and of their descendants. */
-function treeRss(marker: string): number {
-  const procs = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d));
-  const parent = new Map<string, string>();
-  const roots = new Set<string>();
-  const rss = new Map<string, number>();
-  for (const pid of procs) {
-    try {
-      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      parent.set(pid, f[1]!);
-      rss.set(pid, Number(f[21]) * 4096);
-      if (fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(marker)) roots.add(pid);
-    } catch {
-      /* gone */
-    }
-  }
-  let total = 0;
-  for (const pid of rss.keys()) {
-    for (let p: string | undefined = pid; p && p !== '0'; p = parent.get(p))
-      if (roots.has(p)) {
-        total += rss.get(pid)!;
-        break;
-      }
-  }
-  return total;
-}
 
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sealcode-bench-addon-'));
@@ -59,34 +31,49 @@ async function main(): Promise<void> {
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const [dc, sink] = await Promise.all([startDovecot({ users: [{ user: 'dana@example.test', pass: 'pw' }] }), startSmtpSink()]);
   const profileDir = path.join(dir, 'tb-bench');
-  const samples: { t: number; rss: number }[] = [];
+  const mem = sampleMemory(profileDir);
   const marks: Record<string, number> = {};
-  const timer = setInterval(() => samples.push({ t: Date.now(), rss: treeRss(profileDir) }), 100);
   try {
     const steps = [{ op: 'ask', name: 'idle' }, ...SIZES.flatMap((mb) => [{ op: 'ask', name: `start${mb}` }, { op: 'perf', mb, sealed: `${base}/${mb}` }, { op: 'ask', name: `end${mb}` }])];
     const answers = Object.fromEntries(['idle', ...SIZES.flatMap((mb) => [`start${mb}`, `end${mb}`])].map((n) => [n, async () => void (marks[n] = Date.now())]));
-    const r = await withReportServer(async (rs) =>
-      runThunderbird({
+    let phases: { name: string; mb: number; t: number }[] = [];
+    const r = await withReportServer(async (rs) => {
+      const run = await runThunderbird({
         rs,
         xpi: await dedicatedTestXpi(path.join(dir, 'dana.xpi'), w.dana, rs.url, steps),
         timeoutMs: 600_000,
         profile: { dir: profileDir, imap: { host: dc.host, port: dc.port, user: 'dana@example.test', pass: 'pw' }, smtp: { host: sink.host, port: sink.port }, identity: { name: 'Dana', email: 'dana@example.test' } },
         answers,
-      }),
-    );
-    const idle = Math.max(...samples.filter((s) => s.t <= marks.idle!).slice(-10).map((s) => s.rss));
+      });
+      phases = rs.reports.filter((x) => x.body?.event === 'phase').map((x) => ({ ...x.body.data, t: x.receivedAt.getTime() }));
+      return run;
+    });
+    const idle = mem.levelAt(marks.idle!);
     console.log(`Thunderbird process tree, idle with the add-on loaded: ${(idle / MB).toFixed(0)} MB`);
     SIZES.forEach((mb, i) => {
       const p = stepResult(r, 'perf', i);
-      const peak = Math.max(...samples.filter((s) => s.t >= marks[`start${mb}`]! && s.t <= marks[`end${mb}`]!).map((s) => s.rss));
+      const peakIn = mem.peak;
+      const peak = peakIn(marks[`start${mb}`]!, marks[`end${mb}`]!);
+      // Each phase of the step (making the input, seal, fetching the container, open, hashing
+      // the result): its peak above idle, and how much the tree grew within it (what the
+      // phase itself took, with the garbage earlier phases left behind not counted).
+      let from = marks[`start${mb}`]!;
+      const byPhase = phases
+        .filter((x) => x.mb === mb)
+        .map((x) => {
+          const p = `${x.name} ${((peakIn(from, x.t) - idle) / MB).toFixed(0)} (+${((peakIn(from, x.t) - mem.levelAt(from, 3)) / MB).toFixed(0)})`;
+          from = x.t;
+          return p;
+        });
       const ok = p.opened === 'certified' && p.openedSize === mb * MB;
       console.log(
         `${mb} MB: seal ${p.sealMs} ms (${((mb * 1000) / p.sealMs).toFixed(0)} MB/s), certify + decrypt ${p.openMs} ms (${((mb * 1000) / p.openMs).toFixed(0)} MB/s), ` +
-          `peak ${(peak / MB).toFixed(0)} MB = ${((peak - idle) / MB).toFixed(0)} MB above idle (${((peak - idle) / (mb * MB)).toFixed(1)}x the file)${ok ? '' : ' — DID NOT OPEN'}`,
+          `peak ${(peak / MB).toFixed(0)} MB = ${((peak - idle) / MB).toFixed(0)} MB above idle (${((peak - idle) / (mb * MB)).toFixed(1)}x the file)${ok ? '' : ' — DID NOT OPEN'}\n` +
+          `  by phase, peak above idle (+ growth within the phase), MB: ${byPhase.join(', ')}`,
       );
     });
   } finally {
-    clearInterval(timer);
+    mem.stop();
     server.close();
     await Promise.allSettled([dc.dispose(), sink.stop()]);
     fs.rmSync(dir, { recursive: true, force: true });

@@ -14,7 +14,7 @@ import { sealFile } from '../lib/seal-files.js';
 import { judge } from '../lib/display-logic.js';
 import type { Choice } from '../lib/plan.js';
 import { patternBytes } from '../lib/pattern.js';
-import { blobChunks } from '../lib/bytes.js';
+import { SLICE, blobChunks, streamToBlob } from '../lib/bytes.js';
 import { webPrimitives } from '../../card/container/primitives.js';
 import { addonPrimitives } from '../lib/primitives.js';
 import { chunkNonce } from '../../card/container/aead.js';
@@ -34,6 +34,7 @@ type Step =
   | { op: 'fetch'; subject: string }
   | { op: 'bench'; mb: number }
   | { op: 'perf'; mb: number; sealed: string }
+  | { op: 'sealOut'; from: string; to: string }
   | { op: 'unlock'; passphrase: string; minutes?: number }
   | { op: 'remember'; address: string; spec: Choice }
   | { op: 'display'; subject: string; screenshot?: string }
@@ -42,9 +43,23 @@ type Step =
   | { op: 'options' };
 
 const m = messenger();
+/** Hashed slice by slice: a 200 MB opened file must not be pulled into memory to be checked. */
 async function sha256Hex(b: Blob): Promise<string> {
-  const d = new Uint8Array(await crypto.subtle.digest('SHA-256', await b.arrayBuffer()));
-  return Array.from(d, (x) => x.toString(16).padStart(2, '0')).join('');
+  const h = (await addonPrimitives()).sha256();
+  for await (const c of blobChunks(b)) h.update(c);
+  return Array.from(h.digest(), (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+/** Random bytes written straight into a disk-backed File, as a picked attachment would be. */
+async function randomFile(size: number, name: string): Promise<File> {
+  async function* chunks(): AsyncGenerator<Uint8Array> {
+    for (let o = 0; o < size; o += SLICE) {
+      const c = new Uint8Array(Math.min(SLICE, size - o));
+      for (let k = 0; k < c.length; k += 65536) crypto.getRandomValues(c.subarray(k, k + 65536));
+      yield c;
+    }
+  }
+  return new File([await streamToBlob(chunks(), 'application/octet-stream')], name, { type: 'application/octet-stream' });
 }
 
 async function inboxMessages(): Promise<{ id: number; subject: string }[]> {
@@ -93,12 +108,14 @@ async function run(step: Step, r: Reporter): Promise<unknown> {
         await r.send('progress', { verdictsFor: msg.subject });
         const views = await verdictsFor(msg.id, !step.cached);
         const total = Math.round(performance.now() - t0);
+        // When the verdicts were ready: each view's ms before this is the add-on's own open.
+        const doneAt = Date.now();
         const files = [];
         for (const v of views) {
           const f = v.partName !== undefined ? heldFile(msg.id, v.partName) : undefined;
           files.push(f ? { name: f.name, size: f.size, sha256: await sha256Hex(f) } : null);
         }
-        out.push({ subject: msg.subject, views, files, totalMs: total });
+        out.push({ subject: msg.subject, views, files, totalMs: total, doneAt });
       }
       return out;
     }
@@ -133,21 +150,27 @@ async function run(step: Step, r: Reporter): Promise<unknown> {
       // The add-on's own seal and open of a big file, without Thunderbird's MIME work
       // around it: sealFile with this build's real plan (what onBeforeSend runs), and
       // judge (what the banner runs) on a container the test sealed with Alice's card.
+      // Each phase is reported as it ends, so a memory sampler outside can tell them apart.
+      const phase = (name: string): Promise<void> => r.send('phase', { name, mb: step.mb });
       const size = step.mb << 20;
-      const data = new Uint8Array(size);
-      for (let o = 0; o < size; o += 65536) crypto.getRandomValues(data.subarray(o, o + 65536));
-      const file = new File([data as BlobPart], 'big.bin', { type: 'application/octet-stream' });
+      const file = await randomFile(size, 'big.bin');
+      await phase('input');
       const plan = dedicatedPlan(await loadProfile(), true);
       if (!plan) throw new Error('no plan');
       let t = performance.now();
       const sealedFile = await sealFile(file, 'big.bin', plan);
       const sealMs = Math.round(performance.now() - t);
+      await phase('seal');
       // Inside the XPI, or (big ones, bench/addon.ts) from the test's loopback server.
       const blob = await (await fetch(/^http:\/\/127\.0\.0\.1[:/]/.test(step.sealed) ? step.sealed : m.runtime.getURL(step.sealed))).blob();
+      await phase('fetch');
       const keys = await openingKeys(FLAVOUR);
       t = performance.now();
       const j = await judge(blob, step.sealed, { party: keys.party, issuerPub: keys.issuerPub! });
       const openMs = Math.round(performance.now() - t);
+      await phase('open');
+      const openedSha256 = j.content ? await sha256Hex(j.content) : null;
+      await phase('check');
       return {
         size,
         sealMs,
@@ -155,8 +178,22 @@ async function run(step: Step, r: Reporter): Promise<unknown> {
         openMs,
         opened: j.view.kind,
         openedSize: j.content?.size ?? null,
-        openedSha256: j.content ? await sha256Hex(j.content) : null,
+        openedSha256,
       };
+    }
+    case 'sealOut': {
+      // A big attachment sealed by this build's real plan (the sealFile onBeforeSend runs),
+      // handed to the test for delivery: Thunderbird 153 headless did not reliably send a
+      // ~290 MB message itself (tests/addon/thunderbird-large.test.ts).
+      const plain = await (await fetch(step.from)).blob();
+      const plan = dedicatedPlan(await loadProfile(), true);
+      if (!plan) throw new Error('no plan');
+      const startedAt = Date.now();
+      const sealed = await sealFile(new File([plain], 'big.bin', { type: 'application/octet-stream' }), 'big.bin', plan);
+      const sealedAt = Date.now();
+      const up = await fetch(step.to, { method: 'POST', body: sealed });
+      if (!up.ok) throw new Error(`upload refused: ${up.status}`);
+      return { size: plain.size, sealedSize: sealed.size, startedAt, sealedAt };
     }
     case 'bench': {
       // Where time goes inside Thunderbird: the primitives the container uses, alone.

@@ -1,26 +1,63 @@
-// Files and Blobs as the byte streams card/ consumes and produces.
-export async function* blobChunks(b: Blob): AsyncGenerator<Uint8Array> {
-  const reader = b.stream().getReader();
-  try {
-    for (;;) {
-      const r = await reader.read();
-      if (r.done) return;
-      yield r.value as Uint8Array;
-    }
-  } finally {
-    reader.releaseLock();
+// Files and Blobs as the byte streams card/ consumes and produces, without holding a
+// whole file in the add-on's memory: input is read in slices, output is written into a
+// Blob that Gecko keeps on disk once it passes dom.blob.memoryToTemporaryFile (1 MB).
+
+/** How much of a Blob one read takes: the container's chunk size. */
+export const SLICE = 1 << 20;
+
+/**
+ * A Blob as chunks of SLICE bytes, each from `slice().arrayBuffer()`: a disk-backed File
+ * is read piece by piece, in the container's chunk size. The next slice is read while the
+ * consumer works on this one.
+ */
+export async function* blobChunks(b: Blob, slice = SLICE): AsyncGenerator<Uint8Array> {
+  const read = (at: number): Promise<Uint8Array> => b.slice(at, Math.min(b.size, at + slice)).arrayBuffer().then((a) => new Uint8Array(a));
+  let next = b.size > 0 ? read(0) : null;
+  for (let at = 0; next; ) {
+    const cur = await next;
+    at += slice;
+    next = at < b.size ? read(at) : null;
+    // Awaited on the next turn; a failure must not count as unhandled meanwhile.
+    next?.catch(() => undefined);
+    yield cur;
   }
 }
 
-/** Collects a stream of chunks; each is copied, since producers may reuse buffers. */
-export async function collectParts(gen: AsyncIterable<Uint8Array>): Promise<{ parts: Uint8Array[]; size: number }> {
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  for await (const p of gen) {
-    parts.push(p.slice());
-    size += p.length;
+/**
+ * Writes a stream of chunks into a Blob of the given type through `Response.blob()`,
+ * which in Gecko moves the data to a temporary file as it grows, so the result is never
+ * held in JavaScript memory. The Blob exists only once the stream ended without an error:
+ * a failure (tampering found at the last chunk) rejects with the producer's own error, and
+ * the partial data is dropped with the stream. Each chunk is copied when `copy` is set,
+ * for producers that reuse their buffers.
+ */
+export async function streamToBlob(gen: AsyncIterable<Uint8Array>, type: string, copy = false): Promise<Blob> {
+  const it = gen[Symbol.asyncIterator]();
+  let failure: { e: unknown } | null = null;
+  const body = new ReadableStream<Uint8Array>(
+    {
+      async pull(c) {
+        try {
+          const r = await it.next();
+          if (r.done) c.close();
+          else c.enqueue(copy ? r.value.slice() : r.value);
+        } catch (e) {
+          failure = { e };
+          throw e;
+        }
+      },
+      async cancel() {
+        await it.return?.(undefined);
+      },
+    },
+    // One chunk ahead at most: the producer runs as fast as the file is written.
+    { highWaterMark: 1 },
+  );
+  try {
+    return await new Response(body, { headers: { 'content-type': type } }).blob();
+  } catch (e) {
+    throw failure ? (failure as { e: unknown }).e : e;
   }
-  return { parts, size };
 }
 
 export const emailOf = (r: string): string => {

@@ -1,6 +1,7 @@
 // Judging one .seal attachment for the verdict banner. With keys (a dedicated build, or
 // an unlocked card) the container is certified and decrypted in one pass; the plaintext
-// is held in memory and handed out only after the last chunk and the signature verified.
+// streams into a disk-backed Blob, which exists (and is handed out) only once the last
+// chunk and the signature verified; on any failure it is dropped unseen.
 // Without keys (a locked card) the origin is still certified keylessly.
 import { openSealed, verifySealed } from '../../card/container/open.js';
 import { addonPrimitives } from './primitives.js';
@@ -8,7 +9,7 @@ import { describeCert } from '../../card/certs.js';
 import { isSealError } from '../../card/errors.js';
 import type { Party } from '../../card/party.js';
 import type { StatusList } from '../../card/status.js';
-import { blobChunks, collectParts } from './bytes.js';
+import { blobChunks, streamToBlob } from './bytes.js';
 import { originOf, type OriginFacts, type TextKind } from './verdict-text.js';
 
 export type VerdictKind = TextKind;
@@ -88,9 +89,12 @@ export async function judge(blob: Blob, attachment: string, o: JudgeOptions): Pr
   }
   try {
     const opened = await openSealed(blobChunks(blob), { receiver: o.party, issuerPub: o.issuerPub, status: o.status, now: o.now, sizeHint: blob.size, primitives: await addonPrimitives() });
-    // Provisional until the iterator finishes: nothing leaves this function before then.
-    const { parts, size } = await collectParts(opened.content);
-    const content = new File(parts as BlobPart[], opened.meta.name, { type: opened.meta.type || 'application/octet-stream' });
+    // Provisional until the iterator finishes: the Blob resolves only then, and a throw
+    // from the last chunk (signature) rejects it, so no partial plaintext leaves here.
+    const type = opened.meta.type || 'application/octet-stream';
+    const plain = await streamToBlob(opened.content, type);
+    const size = plain.size;
+    const content = new File([plain], opened.meta.name, { type });
     return {
       view: {
         attachment,

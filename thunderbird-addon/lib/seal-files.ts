@@ -1,12 +1,13 @@
 // Sealing attachment files inside the add-on: WebCrypto AES-GCM for the bulk, the
 // party (a dedicated build's keys, or the card behind the native host) for the file key
-// wrap and the signature. Several recipients share one container per file.
+// wrap and the signature. Several recipients share one container per file. The file is
+// read in slices and the container written into a disk-backed Blob as it is produced.
 import { seal } from '../../card/container/seal.js';
 import { addonPrimitives } from './primitives.js';
 import type { Party } from '../../card/party.js';
 import type { RecipientSpec } from '../../card/stanza.js';
 import { SEALED_TYPE } from '../manifest.js';
-import { blobChunks, collectParts } from './bytes.js';
+import { blobChunks, streamToBlob } from './bytes.js';
 
 export interface SealPlan {
   party: Party;
@@ -27,8 +28,8 @@ export async function sealFile(file: File, name: string, plan: SealPlan): Promis
     meta: { name, type: file.type || 'application/octet-stream', size: file.size },
     primitives: await addonPrimitives(),
   });
-  const { parts } = await collectParts(out);
-  return new File(parts as BlobPart[], `${name}.seal`, { type: SEALED_TYPE });
+  // Wrapping the Blob in a File references its data; nothing is copied.
+  return new File([await streamToBlob(out, SEALED_TYPE)], `${name}.seal`, { type: SEALED_TYPE });
 }
 
 export const isSealedName = (name: string): boolean => /\.seal$/i.test(name);

@@ -15,11 +15,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initSeller, openSeller } from '../distributor/seller/seller.js';
-import { issueCard } from '../distributor/seller/cards.js';
-import { grantRedemption } from '../distributor/seller/redemption.js';
 import { getFreePort, waitForPort } from '../tests/support/ports.js';
 import { startPostgres, type Postgres } from '../tests/support/postgres.js';
-import { downloadRequests, redeemThenDownload } from './lib/distributor-requests.js';
+import { benchStock, downloadRequests, redeemThenDownload } from './lib/distributor-requests.js';
 
 type Result = { requests: { total: number }; latency: { p99: number }; duration: number; non2xx: number; errors: number };
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -53,12 +51,7 @@ async function run(s: Scenario, pg: Postgres, n: number, connections: number): P
   try {
     await initSeller(dir, { dbUrl });
     const seller = await openSeller(dir, { dbUrl });
-    const spare = 100;
-    const card = await issueCard(seller, { name: 'Bench', email: 'bench@example.test', codes: 2 * (n + spare), maxCodes: 10 * n + 1000 });
-    const codes = card.data.codes.map((c) => c.code);
-    const grantCodes = codes.splice(0, n + spare);
-    const tokens: string[] = [];
-    for (const [i, code] of grantCodes.entries()) tokens.push((await grantRedemption(seller, { code, email: `g${i}@example.test`, resumeWindowMs: 3_600_000 })).token);
+    const { codes, tokens } = await benchStock(seller, n);
     await seller.close();
     const ports = await Promise.all(Array.from({ length: s.procs }, () => getFreePort()));
     for (const port of ports) {

@@ -17,10 +17,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initSeller, openSeller } from '../distributor/seller/seller.js';
-import { issueCard } from '../distributor/seller/cards.js';
-import { grantRedemption } from '../distributor/seller/redemption.js';
 import { getFreePort, waitForPort } from '../tests/support/ports.js';
-import { downloadRequests, redeemThenDownload } from './lib/distributor-requests.js';
+import { benchStock, downloadRequests, redeemThenDownload } from './lib/distributor-requests.js';
 
 type Result = { requests: { average: number; total: number }; latency: { p50: number; p99: number; average: number }; throughput: { average: number; total: number }; duration: number; non2xx: number; errors: number };
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -44,14 +42,8 @@ if (dbArg === 'postgres') {
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sealcode-bench-dist-'));
 await initSeller(dir);
 const seller = await openSeller(dir);
-// autocannon may set up a few requests beyond `amount`: keep spare codes and grants.
-const spare = 100;
-process.stderr.write(`preparing ${2 * (n + spare)} codes and ${n + spare} grants...\n`);
-const card = await issueCard(seller, { name: 'Bench', email: 'bench@example.test', codes: 2 * (n + spare), maxCodes: 10 * n + 1000 });
-const codes = card.data.codes.map((c) => c.code);
-const grantCodes = codes.splice(0, n + spare);
-const tokens: string[] = [];
-for (const [i, code] of grantCodes.entries()) tokens.push((await grantRedemption(seller, { code, email: `g${i}@example.test`, resumeWindowMs: 3_600_000 })).token);
+process.stderr.write(`preparing ${2 * (n + 100)} codes and ${n + 100} grants...\n`);
+const { codes, tokens } = await benchStock(seller, n);
 await seller.close();
 
 const port = await getFreePort();

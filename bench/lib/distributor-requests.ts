@@ -1,5 +1,22 @@
-// The autocannon request lists both distributor benches send, so that their rows
-// measure the same thing.
+// What both distributor benches prepare and send (fresh codes, pre-granted downloads,
+// the autocannon request lists), so that their rows measure the same thing.
+import { issueCard } from '../../distributor/seller/cards.js';
+import { grantRedemption } from '../../distributor/seller/redemption.js';
+import type { Seller } from '../../distributor/seller/seller.js';
+
+/**
+ * Codes for `n` redemptions and tokens for `n` downloads, with spares: autocannon may
+ * set up a few requests beyond `amount`.
+ */
+export async function benchStock(seller: Seller, n: number): Promise<{ codes: string[]; tokens: string[] }> {
+  const spare = 100;
+  const card = await issueCard(seller, { name: 'Bench', email: 'bench@example.test', codes: 2 * (n + spare), maxCodes: 10 * n + 1000 });
+  const codes = card.data.codes.map((c) => c.code);
+  const grantCodes = codes.splice(0, n + spare);
+  const tokens: string[] = [];
+  for (const [i, code] of grantCodes.entries()) tokens.push((await grantRedemption(seller, { code, email: `g${i}@example.test`, resumeWindowMs: 3_600_000 })).token);
+  return { codes, tokens };
+}
 
 /** GET /download/TOKEN for each pre-granted token in turn. */
 export function downloadRequests(tokens: string[]): object[] {

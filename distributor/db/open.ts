@@ -1,7 +1,7 @@
 // Which database a command works on: `--db URL` / SEALCODE_DB naming PostgreSQL, or
 // else the SQLite file in the data folder.
 import { SealError } from '../../card/index.js';
-import { openPostgres, type PostgresOptions } from './postgres.js';
+import type { PostgresOptions } from './postgres.js';
 import { openSqlite } from './sqlite.js';
 import { isPostgresUrl, redactUrl, type Store } from './store.js';
 
@@ -13,6 +13,9 @@ export function dbUrlOf(option: string | undefined): string | undefined {
   return url;
 }
 
-export function openStore(dataDir: string, dbUrl: string | undefined, o: PostgresOptions = {}): Store {
-  return dbUrl ? openPostgres(dbUrl, o) : openSqlite(dataDir);
+/** The `pg` driver is loaded only when a URL names PostgreSQL: SQLite commands never pay for it. */
+export async function openStore(dataDir: string, dbUrl: string | undefined, o: PostgresOptions = {}): Promise<Store> {
+  if (!dbUrl) return openSqlite(dataDir);
+  const { openPostgres } = await import('./postgres.js');
+  return openPostgres(dbUrl, o);
 }

@@ -38,7 +38,7 @@ export interface InitResult {
 /** Creates the database schema, master key and issuer key; a second run changes nothing. */
 export async function initSeller(dataDir: string, o: SellerOptions = {}): Promise<InitResult> {
   const fresh = o.dbUrl ? false : !existsSync(join(dataDir, DB_FILE));
-  const db = openStore(dataDir, o.dbUrl, o);
+  const db = await openStore(dataDir, o.dbUrl, o);
   try {
     await db.migrate();
     // A second host joining a shared database must bring the master key, not make one.
@@ -61,7 +61,7 @@ export async function initSeller(dataDir: string, o: SellerOptions = {}): Promis
 export async function openSeller(dataDir: string, o: SellerOptions = {}): Promise<Seller> {
   if (!o.dbUrl && !existsSync(join(dataDir, DB_FILE)))
     throw new SealError('USAGE', `no sealcode data in ${dataDir}: run \`sealcode init --data ${dataDir}\` first`);
-  const db = openStore(dataDir, o.dbUrl, o);
+  const db = await openStore(dataDir, o.dbUrl, o);
   try {
     await db.migrate();
     const master = loadMasterKey(dataDir, false);

@@ -72,7 +72,7 @@ describe.each(BACKENDS)('serve processes on one %s database', (backend) => {
 
   /** Reads the database as a separate client (not through any serving process). */
   async function q<T>(sql: string, ...args: Param[]): Promise<T[]> {
-    const db = openStore(dir, dbUrl);
+    const db = await openStore(dir, dbUrl);
     try {
       return await db.all<T>(sql, ...args);
     } finally {

@@ -107,7 +107,7 @@ describe.each(BACKENDS)('on %s', (backend) => {
       const newer = `has schema version ${LATEST_VERSION + 1}, newer than this sealcode knows (${LATEST_VERSION}): upgrade sealcode here first`;
       await expect(openSeller(dir, { dbUrl })).rejects.toThrow(newer);
       await expect(initSeller(dir, { dbUrl })).rejects.toThrow(newer);
-      const again = openStore(dir, dbUrl);
+      const again = await openStore(dir, dbUrl);
       try {
         await again.run('DELETE FROM schema_migrations WHERE version = ?', LATEST_VERSION + 1);
       } finally {

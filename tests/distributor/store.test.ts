@@ -17,7 +17,7 @@ describe.each(BACKENDS)('the store on %s', (backend) => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'sealcode-store-'));
     url = await freshDb(backend);
-    db = openStore(dir, url);
+    db = await openStore(dir, url);
     await db.migrate();
     await db.run('CREATE TABLE t (k TEXT PRIMARY KEY, n BIGINT NOT NULL, b ' + (backend === 'postgres' ? 'BYTEA' : 'BLOB') + ')');
     await db.run("INSERT INTO t (k, n, b) VALUES ('a', 0, ?), ('b', 0, NULL)", new Uint8Array([1, 2, 3]));
@@ -64,7 +64,7 @@ describe.each(BACKENDS)('the store on %s', (backend) => {
 
   if (backend === 'postgres')
     it('a deadlock between two processes is retried until both commit', async () => {
-      const other = openStore(dir, url);
+      const other = await openStore(dir, url);
       try {
         let runs = 0;
         let release!: () => void;

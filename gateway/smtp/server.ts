@@ -189,6 +189,7 @@ export async function startSmtp(cfg: SmtpConfig, deps: Deps): Promise<SmtpGatewa
         const specs = recipientsFor(cfg, rcpt);
         const { id, tmp } = outbox.reserve();
         let outcome: SealOutcome;
+        let crashedOn: string | undefined;
         try {
           outcome = await pool.run({
             inFile: received.file,
@@ -197,6 +198,7 @@ export async function startSmtp(cfg: SmtpConfig, deps: Deps): Promise<SmtpGatewa
             limits: { maxParts: cfg.maxParts, maxDepth: cfg.maxDepth },
             seal: specs.length ? { recipients: specs, describe } : undefined,
           });
+          if (!outcome.ok && outcome.crashed) crashedOn = await spool.digestOf(received.file);
         } finally {
           await fsp.rm(received.file, { force: true });
         }
@@ -206,10 +208,10 @@ export async function startSmtp(cfg: SmtpConfig, deps: Deps): Promise<SmtpGatewa
             metrics.smtpRefused({ reason: 'content' });
             log.warn({ user: session.user, to: rcpt, reason: outcome.refusal.message }, 'message refused');
             cb(smtpError(outcome.refusal.code, `${outcome.refusal.message}; nothing was relayed`));
-          } else if (outcome.crashed) {
+          } else if (crashedOn) {
             // A client retries a 451 with the same message: one that ends the worker every
             // time would be retried for ever, so after a few it is refused for good.
-            const n = crashes.add(received.digest!);
+            const n = crashes.add(crashedOn);
             const final = n >= cfg.workerCrashesToRefuse;
             log.error({ user: session.user, to: rcpt, size: received.size, err: outcome.error, crashes: n, refused: final }, 'the seal worker stopped on this message');
             if (final) {

@@ -22,14 +22,10 @@ export class Spool {
     return path.join(this.dir, `${kind}-${Date.now().toString(36)}-${crypto.randomBytes(8).toString('hex')}`);
   }
 
-  /**
-   * Writes the stream to a new file; `file` is undefined when the limit was passed.
-   * `digest` (SHA-256 of the content) recognises the same message when a client retries it.
-   */
-  async receive(stream: Readable, limit: number): Promise<{ file?: string; size: number; digest?: string }> {
+  /** Writes the stream to a new file; `file` is undefined when the limit was passed. */
+  async receive(stream: Readable, limit: number): Promise<{ file?: string; size: number }> {
     const file = this.file('in');
     const fh = await fsp.open(file, 'wx', 0o600);
-    const hash = crypto.createHash('sha256');
     const meter = garbageMeter();
     let size = 0;
     let over = false;
@@ -46,7 +42,6 @@ export class Spool {
         }
         // A failed write must not stop the reading: the SMTP dialogue needs the end of DATA.
         try {
-          hash.update(c);
           await fh.write(c);
         } catch (e) {
           failed = e as Error;
@@ -60,6 +55,16 @@ export class Spool {
       if (failed) throw failed;
       return { size };
     }
-    return { file, size, digest: hash.digest('hex') };
+    return { file, size };
+  }
+
+  /**
+   * SHA-256 of a spooled message, which recognises it when a client retries it. Read back
+   * only for a message that stopped the seal worker, so ordinary mail is not hashed.
+   */
+  async digestOf(file: string): Promise<string> {
+    const hash = crypto.createHash('sha256');
+    for await (const c of fs.createReadStream(file)) hash.update(c as Buffer);
+    return hash.digest('hex');
   }
 }

@@ -235,11 +235,13 @@ describe('keys only their owners hold, in a real Thunderbird', () => {
   }, 60_000);
 
   it('the purchaser add-on asks for the token PIN, counts wrong PINs, opens the reply certified and seals for the blind code', async () => {
-    const shots = { 'pin-unlock': path.join(shotsInto(), 'addon-pin-unlock.png') };
+    const shots = { 'pin-unlock': path.join(shotsInto(), 'addon-pin-unlock.png'), 'options-narrow': path.join(shotsInto(), 'addon-options-390.png') };
     const steps: PlanStep[] = [
       { op: 'unlockPage', secret: '0000', screenshot: 'pin-unlock' },
       { op: 'unlockPage', secret: '1111' },
       { op: 'unlockPage', secret: PIN },
+      // Unlocked, the page is at its widest (the code table with the text to hand over).
+      { op: 'narrowPage', page: 'pages/options.html', width: 390, screenshot: 'options-narrow' },
       { op: 'waitInbox', count: 1 },
       { op: 'verdicts', subject: S.fromDana },
       { op: 'popup', to: ['Dana <dana@example.test>'], choices: { 'dana@example.test': codes[0]!.serial } },
@@ -259,6 +261,10 @@ describe('keys only their owners hold, in a real Thunderbird', () => {
     expect(wrong1.err).toMatch(/wrong PIN for the token "alice" \(4 tries left before sealcode locks it\)/);
     expect(wrong2.err).toMatch(/\(3 tries left/);
     expect(right.outcome).toBe('options');
+    const narrow = stepResult(r, 'narrowPage');
+    expect(narrow.innerWidth).toBeLessThanOrEqual(400);
+    expect(narrow.scrollWidth).toBeLessThanOrEqual(narrow.innerWidth);
+    expect(narrow.violations.filter((v: any) => v.impact === 'serious' || v.impact === 'critical')).toEqual([]);
     expect(right.text).toMatch(/unlocked for \d+ min/);
     for (const c of codes) expect(right.text).toContain(c.code);
     const v = stepResult(r, 'verdicts')[0];

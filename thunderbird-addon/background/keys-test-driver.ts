@@ -13,7 +13,7 @@ type Step =
   | { op: 'firstStartPage'; screenshot?: string }
   | { op: 'giveCode'; code: string; screenshot?: string }
   | { op: 'unlockPage'; secret: string; screenshot?: string }
-  | { op: 'narrowPage'; page: string; width: number }
+  | { op: 'narrowPage'; page: string; width: number; screenshot?: string }
   | { op: 'pressBanner'; subject: string; role: string }
   | { op: 'optionsTab' }
   | { op: 'storage' }
@@ -136,6 +136,7 @@ async function run(step: Step, r: Reporter): Promise<unknown> {
         });
         const axe = (v as unknown as { axe: { run(c: unknown): Promise<{ violations: { id: string; impact: string | null; help: string }[] }> } }).axe;
         const res = await axe.run(d);
+        await shot(r, step.screenshot);
         return {
           innerWidth: v.innerWidth,
           scrollWidth: d.documentElement.scrollWidth,

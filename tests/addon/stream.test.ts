@@ -9,7 +9,8 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildParty, openSealed, profileSecrets, SealError } from '../../card/index.js';
 import { nodePrimitives } from '../../card/node.js';
-import { SLICE, blobChunks, streamToBlob } from '../../thunderbird-addon/lib/bytes.js';
+import { SLICE, blobChunks, blobSource, streamToBlob } from '../../thunderbird-addon/lib/bytes.js';
+import { owns, release, responseCopiesChunks } from '../../thunderbird-addon/lib/release.js';
 import { judge } from '../../thunderbird-addon/lib/display-logic.js';
 import { addonPrimitives, heldSubtleHash } from '../../thunderbird-addon/lib/primitives.js';
 import { dedicatedPlan } from '../../thunderbird-addon/lib/plan.js';
@@ -58,6 +59,48 @@ describe('reading a Blob in slices', () => {
     await expect((async () => {
       for await (const _ of blobChunks(flaky));
     })()).rejects.toThrow('the file went away');
+  });
+});
+
+describe('reading a Blob into one buffer (blobSource)', () => {
+  it('fills the caller buffer with every byte once, in order, and reads 0 at the end and for an empty Blob', async () => {
+    const src = blobSource(new Blob([data as BlobPart]));
+    const into = new Uint8Array(3 * SLICE); // larger than one read: reads stop at the scratch size
+    const parts: Uint8Array[] = [];
+    for (let n; (n = await src.read(into)) > 0; ) {
+      expect(n).toBeLessThanOrEqual(SLICE);
+      parts.push(into.slice(0, n));
+    }
+    expect(sha(Buffer.concat(parts))).toBe(sha(data));
+    expect(await src.read(into)).toBe(0);
+    expect(await blobSource(new Blob([])).read(into)).toBe(0);
+  });
+
+  it('seal and open read through it: the caller buffer stays usable between reads (BYOB detaches only our scratch)', async () => {
+    const src = blobSource(new Blob([data.subarray(0, 10) as BlobPart]), 4);
+    const into = new Uint8Array(8);
+    const got: number[] = [];
+    for (let n; (n = await src.read(into.subarray(2))) > 0; ) got.push(...into.subarray(2, 2 + n));
+    expect(into.byteLength).toBe(8);
+    expect(got).toEqual([...data.subarray(0, 10)]);
+  });
+});
+
+describe('freeing chunks once written (release.ts)', () => {
+  it("frees nothing where the Response keeps the chunks (Node): owned chunks still come out whole", async () => {
+    expect(await responseCopiesChunks()).toBe(false);
+    async function* owned(): AsyncGenerator<Uint8Array> {
+      for (let i = 0; i < 5; i++) yield owns(new Uint8Array(1000).fill(i + 1));
+    }
+    const b = await bytesOf(await streamToBlob(owned(), 'application/octet-stream'));
+    expect(b.length).toBe(5000);
+    for (let i = 0; i < 5; i++) expect(b[i * 1000 + 999]).toBe(i + 1);
+  });
+
+  it('never frees a buffer it was not given as owned', () => {
+    const mine = new Uint8Array(16);
+    expect(release(mine)).toBe(false);
+    expect(mine.byteLength).toBe(16);
   });
 });
 

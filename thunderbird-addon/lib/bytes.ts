@@ -36,13 +36,19 @@ export async function* blobChunks(b: Blob, slice = SLICE): AsyncGenerator<Uint8A
 export function blobSource(b: Blob, scratchSize = SLICE): PullSource {
   let reader: ReadableStreamBYOBReader | null = null;
   let scratch = new Uint8Array(scratchSize);
+  let ended = false;
   return {
     async read(into) {
+      if (ended) return 0;
       reader ??= b.stream().getReader({ mode: 'byob' });
       const { value, done } = await reader.read(new Uint8Array(scratch.buffer, 0, Math.min(into.length, scratch.buffer.byteLength)));
-      if (done || !value) return 0;
+      // The scratch comes back in `value`, at the end too (empty then).
+      if (value) scratch = new Uint8Array(value.buffer);
+      if (done || !value) {
+        ended = true;
+        return 0;
+      }
       into.set(value);
-      scratch = new Uint8Array(value.buffer);
       return value.length;
     },
   };

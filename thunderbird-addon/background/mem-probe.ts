@@ -2,13 +2,27 @@
 // moves a big file, one ingredient at a time: fresh 1 MiB buffers dropped at once, WebCrypto
 // outputs, writing through Response.blob() with fresh or reused chunks, and reading a Blob
 // by slices or into one buffer. The bench samples the process tree around each probe.
-import { SLICE, blobChunks, streamToBlob } from '../lib/bytes.js';
+import { SLICE, streamToBlob } from '../lib/bytes.js';
 import { chunkNonce } from '../../card/container/aead.js';
 import { webPrimitives } from '../../card/container/primitives.js';
 import { owns, release } from '../lib/release.js';
 
 export const PROBES = ['garbage', 'aes', 'aes-release', 'blob-random', 'read-slices', 'read-byob'] as const;
 export type Probe = (typeof PROBES)[number];
+
+/** How the add-on read files before blobSource: a fresh `slice().arrayBuffer()` per slice, the next read ahead. */
+async function* blobChunks(b: Blob, slice = SLICE): AsyncGenerator<Uint8Array> {
+  const read = (at: number): Promise<Uint8Array> => b.slice(at, Math.min(b.size, at + slice)).arrayBuffer().then((a) => new Uint8Array(a));
+  let next = b.size > 0 ? read(0) : null;
+  for (let at = 0; next; ) {
+    const cur = await next;
+    at += slice;
+    next = at < b.size ? read(at) : null;
+    // Awaited on the next turn; a failure must not count as unhandled meanwhile.
+    next?.catch(() => undefined);
+    yield cur;
+  }
+}
 
 let kept: Blob | null = null;
 

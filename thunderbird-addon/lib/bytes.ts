@@ -1,30 +1,12 @@
 // Files and Blobs as the byte streams card/ consumes and produces, without holding a
-// whole file in the add-on's memory: input is read in slices, output is written into a
-// Blob that Gecko keeps on disk once it passes dom.blob.memoryToTemporaryFile (1 MB).
+// whole file in the add-on's memory: input is read into one buffer, output is written into
+// a Blob that Gecko keeps on disk once it passes dom.blob.memoryToTemporaryFile (1 MB).
 
 import type { PullSource } from '../../card/container/source.js';
 import { release, responseCopiesChunks } from './release.js';
 
 /** How much of a Blob one read takes: the container's chunk size. */
 export const SLICE = 1 << 20;
-
-/**
- * A Blob as chunks of SLICE bytes, each from `slice().arrayBuffer()`: a disk-backed File
- * is read piece by piece, in the container's chunk size. The next slice is read while the
- * consumer works on this one.
- */
-export async function* blobChunks(b: Blob, slice = SLICE): AsyncGenerator<Uint8Array> {
-  const read = (at: number): Promise<Uint8Array> => b.slice(at, Math.min(b.size, at + slice)).arrayBuffer().then((a) => new Uint8Array(a));
-  let next = b.size > 0 ? read(0) : null;
-  for (let at = 0; next; ) {
-    const cur = await next;
-    at += slice;
-    next = at < b.size ? read(at) : null;
-    // Awaited on the next turn; a failure must not count as unhandled meanwhile.
-    next?.catch(() => undefined);
-    yield cur;
-  }
-}
 
 /**
  * A Blob as a PullSource: read into the caller's buffer through a BYOB reader on

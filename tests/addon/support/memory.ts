@@ -6,7 +6,7 @@ import fs from 'node:fs';
 
 export const MB = 1 << 20;
 
-/** One process of the tree: its role (Gecko's `-contentproc … TYPE`, or `main`) and RSS in bytes. */
+/** One process of the tree: `ROLE:PID` (Gecko's `-contentproc … TYPE`, `main`, or a program's name) and RSS in bytes. */
 export interface ProcRss {
   pid: string;
   role: string;
@@ -15,7 +15,8 @@ export interface ProcRss {
 
 const roleOf = (cmdline: string): string => {
   const a = cmdline.split('\0');
-  if (!a.includes('-contentproc')) return 'main';
+  // Other descendants (the card host's node, a shell) by their program's name.
+  if (!a.includes('-contentproc')) return /thunderbird/.test(a[0] ?? '') ? 'main' : (a[0] ?? '?').split('/').at(-1)!;
   // Gecko's child command lines end with the process type (tab, socket, rdd, utility, …).
   return a.filter(Boolean).at(-1) ?? 'child';
 };
@@ -42,14 +43,12 @@ export function treeProcs(marker: string): ProcRss[] {
   for (const [pid, p] of info) {
     for (let q: string | undefined = pid; q && q !== '0'; q = parent.get(q))
       if (roots.has(q)) {
-        out.push({ pid, role: roles(pid, p.cmd), rss: p.rss });
+        out.push({ pid, role: `${roleOf(p.cmd)}:${pid}`, rss: p.rss });
         break;
       }
   }
   return out;
 }
-
-const roles = (pid: string, cmd: string): string => `${roleOf(cmd)}:${pid}`;
 
 /** RSS (bytes) of every process whose command line names `marker`, and of their descendants. */
 export const treeRss = (marker: string): number => treeProcs(marker).reduce((s, p) => s + p.rss, 0);

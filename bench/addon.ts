@@ -15,7 +15,16 @@ import { runThunderbird, stepResult, withReportServer } from '../tests/addon/sup
 import { patternBytes } from '../thunderbird-addon/lib/pattern.js';
 import { MB, sampleMemory } from '../tests/addon/support/memory.js';
 
+// The pauses that let memory settle outlast the event page's 30 s idle timeout (a fetch does
+// not count as activity): without this, Thunderbird suspends the driver mid-plan.
+const KEEP_AWAKE = { 'extensions.background.idle.timeout': 600_000 };
+
 const SIZES = (process.env.BENCH_SIZES_MB ?? '25,200').split(',').map(Number);
+/** A pause after each phase (ms), so that each phase's growth is its own: BENCH_SETTLE_MS. */
+const SETTLE_MS = Number(process.env.BENCH_SETTLE_MS ?? 0);
+/** How long after start-up the idle level is taken: BENCH_IDLE_AFTER_MS. */
+const IDLE_AFTER_MS = Number(process.env.BENCH_IDLE_AFTER_MS ?? 10_000);
+
 
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sealcode-bench-addon-'));
@@ -34,22 +43,29 @@ async function main(): Promise<void> {
   const mem = sampleMemory(profileDir);
   const marks: Record<string, number> = {};
   try {
-    const steps = [{ op: 'ask', name: 'idle' }, ...SIZES.flatMap((mb) => [{ op: 'ask', name: `start${mb}` }, { op: 'perf', mb, sealed: `${base}/${mb}` }, { op: 'ask', name: `end${mb}` }])];
-    const answers = Object.fromEntries(['idle', ...SIZES.flatMap((mb) => [`start${mb}`, `end${mb}`])].map((n) => [n, async () => void (marks[n] = Date.now())]));
+    const steps = [{ op: 'ask', name: 'idle' }, ...SIZES.flatMap((mb) => [{ op: 'ask', name: `start${mb}` }, { op: 'perf', mb, sealed: `${base}/${mb}`, settleMs: SETTLE_MS }, { op: 'ask', name: `end${mb}` }])];
+    const mark = (n: string) => async () => void (marks[n] = Date.now());
+    const answers = Object.fromEntries([...SIZES.flatMap((mb) => [`start${mb}`, `end${mb}`])].map((n) => [n, mark(n)]));
+    // Idle once Thunderbird settled: its main process still grows 50-70 MB in the first
+    // seconds after the add-on starts, with or without the add-on doing anything.
+    answers.idle = async () => {
+      await new Promise((r) => setTimeout(r, IDLE_AFTER_MS));
+      await mark('idle')();
+    };
     let phases: { name: string; mb: number; t: number }[] = [];
     const r = await withReportServer(async (rs) => {
       const run = await runThunderbird({
         rs,
         xpi: await dedicatedTestXpi(path.join(dir, 'dana.xpi'), w.dana, rs.url, steps),
         timeoutMs: 600_000,
-        profile: { dir: profileDir, imap: { host: dc.host, port: dc.port, user: 'dana@example.test', pass: 'pw' }, smtp: { host: sink.host, port: sink.port }, identity: { name: 'Dana', email: 'dana@example.test' } },
+        profile: { dir: profileDir, imap: { host: dc.host, port: dc.port, user: 'dana@example.test', pass: 'pw' }, smtp: { host: sink.host, port: sink.port }, identity: { name: 'Dana', email: 'dana@example.test' }, prefs: KEEP_AWAKE },
         answers,
       });
       phases = rs.reports.filter((x) => x.body?.event === 'phase').map((x) => ({ ...x.body.data, t: x.receivedAt.getTime() }));
       return run;
     });
     const idle = mem.levelAt(marks.idle!);
-    console.log(`Thunderbird process tree, idle with the add-on loaded: ${(idle / MB).toFixed(0)} MB`);
+    console.log(`Thunderbird process tree, idle with the add-on loaded: ${(idle / MB).toFixed(0)} MB; load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
     SIZES.forEach((mb, i) => {
       const p = stepResult(r, 'perf', i);
       const peakIn = mem.peak;
@@ -58,10 +74,19 @@ async function main(): Promise<void> {
       // the result): its peak above idle, and how much the tree grew within it (what the
       // phase itself took, with the garbage earlier phases left behind not counted).
       let from = marks[`start${mb}`]!;
+      // Which process grew within the window: the add-on's (tab) or Thunderbird's main one.
+      const procGrowth = (a: number, b: number): string =>
+        mem
+          .byProcess(a, b, a)
+          .filter((q) => q.peak - q.base > 2 * MB)
+          .map((q) => ` ${q.role.split(':')[0]} +${((q.peak - q.base) / MB).toFixed(0)}`)
+          .join('');
       const byPhase = phases
         .filter((x) => x.mb === mb)
         .map((x) => {
-          const p = `${x.name} ${((peakIn(from, x.t) - idle) / MB).toFixed(0)} (+${((peakIn(from, x.t) - mem.levelAt(from, 3)) / MB).toFixed(0)})`;
+          const p = x.name.endsWith('-settled')
+            ? `settled to ${((mem.levelAt(x.t, 3) - idle) / MB).toFixed(0)}`
+            : `${x.name} ${((peakIn(from, x.t) - idle) / MB).toFixed(0)} (+${((peakIn(from, x.t) - mem.levelAt(from, 3)) / MB).toFixed(0)}${procGrowth(from, x.t)})`;
           from = x.t;
           return p;
         });
@@ -69,7 +94,13 @@ async function main(): Promise<void> {
       console.log(
         `${mb} MB: seal ${p.sealMs} ms (${((mb * 1000) / p.sealMs).toFixed(0)} MB/s), certify + decrypt ${p.openMs} ms (${((mb * 1000) / p.openMs).toFixed(0)} MB/s), ` +
           `peak ${(peak / MB).toFixed(0)} MB = ${((peak - idle) / MB).toFixed(0)} MB above idle (${((peak - idle) / (mb * MB)).toFixed(1)}x the file)${ok ? '' : ' — DID NOT OPEN'}\n` +
-          `  by phase, peak above idle (+ growth within the phase), MB: ${byPhase.join(', ')}`,
+          `  by phase, peak above idle (+ growth within the phase), MB: ${byPhase.join(', ')}\n` +
+          `  chunks freed once written: ${p.freeing ? `${p.released.buffers} so far (${(p.released.bytes / MB).toFixed(0)} MB)` : 'no (this engine keeps them)'}\n` +
+          `  by process, peak above its idle level, MB: ${mem
+            .byProcess(marks[`start${mb}`]!, marks[`end${mb}`]!, marks.idle!)
+            .filter((x) => x.peak - x.base > 2 * MB)
+            .map((x) => `${x.role} +${((x.peak - x.base) / MB).toFixed(0)}`)
+            .join(', ')}`,
       );
     });
   } finally {

@@ -6,10 +6,11 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildParty, openSealed, profileSecrets, SealError } from '../../card/index.js';
 import { nodePrimitives } from '../../card/node.js';
-import { SLICE, blobChunks, streamToBlob } from '../../thunderbird-addon/lib/bytes.js';
+import { SLICE, blobSource, streamToBlob } from '../../thunderbird-addon/lib/bytes.js';
+import { release } from '../../thunderbird-addon/lib/release.js';
 import { judge } from '../../thunderbird-addon/lib/display-logic.js';
 import { addonPrimitives, heldSubtleHash } from '../../thunderbird-addon/lib/primitives.js';
 import { dedicatedPlan } from '../../thunderbird-addon/lib/plan.js';
@@ -28,36 +29,68 @@ const bytesOf = async (b: Blob): Promise<Uint8Array> => new Uint8Array(await b.a
 // Several payload chunks and a short last one: the boundaries the streamed path must get right.
 const data = patternBytes(3 * SLICE + 12_345, 21);
 
-describe('reading a Blob in slices', () => {
-  it('yields every byte once, in slices of the asked size, and nothing for an empty Blob', async () => {
-    const seen: number[] = [];
+describe('reading a Blob into one buffer (blobSource)', () => {
+  it('fills the caller buffer with every byte once, in order, and reads 0 at the end and for an empty Blob', async () => {
+    const src = blobSource(new Blob([data as BlobPart]));
+    const into = new Uint8Array(3 * SLICE); // larger than one read: reads stop at the scratch size
     const parts: Uint8Array[] = [];
-    for await (const c of blobChunks(new Blob([data as BlobPart]))) {
-      seen.push(c.length);
-      parts.push(c);
+    for (let n; (n = await src.read(into)) > 0; ) {
+      expect(n).toBeLessThanOrEqual(SLICE);
+      parts.push(into.slice(0, n));
     }
-    expect(seen).toEqual([SLICE, SLICE, SLICE, 12_345]);
     expect(sha(Buffer.concat(parts))).toBe(sha(data));
-    const small: number[] = [];
-    for await (const c of blobChunks(new Blob([data.subarray(0, 10) as BlobPart]), 4)) small.push(c.length);
-    expect(small).toEqual([4, 4, 2]);
-    for await (const _ of blobChunks(new Blob([]))) throw new Error('an empty Blob yielded a chunk');
+    expect(await src.read(into)).toBe(0);
+    expect(await blobSource(new Blob([])).read(into)).toBe(0);
   });
 
   it('a failing read surfaces as an error of the reader, not as a short file', async () => {
-    const b = new Blob([data as BlobPart]);
-    let reads = 0;
-    // Only size and slice are used: a stand-in whose third read fails.
-    const flaky = {
-      size: b.size,
-      slice: (a: number, z: number) => {
-        if (++reads === 3) return { arrayBuffer: () => Promise.reject(new Error('the file went away')) };
-        return b.slice(a, z);
-      },
-    } as unknown as Blob;
-    await expect((async () => {
-      for await (const _ of blobChunks(flaky));
-    })()).rejects.toThrow('the file went away');
+    // Only stream() is used: a stand-in whose byte stream fails on its first pull.
+    const failing = { stream: () => new ReadableStream({ type: 'bytes', pull: (c) => c.error(new Error('the file went away')) }) } as unknown as Blob;
+    await expect(blobSource(failing).read(new Uint8Array(16))).rejects.toThrow('the file went away');
+  });
+
+  it('seal and open read through it: the caller buffer stays usable between reads (BYOB detaches only our scratch)', async () => {
+    const src = blobSource(new Blob([data.subarray(0, 10) as BlobPart]), 4);
+    const into = new Uint8Array(8);
+    const got: number[] = [];
+    for (let n; (n = await src.read(into.subarray(2))) > 0; ) got.push(...into.subarray(2, 2 + n));
+    expect(into.byteLength).toBe(8);
+    expect(got).toEqual([...data.subarray(0, 10)]);
+  });
+});
+
+describe('freeing chunks once written (release.ts)', () => {
+  it("frees nothing where the Response keeps the chunks (Node's): owned chunks still come out whole, even where buffers can be freed", async () => {
+    // Node 20 has no ArrayBuffer.prototype.transfer; with one (as in Gecko, or a later Node),
+    // freeing would cut the chunks Node's Response still holds, unless the check says no.
+    const proto = ArrayBuffer.prototype as { transfer?: (n: number) => ArrayBuffer };
+    const had = proto.transfer;
+    proto.transfer ??= function (this: ArrayBuffer, n: number) {
+      return structuredClone(this, { transfer: [this] }).slice(0, n);
+    };
+    try {
+      vi.resetModules();
+      const fresh = { bytes: await import('../../thunderbird-addon/lib/bytes.js'), release: await import('../../thunderbird-addon/lib/release.js') };
+      expect(await fresh.release.responseCopiesChunks()).toBe(false);
+      async function* owned(): AsyncGenerator<Uint8Array> {
+        for (let i = 0; i < 5; i++) yield fresh.release.owns(new Uint8Array(1000).fill(i + 1));
+      }
+      const b = await bytesOf(await fresh.bytes.streamToBlob(owned(), 'application/octet-stream'));
+      expect(b.length).toBe(5000);
+      for (let i = 0; i < 5; i++) expect(b[i * 1000 + 999]).toBe(i + 1);
+      // The stand-in frees for real: an owned buffer given to release() is gone.
+      const gone = fresh.release.owns(new Uint8Array(8));
+      expect(fresh.release.release(gone)).toBe(true);
+      expect(gone.byteLength).toBe(0);
+    } finally {
+      if (!had) delete proto.transfer;
+    }
+  });
+
+  it('never frees a buffer it was not given as owned', () => {
+    const mine = new Uint8Array(16);
+    expect(release(mine)).toBe(false);
+    expect(mine.byteLength).toBe(16);
   });
 });
 
@@ -99,10 +132,7 @@ describe('seal and open through the streamed path', () => {
     const sealed = await sealFile(new File([data as BlobPart], 'big.bin', { type: 'application/pdf' }), 'big.bin', plan());
     expect(sealed).toBeInstanceOf(File);
     expect([sealed.name, sealed.type]).toEqual(['big.bin.seal', SEALED_TYPE]);
-    async function* src() {
-      yield* blobChunks(sealed);
-    }
-    const o = await openSealed(src(), { receiver: aliceParty(w), issuerPub: w.issuer.publicKey, primitives: nodePrimitives });
+    const o = await openSealed(blobSource(sealed), { receiver: aliceParty(w), issuerPub: w.issuer.publicKey, primitives: nodePrimitives });
     const parts: Uint8Array[] = [];
     for await (const c of o.content) parts.push(c.slice());
     expect(sha(Buffer.concat(parts))).toBe(sha(data));

@@ -27,13 +27,14 @@ import { MB, sampleMemory, type MemorySampler } from './support/memory.js';
 const SIZE = 200 * MB;
 const SUBJECT = 'a 200 MiB file';
 /**
- * Generous, and still failing the whole-buffer path this replaced. Measured here at 200 MiB,
- * streamed: 152-221 MB above idle while sealing, the tree growing 49-267 MB while opening
- * (Thunderbird's own work goes on beside it); whole-buffer (the same test against the
- * previous code): 533 MB above idle while sealing, growing 549 MB while opening. The 150 MB
- * target is measured by bench/addon.ts and reported in docs/addon.md, not asserted here.
+ * The issue's target (150 MB above idle), which the whole-buffer code fails by far and the
+ * first streamed code fails too. Measured here at 200 MiB
+ * (docs/addon.md), streamed with one read buffer and each WebCrypto result freed once
+ * written: 52-72 MB above idle while sealing, the tree growing 32-83 MB while opening (three
+ * runs, Thunderbird's MIME work beside it). Streamed without those: 152-221 and 49-267 MB
+ * (put back by hand once: 159 and 212 MB, and this test failed). Whole-buffer: 533 and 549 MB.
  */
-const LIMIT = 450 * MB;
+const LIMIT = 150 * MB;
 
 let dir: string;
 let w: AddonWorld;
@@ -171,10 +172,16 @@ describe('a 200 MiB attachment through the add-on in real Thunderbird', () => {
     // own share is what the process tree grows by while it certifies and decrypts.
     const openGrowth = open.mem.peak(v.doneAt - openMs, v.doneAt) - open.mem.levelAt(v.doneAt - openMs, 3);
     const receivePeak = open.mem.peak(open.idleAt, open.endAt) - idleOpen;
+    // Which process grew while the add-on opened: its content process, or Thunderbird's main one.
+    const byProc = open.mem
+      .byProcess(v.doneAt - openMs, v.doneAt, v.doneAt - openMs)
+      .filter((p) => p.peak - p.base > MB)
+      .map((p) => `${p.role.split(':')[0]} +${mb(p.peak - p.base)}`)
+      .join(', ');
 
     console.log(
       `LARGE ${mb(SIZE)} in real Thunderbird: seal ${sealMs} ms, peak ${mb(sealPeak)} above idle (${mb(idleSend)}), growing ${mb(sealGrowth)} while sealing; ` +
-        `certify + decrypt ${openMs} ms, peak ${mb(openPeak)} above idle (${mb(idleOpen)}), growing ${mb(openGrowth)} while opening, ` +
+        `certify + decrypt ${openMs} ms, peak ${mb(openPeak)} above idle (${mb(idleOpen)}), growing ${mb(openGrowth)} while opening (${byProc}), ` +
         `${mb(receivePeak)} over the whole verdict (Thunderbird's IMAP download and MIME included, ${v.totalMs} ms); ` +
         `runs ${send.r.seconds.toFixed(0)} s + ${open.r.seconds.toFixed(0)} s`,
     );

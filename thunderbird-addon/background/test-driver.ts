@@ -14,10 +14,12 @@ import { sealFile } from '../lib/seal-files.js';
 import { judge } from '../lib/display-logic.js';
 import type { Choice } from '../lib/plan.js';
 import { patternBytes } from '../lib/pattern.js';
-import { SLICE, blobChunks, streamToBlob } from '../lib/bytes.js';
+import { SLICE, blobSource, streamToBlob } from '../lib/bytes.js';
+import { owns, releasedSoFar, responseCopiesChunks } from '../lib/release.js';
 import { webPrimitives } from '../../card/container/primitives.js';
 import { addonPrimitives } from '../lib/primitives.js';
 import { chunkNonce } from '../../card/container/aead.js';
+import { probe, type Probe } from './mem-probe.js';
 
 type Step =
   | { op: 'waitInbox'; count: number }
@@ -33,7 +35,8 @@ type Step =
   | { op: 'send'; to: string[]; subject: string; attachments: { name: string; size: number; seed: number; type?: string }[]; seal?: boolean }
   | { op: 'fetch'; subject: string }
   | { op: 'bench'; mb: number }
-  | { op: 'perf'; mb: number; sealed: string }
+  | { op: 'perf'; mb: number; sealed: string; settleMs?: number }
+  | { op: 'probe'; kind: Probe; mb: number }
   | { op: 'sealOut'; from: string; to: string }
   | { op: 'unlock'; passphrase: string; minutes?: number }
   | { op: 'remember'; address: string; spec: Choice }
@@ -46,7 +49,9 @@ const m = messenger();
 /** Hashed slice by slice: a 200 MB opened file must not be pulled into memory to be checked. */
 async function sha256Hex(b: Blob): Promise<string> {
   const h = (await addonPrimitives()).sha256();
-  for await (const c of blobChunks(b)) h.update(c);
+  const src = blobSource(b);
+  const buf = new Uint8Array(SLICE);
+  for (let n; (n = await src.read(buf)) > 0; ) h.update(buf.subarray(0, n));
   return Array.from(h.digest(), (x) => x.toString(16).padStart(2, '0')).join('');
 }
 
@@ -54,7 +59,8 @@ async function sha256Hex(b: Blob): Promise<string> {
 async function randomFile(size: number, name: string): Promise<File> {
   async function* chunks(): AsyncGenerator<Uint8Array> {
     for (let o = 0; o < size; o += SLICE) {
-      const c = new Uint8Array(Math.min(SLICE, size - o));
+      // Owned: freed once written (lib/release.ts), so the bench's input leaves no garbage.
+      const c = owns(new Uint8Array(Math.min(SLICE, size - o)));
       for (let k = 0; k < c.length; k += 65536) crypto.getRandomValues(c.subarray(k, k + 65536));
       yield c;
     }
@@ -151,7 +157,13 @@ async function run(step: Step, r: Reporter): Promise<unknown> {
       // around it: sealFile with this build's real plan (what onBeforeSend runs), and
       // judge (what the banner runs) on a container the test sealed with Alice's card.
       // Each phase is reported as it ends, so a memory sampler outside can tell them apart.
-      const phase = (name: string): Promise<void> => r.send('phase', { name, mb: step.mb });
+      // With settleMs, a pause after each phase lets the garbage collector catch up first,
+      // so each phase's growth is its own and not what the one before left behind.
+      const phase = async (name: string): Promise<void> => {
+        await r.send('phase', { name, mb: step.mb });
+        if (step.settleMs) await sleep(step.settleMs);
+        await r.send('phase', { name: `${name}-settled`, mb: step.mb });
+      };
       const size = step.mb << 20;
       const file = await randomFile(size, 'big.bin');
       await phase('input');
@@ -172,6 +184,8 @@ async function run(step: Step, r: Reporter): Promise<unknown> {
       const openedSha256 = j.content ? await sha256Hex(j.content) : null;
       await phase('check');
       return {
+        freeing: await responseCopiesChunks(),
+        released: releasedSoFar,
         size,
         sealMs,
         sealedSize: sealedFile.size,
@@ -180,6 +194,11 @@ async function run(step: Step, r: Reporter): Promise<unknown> {
         openedSize: j.content?.size ?? null,
         openedSha256,
       };
+    }
+    case 'probe': {
+      const t0 = performance.now();
+      const n = await probe(step.kind, step.mb);
+      return { n, ms: Math.round(performance.now() - t0) };
     }
     case 'sealOut': {
       // A big attachment sealed by this build's real plan (the sealFile onBeforeSend runs),
@@ -212,7 +231,9 @@ async function run(step: Step, r: Reporter): Promise<unknown> {
       const aes = performance.now() - t;
       t = performance.now();
       let n = 0;
-      for await (const ch of blobChunks(new Blob([data as BlobPart]))) n += ch.length;
+      const src = blobSource(new Blob([data as BlobPart]));
+      const into = new Uint8Array(SLICE);
+      for (let k; (k = await src.read(into)) > 0; ) n += k;
       const stream = performance.now() - t;
       t = performance.now();
       let acc = 0;

@@ -1,26 +1,39 @@
 // Files and Blobs as the byte streams card/ consumes and produces, without holding a
-// whole file in the add-on's memory: input is read in slices, output is written into a
-// Blob that Gecko keeps on disk once it passes dom.blob.memoryToTemporaryFile (1 MB).
+// whole file in the add-on's memory: input is read into one buffer, output is written into
+// a Blob that Gecko keeps on disk once it passes dom.blob.memoryToTemporaryFile (1 MB).
+
+import type { PullSource } from '../../card/container/source.js';
+import { release, responseCopiesChunks } from './release.js';
 
 /** How much of a Blob one read takes: the container's chunk size. */
 export const SLICE = 1 << 20;
 
 /**
- * A Blob as chunks of SLICE bytes, each from `slice().arrayBuffer()`: a disk-backed File
- * is read piece by piece, in the container's chunk size. The next slice is read while the
- * consumer works on this one.
+ * A Blob as a PullSource: read into the caller's buffer through a BYOB reader on
+ * `blob.stream()`, so reading a 200 MB file allocates one scratch buffer instead of a fresh
+ * ArrayBuffer per slice (garbage the collector frees late). BYOB reads detach the buffer
+ * they are given, so they go into a scratch buffer of our own, handed back and forth, and
+ * are copied into the caller's (which card/'s reader keeps and must not lose).
  */
-export async function* blobChunks(b: Blob, slice = SLICE): AsyncGenerator<Uint8Array> {
-  const read = (at: number): Promise<Uint8Array> => b.slice(at, Math.min(b.size, at + slice)).arrayBuffer().then((a) => new Uint8Array(a));
-  let next = b.size > 0 ? read(0) : null;
-  for (let at = 0; next; ) {
-    const cur = await next;
-    at += slice;
-    next = at < b.size ? read(at) : null;
-    // Awaited on the next turn; a failure must not count as unhandled meanwhile.
-    next?.catch(() => undefined);
-    yield cur;
-  }
+export function blobSource(b: Blob, scratchSize = SLICE): PullSource {
+  let reader: ReadableStreamBYOBReader | null = null;
+  let scratch = new Uint8Array(scratchSize);
+  let ended = false;
+  return {
+    async read(into) {
+      if (ended) return 0;
+      reader ??= b.stream().getReader({ mode: 'byob' });
+      const { value, done } = await reader.read(new Uint8Array(scratch.buffer, 0, Math.min(into.length, scratch.buffer.byteLength)));
+      // The scratch comes back in `value`, at the end too (empty then).
+      if (value) scratch = new Uint8Array(value.buffer);
+      if (done || !value) {
+        ended = true;
+        return 0;
+      }
+      into.set(value);
+      return value.length;
+    },
+  };
 }
 
 /**
@@ -29,18 +42,26 @@ export async function* blobChunks(b: Blob, slice = SLICE): AsyncGenerator<Uint8A
  * held in JavaScript memory. The Blob exists only once the stream ended without an error:
  * a failure (tampering found at the last chunk) rejects with the producer's own error, and
  * the partial data is dropped with the stream. Each chunk is copied when `copy` is set,
- * for producers that reuse their buffers.
+ * for producers that reuse their buffers. A chunk whose buffer is marked as owned
+ * (release.ts) is freed as soon as the Response has surely copied it, two chunks later.
  */
 export async function streamToBlob(gen: AsyncIterable<Uint8Array>, type: string, copy = false): Promise<Blob> {
   const it = gen[Symbol.asyncIterator]();
+  const freeing = await responseCopiesChunks();
   let failure: { e: unknown } | null = null;
+  const taken: Uint8Array[] = [];
   const body = new ReadableStream<Uint8Array>(
     {
       async pull(c) {
         try {
           const r = await it.next();
-          if (r.done) c.close();
-          else c.enqueue(copy ? r.value.slice() : r.value);
+          // With one chunk of queue, a pull means the last chunk was taken, and the reader
+          // asked for it only once done with (and, in Gecko, copied) the one before.
+          if (taken.length === 2) release(taken.shift()!);
+          if (r.done) return c.close();
+          const chunk = copy ? r.value.slice() : r.value;
+          if (freeing) taken.push(chunk);
+          c.enqueue(chunk);
         } catch (e) {
           failure = { e };
           throw e;

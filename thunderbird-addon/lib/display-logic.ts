@@ -9,7 +9,7 @@ import { describeCert } from '../../card/certs.js';
 import { isSealError } from '../../card/errors.js';
 import type { Party } from '../../card/party.js';
 import type { StatusList } from '../../card/status.js';
-import { blobChunks, streamToBlob } from './bytes.js';
+import { blobSource, streamToBlob } from './bytes.js';
 import { originOf, type OriginFacts, type TextKind } from './verdict-text.js';
 
 export type VerdictKind = TextKind;
@@ -60,7 +60,7 @@ type Keyless = Partial<Pick<VerdictView, 'sealedBy' | 'origin' | 'originFacts' |
 /** Keyless look, for what to say when we cannot (or may not) open. */
 async function keyless(blob: Blob, o: JudgeOptions): Promise<Keyless> {
   try {
-    const v = await verifySealed(blobChunks(blob), { issuerPub: o.issuerPub, status: o.status, now: o.now, sizeHint: blob.size, primitives: await addonPrimitives() });
+    const v = await verifySealed(blobSource(blob), { issuerPub: o.issuerPub, status: o.status, now: o.now, sizeHint: blob.size, primitives: await addonPrimitives() });
     return {
       sealedBy: v.verdict.sealedBy,
       origin: v.header.origin,
@@ -88,7 +88,7 @@ export async function judge(blob: Blob, attachment: string, o: JudgeOptions): Pr
     return { view: { attachment, ...facts, kind: certified ? 'locked' : certified === false ? 'refused' : 'error', originCertified: certified, reason: k.reason ?? 'the card is locked', ms: ms() } };
   }
   try {
-    const opened = await openSealed(blobChunks(blob), { receiver: o.party, issuerPub: o.issuerPub, status: o.status, now: o.now, sizeHint: blob.size, primitives: await addonPrimitives() });
+    const opened = await openSealed(blobSource(blob), { receiver: o.party, issuerPub: o.issuerPub, status: o.status, now: o.now, sizeHint: blob.size, primitives: await addonPrimitives() });
     // Provisional until the iterator finishes: the Blob resolves only then, and a throw
     // from the last chunk (signature) rejects it, so no partial plaintext leaves here.
     const type = opened.meta.type || 'application/octet-stream';

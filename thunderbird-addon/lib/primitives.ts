@@ -6,7 +6,8 @@
 // running WebAssembly hash (hash-wasm, compiled regardless of that pref). Hashers are
 // created ahead: creation is async, the interface is sync.
 import { createSHA256, type IHasher } from 'hash-wasm';
-import { webCryptoCipher } from '../../card/container/aead.js';
+import { webCryptoCipher, type ChunkCipherFactory } from '../../card/container/aead.js';
+import { owns } from './release.js';
 import { webPrimitives, type IncrementalHash, type Primitives } from '../../card/container/primitives.js';
 
 const pool: IHasher[] = [];
@@ -68,12 +69,24 @@ export function heldSubtleHash(fallback: () => IncrementalHash, sizeHint = 0): I
   };
 }
 
+/**
+ * WebCrypto AES-GCM whose results are marked as owned (release.ts): card/'s seal and open
+ * yield each once and keep no view, so the writer may free it once written.
+ */
+const addonCipher: ChunkCipherFactory = async (raw) => {
+  const c = await webCryptoCipher(raw);
+  return {
+    seal: async (iv, pt) => owns(await c.seal(iv, pt)),
+    open: async (iv, ct) => owns(await c.open(iv, ct)),
+  };
+};
+
 /** Primitives for one seal/open/verify call: await before each. */
 export async function addonPrimitives(): Promise<Primitives> {
   const wasm = await fill();
   const running = wasm ? pooled : webPrimitives.sha256;
   return {
-    cipher: webCryptoCipher,
+    cipher: addonCipher,
     sha256: running,
     sha256Bulk: (sizeHint) => (sizeHint > 0 && sizeHint <= BULK_MAX ? heldSubtleHash(running, sizeHint) : running()),
   };

@@ -7,7 +7,7 @@ import { addonPrimitives } from './primitives.js';
 import type { Party } from '../../card/party.js';
 import type { RecipientSpec } from '../../card/stanza.js';
 import { SEALED_TYPE } from '../manifest.js';
-import { blobChunks, streamToBlob } from './bytes.js';
+import { blobSource, streamToBlob } from './bytes.js';
 
 export interface SealPlan {
   party: Party;
@@ -20,7 +20,7 @@ export interface SealPlan {
 }
 
 export async function sealFile(file: File, name: string, plan: SealPlan): Promise<File> {
-  const out = seal(blobChunks(file), {
+  const out = seal(blobSource(file), {
     sender: plan.party,
     recipients: plan.recipients,
     addressees: plan.addressees,

@@ -6,52 +6,80 @@ import fs from 'node:fs';
 
 export const MB = 1 << 20;
 
-/** RSS (bytes) of every process whose command line names `marker`, and of their descendants. */
-export function treeRss(marker: string): number {
+/** One process of the tree: `ROLE:PID` (Gecko's `-contentproc … TYPE`, `main`, or a program's name) and RSS in bytes. */
+export interface ProcRss {
+  pid: string;
+  role: string;
+  rss: number;
+}
+
+const roleOf = (cmdline: string): string => {
+  const a = cmdline.split('\0');
+  // Other descendants (the card host's node, a shell) by their program's name.
+  if (!a.includes('-contentproc')) return /thunderbird/.test(a[0] ?? '') ? 'main' : (a[0] ?? '?').split('/').at(-1)!;
+  // Gecko's child command lines end with the process type (tab, socket, rdd, utility, …).
+  return a.filter(Boolean).at(-1) ?? 'child';
+};
+
+/** Every process whose command line names `marker`, and their descendants, with their RSS. */
+export function treeProcs(marker: string): ProcRss[] {
   const procs = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d));
   const parent = new Map<string, string>();
   const roots = new Set<string>();
-  const rss = new Map<string, number>();
+  const info = new Map<string, { rss: number; cmd: string }>();
   for (const pid of procs) {
     try {
       const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       parent.set(pid, f[1]!);
-      rss.set(pid, Number(f[21]) * 4096);
-      if (fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(marker)) roots.add(pid);
+      const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      info.set(pid, { rss: Number(f[21]) * 4096, cmd });
+      if (cmd.includes(marker)) roots.add(pid);
     } catch {
       /* gone */
     }
   }
-  let total = 0;
-  for (const pid of rss.keys()) {
-    for (let p: string | undefined = pid; p && p !== '0'; p = parent.get(p))
-      if (roots.has(p)) {
-        total += rss.get(pid)!;
+  const out: ProcRss[] = [];
+  for (const [pid, p] of info) {
+    for (let q: string | undefined = pid; q && q !== '0'; q = parent.get(q))
+      if (roots.has(q)) {
+        out.push({ pid, role: `${roleOf(p.cmd)}:${pid}`, rss: p.rss });
         break;
       }
   }
-  return total;
+  return out;
 }
+
+/** RSS (bytes) of every process whose command line names `marker`, and of their descendants. */
+export const treeRss = (marker: string): number => treeProcs(marker).reduce((s, p) => s + p.rss, 0);
 
 export interface MemorySampler {
   /** Peak RSS (bytes) of the samples taken within [from, to] (epoch ms); 0 when none. */
   peak(from: number, to: number): number;
   /** The highest of the last `n` samples up to `at`: the idle level before something starts. */
   levelAt(at: number, n?: number): number;
+  /** Per process of the tree: the highest RSS within [from, to] and the level at `base` (bytes). */
+  byProcess(from: number, to: number, base: number): { role: string; peak: number; base: number }[];
   stop(): void;
 }
 
 export function sampleMemory(marker: string, everyMs = 100): MemorySampler {
-  const samples: { t: number; rss: number }[] = [];
+  const samples: { t: number; rss: number; procs: ProcRss[] }[] = [];
   const timer = setInterval(() => {
-    const rss = treeRss(marker);
-    if (rss > 0) samples.push({ t: Date.now(), rss });
+    const procs = treeProcs(marker);
+    const rss = procs.reduce((s, p) => s + p.rss, 0);
+    if (rss > 0) samples.push({ t: Date.now(), rss, procs });
   }, everyMs);
   const within = (from: number, to: number) => samples.filter((s) => s.t >= from && s.t <= to);
+  const before = (at: number, n: number) => samples.filter((s) => s.t <= at).slice(-n);
   return {
     peak: (from, to) => Math.max(0, ...within(from, to).map((s) => s.rss)),
-    levelAt: (at, n = 10) => Math.max(0, ...samples.filter((s) => s.t <= at).slice(-n).map((s) => s.rss)),
+    levelAt: (at, n = 10) => Math.max(0, ...before(at, n).map((s) => s.rss)),
+    byProcess: (from, to, base) => {
+      const roleSet = new Set(within(from, to).flatMap((s) => s.procs.map((p) => p.role)));
+      const of = (ss: typeof samples, role: string) => Math.max(0, ...ss.map((s) => s.procs.find((p) => p.role === role)?.rss ?? 0));
+      return [...roleSet].map((role) => ({ role, peak: of(within(from, to), role), base: of(before(base, 10), role) }));
+    },
     stop: () => clearInterval(timer),
   };
 }

@@ -10,6 +10,7 @@ import { banners, handleMessage, outcomes, pages, rememberRecipient, setTabSeal,
 import { loadProfile, openingKeys } from './keys.js';
 import { FLAVOUR } from './flavour.js';
 import { dedicatedPlan } from '../lib/plan.js';
+import { statusState } from './status.js';
 import { sealFile } from '../lib/seal-files.js';
 import { judge } from '../lib/display-logic.js';
 import type { Choice } from '../lib/plan.js';
@@ -24,6 +25,7 @@ type Step =
   | { op: 'verdicts'; subject?: string; cached?: boolean }
   | { op: 'ask'; name: string }
   | { op: 'refreshStatus' }
+  | { op: 'waitStatus'; until: 'revoked' | 'attempt' | 'attempted'; timeoutS?: number }
   | { op: 'lock' }
   | { op: 'recipients' }
   | { op: 'pressSave'; subject: string }
@@ -32,6 +34,7 @@ type Step =
   | { op: 'saveAfterSuspend'; subject: string }
   | { op: 'send'; to: string[]; subject: string; attachments: { name: string; size: number; seed: number; type?: string }[]; seal?: boolean }
   | { op: 'fetch'; subject: string }
+  | { op: 'sendBig'; mb: number; to: string; subject: string; seal: boolean; timeoutS: number }
   | { op: 'bench'; mb: number }
   | { op: 'perf'; mb: number; sealed: string }
   | { op: 'sealOut'; from: string; to: string }
@@ -133,6 +136,28 @@ async function run(step: Step, r: Reporter): Promise<unknown> {
         sendError = e instanceof Error ? e.message : String(e);
       }
       return { sendError, outcome: outcomes.filter((o) => o.tabId === tab.id).at(-1) ?? null };
+    }
+    case 'sendBig': {
+      // A big picked file (disk-backed) through compose and Thunderbird's own SMTP send.
+      const file = await randomFile(step.mb << 20, 'big.bin');
+      const tab = await m.compose.beginNew(null, { to: [step.to], subject: step.subject, plainTextBody: 'a big file' });
+      await setTabSeal(tab.id, step.seal);
+      const t0 = Date.now();
+      await m.compose.addAttachment(tab.id, { file, name: 'big.bin' });
+      const t1 = Date.now();
+      let sendError: string | null = null;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      try {
+        await Promise.race([
+          m.compose.sendMessage(tab.id, { mode: 'sendNow' }),
+          new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`sendMessage did not resolve in ${step.timeoutS} s`)), step.timeoutS * 1000))),
+        ]);
+      } catch (e) {
+        sendError = e instanceof Error ? e.message : String(e);
+      } finally {
+        clearTimeout(timer);
+      }
+      return { size: file.size, addMs: t1 - t0, sendMs: Date.now() - t1, sendError, outcome: outcomes.filter((o) => o.tabId === tab.id).at(-1) ?? null };
     }
     case 'fetch': {
       // Times Thunderbird's own part of reading an attachment (no sealcode code involved).
@@ -313,6 +338,19 @@ async function run(step: Step, r: Reporter): Promise<unknown> {
       // The test does something outside Thunderbird (install the host, change the status list) and acks.
       if (await r.acknowledged('ask', step.name, { name: step.name }, 240)) return true;
       throw new Error(`the test did not answer ${step.name}`);
+    }
+    case 'waitStatus': {
+      // Only looks: the refresh must come from the add-on's own timer or start-up.
+      // `attempt`: a refresh tried after this step began (e.g. with the distributor down);
+      // `attempted`: any refresh tried, e.g. the one at start-up.
+      const t0 = Date.now();
+      for (;;) {
+        const st = await statusState();
+        const done = step.until === 'revoked' ? Boolean(st.revoked) : step.until === 'attempted' ? Boolean(st.lastAttempt) : (st.lastAttempt?.at ?? 0) > t0;
+        if (done || Date.now() - t0 > (step.timeoutS ?? 150) * 1000)
+          return { done, waitedMs: Date.now() - t0, revoked: st.revoked, issuedAt: st.list?.issuedAt ?? null, lastAttempt: st.lastAttempt ?? null };
+        await sleep(500);
+      }
     }
     case 'refreshStatus':
       // What the alarm and start-up run.

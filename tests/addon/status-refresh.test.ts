@@ -180,7 +180,8 @@ describe('revocation reaching an installed build, in a real Thunderbird against 
       });
     }).finally(() => new Promise((r) => (impostor ? impostor.close(r) : r(null))));
     for (const f of Object.values(shots)) expect(fs.statSync(f).size).toBeGreaterThan(10_000);
-    console.log(`Dana's run: ${danaRun.seconds.toFixed(1)} s; screenshots ${Object.values(shots).join(', ')}`);
+    const waited = [0, 1, 2].map((n) => (stepResult(danaRun, 'waitStatus', n).waitedMs / 1000).toFixed(1));
+    console.log(`Dana's run: ${danaRun.seconds.toFixed(1)} s; the timer took ${waited.join(' / ')} s to bring the revocation / fail offline / refuse the replay; screenshots ${Object.values(shots).join(', ')}`);
   }, 480_000);
 
   it('the banner for a sender whose card expired since: refused, said as an expiry, nothing opened', () => {

@@ -18,7 +18,7 @@ import { fromBase64, sealCardFile, verifyStatus, type DedicatedProfile, type Sig
 import { initSeller, openSeller, type Seller } from '../../distributor/seller/seller.js';
 import { issueCard, type IssuedCard } from '../../distributor/seller/cards.js';
 import { redeemOffline } from '../../distributor/seller/redemption.js';
-import { revokeBuild } from '../../distributor/seller/revoke.js';
+import { revokeBuild, revokeCard } from '../../distributor/seller/revoke.js';
 import { startDovecot, type Dovecot } from '../support/dovecot.js';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.js';
 import { getFreePort, waitForPort, waitForPortClosed } from '../support/ports.js';
@@ -262,6 +262,41 @@ describe('revocation reaching an installed build, in a real Thunderbird against 
     expect(seen.lastAttempt.at).toBeGreaterThan(stepResult(first, 'waitStatus').lastAttempt.at);
     expect(stepResult(second, 'send').outcome).toMatchObject({ sealed: false, cancelled: true });
     expect(stepResult(second, 'verdicts')[0].views[0]).toMatchObject({ kind: 'revoked-self' });
+  }, 300_000);
+
+  it("the purchaser add-on (6-second test timer): Alice's card revoked at the distributor while Thunderbird runs, her own timer brings it", async () => {
+    const r = await withReportServer(async (rs) =>
+      runThunderbird({
+        rs,
+        timeoutMs: 240_000,
+        xpi: await purchaserTestXpi(
+          path.join(dir, 'alice.xpi'),
+          rs.url,
+          [
+            { op: 'unlock', passphrase: PASSPHRASE, minutes: 10 },
+            { op: 'waitStatus', until: 'attempted', timeoutS: 60 },
+            { op: 'ask', name: 'revoke' },
+            { op: 'waitStatus', until: 'revoked' },
+            { op: 'send', to: ['Dana <dana@example.test>'], subject: 'Alice after revocation', attachments: [{ name: 'late.txt', size: 1000, seed: 6, type: 'text/plain' }] },
+          ],
+          { statusRefreshMinutes: 0.1 },
+        ),
+        profile: { dir: path.join(dir, 'tb-alice'), imap: imapOf('gina@example.test'), smtp: { host: sink.host, port: sink.port }, identity: { name: 'Alice Example', email: 'alice@example.test' } },
+        prepare: async (home) => {
+          const inst = await cli(['card', 'host', '--install', '--card', aliceCard], { HOME: home });
+          if (inst.code !== 0) throw new Error(`card host --install failed: ${inst.stderr}`);
+        },
+        answers: { revoke: () => revokeCard(seller, alice.cardId) },
+      }),
+    );
+    expect(stepResult(r, 'waitStatus', 0)).toMatchObject({ done: true, revoked: null, lastAttempt: { ok: true } });
+    const seen = stepResult(r, 'waitStatus', 1);
+    expect(seen).toMatchObject({ done: true });
+    expect(seen.revoked).toMatch(/revoked this card/);
+    const sent = stepResult(r, 'send').outcome;
+    expect(sent).toMatchObject({ sealed: false, cancelled: true });
+    expect(sent.reason).toMatch(/revoked this card/);
+    console.log(`Alice's run: ${r.seconds.toFixed(1)} s; her timer brought the revocation after ${(seen.waitedMs / 1000).toFixed(1)} s`);
   }, 300_000);
 
   it('the options page of a card file naming no distributor speaks to someone in Thunderbird, not to a command line', async () => {

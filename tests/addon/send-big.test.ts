@@ -1,7 +1,7 @@
 // A big attachment through compose and Thunderbird's own SMTP send, with sealing on: the
 // picked file (disk-backed) replaced by its sealed container in onBeforeSend, then
 // Thunderbird writes the message and sends it to the SMTP sink. Sizes from
-// SEALCODE_SEND_MB (comma-separated, default 50).
+// SEALCODE_SEND_MB (comma-separated MiB, default 200).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,7 +15,12 @@ import { aliceParty, dedicatedTestXpi, makeAddonWorld, type AddonWorld } from '.
 import { runThunderbird, stepResult, withReportServer } from './support/run-thunderbird.js';
 import { MB } from './support/memory.js';
 
-const SIZES = (process.env.SEALCODE_SEND_MB ?? '50').split(',').map(Number);
+const SIZES = (process.env.SEALCODE_SEND_MB ?? '200').split(',').map(Number);
+/**
+ * The sink's SMTP SIZE: a 200 MiB file makes a ~287 MB message, above the shared sink's
+ * 200 MiB default, which Thunderbird refuses to start sending (SEALCODE_SEND_SINK_MB=200 shows it).
+ */
+const SINK_MB = Number(process.env.SEALCODE_SEND_SINK_MB ?? 1024);
 let dir: string;
 let w: AddonWorld;
 let dc: Dovecot;
@@ -24,7 +29,7 @@ let sink: SmtpSink;
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sealcode-send-big-'));
   w = await makeAddonWorld(dir);
-  [dc, sink] = await Promise.all([startDovecot({ users: [{ user: 'dana@example.test', pass: 'pw' }] }), startSmtpSink()]);
+  [dc, sink] = await Promise.all([startDovecot({ users: [{ user: 'dana@example.test', pass: 'pw' }] }), startSmtpSink({ serverOptions: { size: SINK_MB * MB } })]);
 }, 120_000);
 
 afterAll(async () => {
@@ -42,7 +47,7 @@ describe('a big attachment sealed on send and sent by Thunderbird itself', () =>
           path.join(dir, 'dana.xpi'),
           w.dana,
           rs.url,
-          SIZES.map((mb) => ({ op: 'sendBig', mb, to: 'alice@example.test', subject: `big ${mb}`, seal: true, timeoutS: 600 })),
+          SIZES.map((mb) => ({ op: 'sendBig', mb, to: 'alice@example.test', subject: `big ${mb}`, seal: true, timeoutS: Number(process.env.SEALCODE_SEND_TIMEOUT_S ?? 600) })),
         ),
         profile: {
           dir: path.join(dir, 'tb-dana'),
@@ -50,7 +55,16 @@ describe('a big attachment sealed on send and sent by Thunderbird itself', () =>
           smtp: { host: sink.host, port: sink.port },
           identity: { name: 'Dana', email: 'dana@example.test' },
           // Headless, nobody can answer "this message is large, send anyway?".
-          prefs: { 'mailnews.message_warning_size': 0 },
+          prefs: {
+            'mailnews.message_warning_size': 0,
+            // The driver awaits sendMessage for minutes with nothing else going on; Thunderbird
+            // would otherwise suspend its event page after 30 s idle, and the driver with it.
+            'extensions.background.idle.timeout': 900_000,
+            // What Thunderbird's own send says about itself, on its console (SEALCODE_TB_VERBOSE=1 shows it).
+            'mailnews.send.loglevel': 'All',
+            'mailnews.smtp.loglevel': 'All',
+            'devtools.console.stdout.chrome': true,
+          },
         },
       }),
     );

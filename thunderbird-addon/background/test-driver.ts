@@ -208,8 +208,8 @@ async function run(step: Step, r: Reporter): Promise<unknown> {
     }
     case 'sealOut': {
       // A big attachment sealed by this build's real plan (the sealFile onBeforeSend runs),
-      // handed to the test for delivery: Thunderbird 153 headless did not reliably send a
-      // ~290 MB message itself (tests/addon/thunderbird-large.test.ts).
+      // handed to the test for delivery (thunderbird-large.test.ts measures opening; sending
+      // through compose is send-big.test.ts).
       const plain = await (await fetch(step.from)).blob();
       const plan = dedicatedPlan(await loadProfile(), true);
       if (!plan) throw new Error('no plan');

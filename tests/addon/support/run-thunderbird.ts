@@ -58,11 +58,7 @@ export async function runThunderbird(o: {
   const home = path.join(profile.dir, '.home');
   fs.mkdirSync(home, { recursive: true });
   await o.prepare?.(home);
-  // Its own temporary folder: every Thunderbird on the machine otherwise shares /tmp (its
-  // MozillaMailnews folder holds the message being sent, and copies of attached files).
-  const tmp = path.join(profile.dir, '.tmp');
-  fs.mkdirSync(tmp, { recursive: true });
-  const tb = await launchThunderbird(profile.dir, { headless: o.headless ?? true, env: { HOME: home, TMPDIR: tmp } });
+  const tb = await launchThunderbird(profile.dir, { headless: o.headless ?? true, env: { HOME: home } });
   try {
     const hello = await o.rs.waitFor((b) => b?.event === 'hello', 60_000);
     const shot = async (name: string): Promise<void> => {

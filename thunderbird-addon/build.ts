@@ -18,11 +18,18 @@ export interface BuildOptions {
   updateUrl?: string;
   /** Extra files placed in the XPI as-is (tests: a driver plan). */
   extra?: Record<string, Uint8Array>;
+  /**
+   * Test builds only: the status list's refresh period in minutes, so a test can watch the
+   * timer fire. Shipped builds always refresh hourly: there is no setting to change that.
+   */
+  statusRefreshMinutes?: number;
 }
+
+const HOURLY = 60;
 
 const STATIC = ['_locales/en/messages.json', 'icons/sealcode.svg', 'content/banner.css', 'content/game-pane.css', 'pages/options.html', 'pages/first-start.html', 'pages/popup.html', 'pages/page.css'];
 
-async function bundle(entry: string, flavour: Flavour, test: boolean): Promise<Uint8Array> {
+async function bundle(entry: string, flavour: Flavour, test: boolean, statusMinutes = HOURLY): Promise<Uint8Array> {
   const r = await esbuild.build({
     entryPoints: [path.join(here, entry)],
     bundle: true,
@@ -30,7 +37,7 @@ async function bundle(entry: string, flavour: Flavour, test: boolean): Promise<U
     format: 'iife',
     platform: 'browser',
     target: ['firefox128'],
-    define: { __FLAVOUR__: JSON.stringify(flavour), __TEST__: String(test) },
+    define: { __FLAVOUR__: JSON.stringify(flavour), __TEST__: String(test), __STATUS_MINUTES__: String(statusMinutes) },
     legalComments: 'none',
     logLevel: 'silent',
   });
@@ -39,8 +46,11 @@ async function bundle(entry: string, flavour: Flavour, test: boolean): Promise<U
 
 export async function buildXpi(o: BuildOptions): Promise<Uint8Array> {
   const test = o.test ?? false;
+  if (o.statusRefreshMinutes !== undefined && !test) throw new Error('statusRefreshMinutes is for test builds only');
+  const minutes = o.statusRefreshMinutes ?? HOURLY;
+  if (!(minutes > 0)) throw new Error(`statusRefreshMinutes must be positive: ${minutes}`);
   const [bg, banner, options, popup, firstStart] = await Promise.all([
-    bundle(test ? 'background/test-main.ts' : 'background/main.ts', o.flavour, test),
+    bundle(test ? 'background/test-main.ts' : 'background/main.ts', o.flavour, test, minutes),
     bundle('content/banner.ts', o.flavour, test),
     bundle('pages/options.ts', o.flavour, test),
     bundle('pages/popup.ts', o.flavour, test),

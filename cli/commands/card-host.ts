@@ -132,6 +132,9 @@ export async function handle(s: HostState, req: HostRequest): Promise<unknown> {
     }
     case 'sync': {
       if (!s.data || !s.card) throw locked();
+      // Said to someone in Thunderbird, who has no command line to give a URL on.
+      if (!req.distributor && !s.data.distributorUrl)
+        throw new CliError('your card file names no distributor, so its code states cannot be refreshed; the states shown are those in the card file. Ask the seller who issued your card for a card file that names its distributor');
       const { distributor, at, changed, codes } = await syncCodeStates(s.card, req.distributor);
       return { distributor, at, changed, codes };
     }

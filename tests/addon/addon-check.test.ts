@@ -26,6 +26,17 @@ beforeAll(async () => {
   stamped = stampDedicatedXpi(template, w.D1, { updateUrl: 'https://d.example.test/u.json' });
 });
 
+describe('the status refresh period', () => {
+  const periodIn = (xpi: Uint8Array): string | undefined => /REFRESH_MINUTES = ([\d.]+)/.exec(strFromU8(unzipSync(xpi)['background.js']!))?.[1];
+
+  it('is hourly in a shipped build and cannot be set there; only a test build may shorten it', async () => {
+    expect(periodIn(template)).toBe('60');
+    await expect(buildXpi({ flavour: 'dedicated', statusRefreshMinutes: 0.1 })).rejects.toThrow(/test builds only/);
+    expect(periodIn(await buildXpi({ flavour: 'dedicated', test: true }))).toBe('60');
+    expect(periodIn(await buildXpi({ flavour: 'purchaser', test: true, statusRefreshMinutes: 0.1 }))).toBe('0.1');
+  });
+});
+
 describe('addon check', () => {
   it('the template builds to the same bytes twice, so anyone can rebuild what the seller published', async () => {
     expect(Buffer.compare(Buffer.from(await buildXpi({ flavour: 'dedicated' })), Buffer.from(template))).toBe(0);

@@ -159,7 +159,18 @@ describe('verdicts for the banner', () => {
     }
     const cut = await judge(blob(s.subarray(0, s.length - 100)), 'r.bin.seal', { party: dana(), issuerPub: w.issuer.publicKey });
     expect(cut.view.kind).toBe('tampered');
-    expect((await judge(blob(new Uint8Array(50)), 'x.seal', { party: dana(), issuerPub: w.issuer.publicKey })).view.kind).toBe('damaged');
+    // Cut inside the header: damaged. Not a container at all, or a format version this
+    // sealcode does not know: unreadable, not "damaged on the way" (keyed and keyless alike).
+    expect((await judge(blob(s.subarray(0, 40)), 'r.bin.seal', { party: dana(), issuerPub: w.issuer.publicKey })).view.kind).toBe('damaged');
+    const future = Buffer.from(s);
+    future[8] = 99;
+    for (const [b, why] of [[new Uint8Array(50), /not a sealcode container/], [future, /unsupported container version 99/]] as const)
+      for (const party of [dana(), null]) {
+        const j = await judge(blob(b), 'x.seal', { party, issuerPub: w.issuer.publicKey });
+        expect(j.view).toMatchObject({ kind: 'error', code: 'UNREADABLE' });
+        expect(j.view.reason).toMatch(why);
+        expect(j.content).toBeUndefined();
+      }
   });
 
   it('another build of the same code: refused with the reason and who sealed it', async () => {

@@ -3,10 +3,9 @@
 // attachment) and hands the container out; the test mails it into Alice's Dovecot inbox;
 // the purchaser add-on, with Alice's card behind the native host, certifies and decrypts
 // it (the real verdictsFor → messages.getAttachmentFile). Not through compose.sendMessage:
-// Thunderbird 153 headless aborted its own send of the ~290 MB message in three of four
-// tries (its temporary message file removed before MAIL FROM) and never resolved
-// sendMessage in the fourth; compose sealing is covered at small sizes in
-// thunderbird.test.ts. The resident memory of each Thunderbird's process tree is sampled
+// this test measures opening; sealing on send and Thunderbird's own send of a 200 MiB file
+// are send-big.test.ts (they failed here before because of the SMTP sink's 200 MiB limit
+// and the event page's idle suspension, docs/addon.md). The resident memory of each Thunderbird's process tree is sampled
 // throughout; the add-on's own seal and open are timed from inside, so the peak within
 // those windows is told apart from Thunderbird's IMAP and MIME work around them.
 import { createHash } from 'node:crypto';

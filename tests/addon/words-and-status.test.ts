@@ -11,7 +11,8 @@ import { formatMessage, originOf, verdictText, type VerdictFacts } from '../../t
 import { acceptStatus, selfRevoked, statusUrlOf } from '../../thunderbird-addon/lib/status-logic.js';
 import { judge } from '../../thunderbird-addon/lib/display-logic.js';
 import { choiceText, parseChoice, purchaserPlan } from '../../thunderbird-addon/lib/plan.js';
-import { aliceParty, makeAddonWorld, sealWith, type AddonWorld } from './support/addon-world.js';
+import { aliceParty, cli, makeAddonWorld, sealWith, type AddonWorld } from './support/addon-world.js';
+import { toBase64 } from '../../card/index.js';
 
 let w: AddonWorld;
 beforeAll(async () => {
@@ -23,6 +24,25 @@ const list = (issuedAt: number, revoked: Partial<StatusList['revoked']> = {}): S
 describe('verdicts in people\'s words (one message table)', () => {
   const alice = () => originOf(w.alice.cert);
   const base = (kind: VerdictFacts['kind'], extra: Partial<VerdictFacts> = {}): VerdictFacts => ({ kind, file: 'report.pdf', sender: 'Alice Example <alice@example.test>', reason: 'technical reason', ...extra });
+
+  it('an unreadable file is said as not a sealed file this sealcode can read, naming whom to ask; other errors keep the general text', () => {
+    expect(verdictText(base('error', { code: 'UNREADABLE' }), msg).body).toBe(
+      'It is not a sealed file this sealcode can read (the details say why), so nothing was opened. It may come from another program or a newer sealcode; ask Alice Example <alice@example.test> what they sent.',
+    );
+    expect(verdictText(base('error'), msg).body).toBe('Something went wrong while checking; the details say what. Nothing was opened.');
+  });
+
+  it('`sealcode verify` says a foreign file named .seal the same way as the banner', async () => {
+    const d = fs.mkdtempSync(path.join(os.tmpdir(), 'sealcode-foreign-'));
+    fs.writeFileSync(path.join(d, 'issuer.pub'), toBase64(w.issuer.publicKey));
+    fs.writeFileSync(path.join(d, 'invoice.pdf.seal'), '%PDF-1.4\n' + 'x'.repeat(4000));
+    const r = await cli(['verify', '--issuer', path.join(d, 'issuer.pub'), path.join(d, 'invoice.pdf.seal')]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('sealcode could not check invoice.pdf.');
+    expect(r.stderr).toContain('It is not a sealed file this sealcode can read');
+    expect(r.stderr).toContain('not a sealcode container');
+    expect(r.stderr).not.toContain('Damaged');
+  });
 
   it('placeholders as Thunderbird fills them', () => {
     expect(formatMessage({ message: 'A $X$ and $Y$, $$5', placeholders: { x: { content: '$1' }, y: { content: '$2' } } }, ['one', '$1'])).toBe('A one and $1, $5');
@@ -42,6 +62,7 @@ describe('verdicts in people\'s words (one message table)', () => {
       [base('revoked-self'), /^Not opened: this sealcode add-on was revoked/, 'bad'],
       [base('revoked-self', { self: 'card' }), /^Not opened: your card was revoked by its distributor \(report\.pdf\)\.$/, 'bad'],
       [base('error'), /^sealcode could not check report\.pdf\.$/, 'bad'],
+      [base('error', { code: 'UNREADABLE' }), /^sealcode could not check report\.pdf\.$/, 'bad'],
     ];
     for (const [f, title, tone] of cases) {
       const x = verdictText(f, msg);

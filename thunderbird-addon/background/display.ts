@@ -5,6 +5,7 @@
 // after a suspension recomputes them on demand.
 import { fromBase64 } from '../../card/bytes.js';
 import { judge, type VerdictView } from '../lib/display-logic.js';
+import { UNREADABLE } from '../lib/verdict-text.js';
 import { messenger } from '../lib/messenger.js';
 import { isSealedName } from '../lib/seal-files.js';
 import { FLAVOUR } from './flavour.js';
@@ -93,7 +94,15 @@ export async function verdictsFor(messageId: number, fresh = false): Promise<Ver
       else out.push({ ...base, kind: 'never-unlocked', reason: 'the card has not been unlocked in this profile: its issuer is not known yet' });
       continue;
     }
-    const file = await m.messages.getAttachmentFile(messageId, part);
+    // One attachment Thunderbird cannot hand over (e.g. detached to a file since removed)
+    // is said on its own line; the message's other files are still judged.
+    let file: File;
+    try {
+      file = await m.messages.getAttachmentFile(messageId, part);
+    } catch (e) {
+      out.push({ ...base, kind: 'error', code: UNREADABLE, reason: `Thunderbird could not hand over the attachment: ${e instanceof Error ? e.message : String(e)}` });
+      continue;
+    }
     const j = await judge(file, a.name, { party: keys.party, issuerPub: keys.issuerPub, status: st.list });
     if (j.content) keep(keyOf(messageId, part), j.content);
     out.push({ ...j.view, ...base });

@@ -9,7 +9,7 @@ import { FIRST_START_PAGE, NEEDS_CODE, askIfNeeded, giveWholeCode } from './firs
 import { displayedMessageIds, forgetVerdicts, openedFile, summary, verdictsFor } from './display.js';
 import { hostCall } from './host-client.js';
 import './game.js';
-import { ALARM, REFRESH_MINUTES, refreshStatus, statusState } from './status.js';
+import { ALARM, REFRESH_MINUTES, refreshOnWake, refreshStatus, statusState } from './status.js';
 import { codeSyncState, syncCodes } from './code-sync.js';
 import { SealError } from '../../card/errors.js';
 
@@ -231,7 +231,9 @@ m.runtime.onInstalled.addListener((d) => {
 m.alarms.onAlarm.addListener((a) => {
   if (a.name === ALARM) void refreshStatus(forgetVerdicts);
 });
-void m.alarms.create(ALARM, { periodInMinutes: REFRESH_MINUTES });
-void refreshStatus(forgetVerdicts, 5 * 60_000);
+// Created once: creating it again on every wake of the event page would restart its period,
+// and a page woken more often than hourly would never see it fire.
+void m.alarms.get(ALARM).then((a) => (a?.periodInMinutes === REFRESH_MINUTES ? undefined : m.alarms.create(ALARM, { periodInMinutes: REFRESH_MINUTES })));
+void refreshOnWake(forgetVerdicts);
 // A card left unlocked in the host (the event page woke again): refresh its code states.
 if (FLAVOUR === 'purchaser') void hostInfo().then((i) => (i.locked ? undefined : syncCodes()), () => undefined);

@@ -10,9 +10,26 @@ import { messenger } from '../lib/messenger.js';
 import { FLAVOUR } from './flavour.js';
 import { knownCard, loadProfile } from './keys.js';
 
+// Hourly in every shipped build; a test build may shorten it (build.ts), nothing else can.
+declare const __STATUS_MINUTES__: number;
+
 const KEY = 'statusList';
+/** The last refresh tried, and how it ended: what the options page and a test can look at. */
+const ATTEMPT = 'statusAttempt';
+/** Set in storage.session, which Thunderbird empties when it quits: its absence means a fresh start. */
+const STARTED = 'statusStarted';
 export const ALARM = 'sealcode-status';
-export const REFRESH_MINUTES = 60;
+export const REFRESH_MINUTES: number = __STATUS_MINUTES__;
+/** A wake of the event page (not a start) refreshes only a list older than this. */
+const WAKE_MIN_AGE_MS = 5 * 60_000;
+
+export interface Attempt {
+  at: number;
+  ok: boolean;
+  error?: string;
+  /** The list held after this attempt. */
+  issuedAt?: number;
+}
 
 interface Held {
   signed: SignedStatus;
@@ -55,13 +72,15 @@ export interface StatusState {
   revoked: string | null;
   url?: string;
   fetchedAt?: number;
+  lastAttempt?: Attempt;
 }
 
 export async function statusState(): Promise<StatusState> {
   const src = await source().catch(() => null);
   if (!src) return { revoked: null };
   const h = await held(src.issuerPub);
-  return { list: h?.list, revoked: selfRevoked(h?.list, src.self), url: src.url, fetchedAt: h?.fetchedAt };
+  const lastAttempt = (await messenger().storage.local.get(ATTEMPT))[ATTEMPT] as Attempt | undefined;
+  return { list: h?.list, revoked: selfRevoked(h?.list, src.self), url: src.url, fetchedAt: h?.fetchedAt, ...(lastAttempt ? { lastAttempt } : {}) };
 }
 
 export interface RefreshResult {
@@ -69,6 +88,8 @@ export interface RefreshResult {
   url?: string;
   issuedAt?: number;
   changed?: boolean;
+  /** Not fetched: the list held was fresh enough for a wake of the event page. */
+  skipped?: boolean;
   error?: string;
 }
 
@@ -79,12 +100,39 @@ let inFlight: Promise<RefreshResult> | null = null;
  * `minAgeMs`: skip when the held list was fetched more recently (each wake of the event page asks).
  */
 export function refreshStatus(onChange?: () => Promise<void>, minAgeMs = 0): Promise<RefreshResult> {
-  inFlight ??= (async (): Promise<RefreshResult> => {
+  inFlight ??= attempt(onChange, minAgeMs).finally(() => {
+    inFlight = null;
+  });
+  return inFlight;
+}
+
+async function attempt(onChange: (() => Promise<void>) | undefined, minAgeMs: number): Promise<RefreshResult> {
+  const r = await fetchAndKeep(onChange, minAgeMs);
+  if (r.url && !r.skipped) {
+    const rec: Attempt = { at: Date.now(), ok: r.ok, ...(r.error ? { error: r.error } : {}), ...(r.issuedAt ? { issuedAt: r.issuedAt } : {}) };
+    await messenger().storage.local.set({ [ATTEMPT]: rec }).catch(() => undefined);
+  }
+  return r;
+}
+
+/**
+ * Each time the event page starts: right away when Thunderbird itself just started (a list
+ * revoked while it was closed applies before the first send), otherwise only when the list
+ * held is older than a few minutes (the page wakes for every message shown).
+ */
+export async function refreshOnWake(onChange?: () => Promise<void>): Promise<RefreshResult> {
+  const session = messenger().storage.session;
+  const started = session ? Boolean((await session.get(STARTED).catch((): Record<string, unknown> => ({})))[STARTED]) : false;
+  if (session && !started) await session.set({ [STARTED]: true }).catch(() => undefined);
+  return refreshStatus(onChange, started ? WAKE_MIN_AGE_MS : 0);
+}
+
+async function fetchAndKeep(onChange: (() => Promise<void>) | undefined, minAgeMs: number): Promise<RefreshResult> {
     const src = await source().catch(() => null);
     if (!src) return { ok: false, error: 'no distributor URL known' };
     try {
       const h0 = await held(src.issuerPub);
-      if (h0 && minAgeMs > 0 && Date.now() - h0.fetchedAt < minAgeMs) return { ok: true, url: src.url, issuedAt: h0.list.issuedAt, changed: false };
+      if (h0 && minAgeMs > 0 && Date.now() - h0.fetchedAt < minAgeMs) return { ok: true, url: src.url, issuedAt: h0.list.issuedAt, changed: false, skipped: true };
       const res = await fetch(src.url, { cache: 'no-store', signal: AbortSignal.timeout(15_000) });
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
       const signed = (await res.json()) as SignedStatus;
@@ -96,8 +144,4 @@ export function refreshStatus(onChange?: () => Promise<void>, minAgeMs = 0): Pro
     } catch (e) {
       return { ok: false, url: src.url, error: e instanceof Error ? e.message : String(e) };
     }
-  })().finally(() => {
-    inFlight = null;
-  });
-  return inFlight;
 }

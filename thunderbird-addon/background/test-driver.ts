@@ -10,6 +10,7 @@ import { banners, handleMessage, outcomes, pages, rememberRecipient, setTabSeal,
 import { loadProfile, openingKeys } from './keys.js';
 import { FLAVOUR } from './flavour.js';
 import { dedicatedPlan } from '../lib/plan.js';
+import { statusState } from './status.js';
 import { sealFile } from '../lib/seal-files.js';
 import { judge } from '../lib/display-logic.js';
 import type { Choice } from '../lib/plan.js';
@@ -26,6 +27,7 @@ type Step =
   | { op: 'verdicts'; subject?: string; cached?: boolean }
   | { op: 'ask'; name: string }
   | { op: 'refreshStatus' }
+  | { op: 'waitStatus'; until: 'revoked' | 'attempt' | 'attempted'; timeoutS?: number }
   | { op: 'lock' }
   | { op: 'recipients' }
   | { op: 'pressSave'; subject: string }
@@ -34,6 +36,7 @@ type Step =
   | { op: 'saveAfterSuspend'; subject: string }
   | { op: 'send'; to: string[]; subject: string; attachments: { name: string; size: number; seed: number; type?: string }[]; seal?: boolean }
   | { op: 'fetch'; subject: string }
+  | { op: 'sendBig'; mb: number; to: string; subject: string; seal: boolean; timeoutS: number }
   | { op: 'bench'; mb: number }
   | { op: 'perf'; mb: number; sealed: string; settleMs?: number }
   | { op: 'probe'; kind: Probe; mb: number }
@@ -140,6 +143,28 @@ async function run(step: Step, r: Reporter): Promise<unknown> {
       }
       return { sendError, outcome: outcomes.filter((o) => o.tabId === tab.id).at(-1) ?? null };
     }
+    case 'sendBig': {
+      // A big picked file (disk-backed) through compose and Thunderbird's own SMTP send.
+      const file = await randomFile(step.mb << 20, 'big.bin');
+      const tab = await m.compose.beginNew(null, { to: [step.to], subject: step.subject, plainTextBody: 'a big file' });
+      await setTabSeal(tab.id, step.seal);
+      const t0 = Date.now();
+      await m.compose.addAttachment(tab.id, { file, name: 'big.bin' });
+      const t1 = Date.now();
+      let sendError: string | null = null;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      try {
+        await Promise.race([
+          m.compose.sendMessage(tab.id, { mode: 'sendNow' }),
+          new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`sendMessage did not resolve in ${step.timeoutS} s`)), step.timeoutS * 1000))),
+        ]);
+      } catch (e) {
+        sendError = e instanceof Error ? e.message : String(e);
+      } finally {
+        clearTimeout(timer);
+      }
+      return { size: file.size, addMs: t1 - t0, sendMs: Date.now() - t1, sendError, outcome: outcomes.filter((o) => o.tabId === tab.id).at(-1) ?? null };
+    }
     case 'fetch': {
       // Times Thunderbird's own part of reading an attachment (no sealcode code involved).
       const msg = (await inboxMessages()).find((x) => x.subject === step.subject);
@@ -202,8 +227,8 @@ async function run(step: Step, r: Reporter): Promise<unknown> {
     }
     case 'sealOut': {
       // A big attachment sealed by this build's real plan (the sealFile onBeforeSend runs),
-      // handed to the test for delivery: Thunderbird 153 headless did not reliably send a
-      // ~290 MB message itself (tests/addon/thunderbird-large.test.ts).
+      // handed to the test for delivery (thunderbird-large.test.ts measures opening; sending
+      // through compose is send-big.test.ts).
       const plain = await (await fetch(step.from)).blob();
       const plan = dedicatedPlan(await loadProfile(), true);
       if (!plan) throw new Error('no plan');
@@ -334,6 +359,19 @@ async function run(step: Step, r: Reporter): Promise<unknown> {
       // The test does something outside Thunderbird (install the host, change the status list) and acks.
       if (await r.acknowledged('ask', step.name, { name: step.name }, 240)) return true;
       throw new Error(`the test did not answer ${step.name}`);
+    }
+    case 'waitStatus': {
+      // Only looks: the refresh must come from the add-on's own timer or start-up.
+      // `attempt`: a refresh tried after this step began (e.g. with the distributor down);
+      // `attempted`: any refresh tried, e.g. the one at start-up.
+      const t0 = Date.now();
+      for (;;) {
+        const st = await statusState();
+        const done = step.until === 'revoked' ? Boolean(st.revoked) : step.until === 'attempted' ? Boolean(st.lastAttempt) : (st.lastAttempt?.at ?? 0) > t0;
+        if (done || Date.now() - t0 > (step.timeoutS ?? 150) * 1000)
+          return { done, waitedMs: Date.now() - t0, revoked: st.revoked, issuedAt: st.list?.issuedAt ?? null, lastAttempt: st.lastAttempt ?? null };
+        await sleep(500);
+      }
     }
     case 'refreshStatus':
       // What the alarm and start-up run.

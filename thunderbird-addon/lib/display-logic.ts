@@ -10,7 +10,7 @@ import { isSealError } from '../../card/errors.js';
 import type { Party } from '../../card/party.js';
 import type { StatusList } from '../../card/status.js';
 import { blobSource, streamToBlob } from './bytes.js';
-import { originOf, type OriginFacts, type TextKind } from './verdict-text.js';
+import { UNREADABLE, isForeignContainer, originOf, type OriginFacts, type TextKind } from './verdict-text.js';
 
 export type VerdictKind = TextKind;
 
@@ -72,7 +72,7 @@ async function keyless(blob: Blob, o: JudgeOptions): Promise<Keyless> {
     };
   } catch (e) {
     if (isSealError(e, 'TAMPERED')) return { kind: 'tampered', reason: e.message };
-    if (isSealError(e, 'MALFORMED')) return { kind: 'damaged', reason: e.message };
+    if (isSealError(e, 'MALFORMED')) return isForeignContainer(e.message) ? { kind: 'error', code: UNREADABLE, reason: e.message } : { kind: 'damaged', reason: e.message };
     return { reason: e instanceof Error ? e.message : String(e) };
   }
 }
@@ -82,7 +82,7 @@ export async function judge(blob: Blob, attachment: string, o: JudgeOptions): Pr
   const ms = (): number => Math.round(performance.now() - t0);
   if (!o.party) {
     const k = await keyless(blob, o);
-    if (k.kind) return { view: { attachment, kind: k.kind, reason: k.reason ?? '', ms: ms() } };
+    if (k.kind) return { view: { attachment, kind: k.kind, ...(k.code ? { code: k.code } : {}), reason: k.reason ?? '', ms: ms() } };
     // A refusal needs no keys to be said: only a certified origin waits for the unlock.
     const { certified, ...facts } = k;
     return { view: { attachment, ...facts, kind: certified ? 'locked' : certified === false ? 'refused' : 'error', originCertified: certified, reason: k.reason ?? 'the card is locked', ms: ms() } };
@@ -115,6 +115,7 @@ export async function judge(blob: Blob, attachment: string, o: JudgeOptions): Pr
       case 'TAMPERED':
         return { view: { attachment, kind: 'tampered', reason: e.message, ms: ms() } };
       case 'MALFORMED':
+        if (isForeignContainer(e.message)) return { view: { attachment, kind: 'error', code: UNREADABLE, reason: e.message, ms: ms() } };
         return { view: { attachment, kind: 'damaged', reason: e.message, ms: ms() } };
       case 'NOT_FOR_US': {
         const k = await keyless(blob, o);

@@ -71,6 +71,7 @@ export interface Messenger {
   downloads: { download(o: { url: string; filename?: string; saveAs?: boolean }): Promise<number> };
   alarms: {
     create(name: string, o: { periodInMinutes?: number; delayInMinutes?: number }): Promise<void> | void;
+    get(name: string): Promise<{ name: string; periodInMinutes?: number } | undefined>;
     onAlarm: { addListener(f: (a: { name: string }) => void): void };
   };
   folders: { query(q: Record<string, unknown>): Promise<{ id: string; name: string }[]> };

@@ -54,6 +54,15 @@ export interface VerdictText {
   details: string[];
 }
 
+/**
+ * Not a sealcode container at all (another kind of file named .seal), or one from a format
+ * version this sealcode does not know: unreadable here, which says more than "damaged".
+ */
+export const isForeignContainer = (reason: string): boolean => /not a sealcode container|unsupported container version/.test(reason);
+
+/** `code` of an `error` verdict whose file could not be read as a sealed file at all. */
+export const UNREADABLE = 'UNREADABLE';
+
 export function originOf(c: Cert): OriginFacts {
   return c.type === 'card'
     ? { type: 'card', name: c.name, email: c.email, id: c.cardId }
@@ -105,7 +114,7 @@ export function verdictText(f: VerdictFacts, t: Msg): VerdictText {
     case 'needs-code':
       return { tone: 'warn', title: t('verdictNeedsCodeTitle', [f.file]), body: t('verdictNeedsCodeBody'), details };
     default:
-      return { tone: 'bad', title: t('verdictErrorTitle', [f.file]), body: t('verdictErrorBody'), details };
+      return { tone: 'bad', title: t('verdictErrorTitle', [f.file]), body: f.code === UNREADABLE ? t('verdictUnreadableBody', [who]) : t('verdictErrorBody'), details };
   }
 }
 

@@ -83,7 +83,7 @@ async function purchaser(): Promise<void> {
   root.append(
     table(
       ['Serial', 'State', t('optionsGivenTo'), t('optionsHandOver')],
-      codes.map((c) => [c.serial, c.state, who(c), el('code', {}, t('handOverText', [c.code, distributorUrl ?? '(distributor URL)']))]),
+      codes.map((c) => [c.serial, c.state, who(c), el('code', {}, distributorUrl ? t('handOverText', [c.code, distributorUrl]) : t('handOverTextNoUrl', c.code))]),
     ),
   );
 }

@@ -23,7 +23,7 @@ import {
   type RecipientSpec,
 } from '../../../card/index.js';
 import { nodePrimitives } from '../../../card/node.js';
-import { buildXpi } from '../../../thunderbird-addon/build.js';
+import { buildXpi, type BuildOptions } from '../../../thunderbird-addon/build.js';
 import { stampDedicatedXpi } from '../../../thunderbird-addon/stamp.js';
 import { SEALED_TYPE } from '../../../thunderbird-addon/manifest.js';
 
@@ -106,8 +106,11 @@ const planFile = (reportUrl: string, steps: PlanStep[], extra: Record<string, Ui
   'test-plan.json': new TextEncoder().encode(JSON.stringify({ reportUrl, steps })),
 });
 
-export async function purchaserTestXpi(file: string, reportUrl: string, steps: PlanStep[]): Promise<string> {
-  fs.writeFileSync(file, await buildXpi({ flavour: 'purchaser', test: true, extra: planFile(reportUrl, steps) }));
+/** `build`: test-build options (e.g. a status refresh every few seconds, to watch the timer). */
+export type TestBuild = Pick<BuildOptions, 'statusRefreshMinutes'>;
+
+export async function purchaserTestXpi(file: string, reportUrl: string, steps: PlanStep[], build: TestBuild = {}): Promise<string> {
+  fs.writeFileSync(file, await buildXpi({ ...build, flavour: 'purchaser', test: true, extra: planFile(reportUrl, steps) }));
   return file;
 }
 
@@ -117,8 +120,9 @@ export async function dedicatedTestXpi(
   reportUrl: string,
   steps: PlanStep[],
   extra: Record<string, Uint8Array> = {},
+  build: TestBuild = {},
 ): Promise<string> {
-  const template = await buildXpi({ flavour: 'dedicated', test: true, extra: planFile(reportUrl, steps, extra) });
+  const template = await buildXpi({ ...build, flavour: 'dedicated', test: true, extra: planFile(reportUrl, steps, extra) });
   fs.writeFileSync(file, stampDedicatedXpi(template, profile));
   return file;
 }

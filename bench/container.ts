@@ -96,7 +96,6 @@ async function main(): Promise<void> {
     { name: 'plain copy (fs streams)', seal: (o) => node('copy', input, o), open: (i, o) => node('copy', i, o) },
     { name: 'node:crypto AES-GCM 1 MiB, fs streams', seal: (o) => node('aes-seal', input, o), open: (i, o) => node('aes-open', i, o) },
     { name: 'sealcode (cli/seal-files.ts)', seal: (o) => node('sc-seal', input, o), open: (i, o) => node('sc-open', i, o) },
-    { name: 'sealcode, AES-GCM in place (node:crypto)', seal: (o) => node('sc-seal-inplace', input, o), open: (i, o) => node('sc-open-inplace', i, o) },
     { name: 'sealcode, fsync before rename', seal: (o) => node('sc-seal-sync', input, o), open: (i, o) => node('sc-open-sync', i, o) },
     {
       name: 'sealcode CLI, whole process',

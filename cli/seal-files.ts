@@ -11,8 +11,7 @@ import { admit, type OpenAsOptions } from '../card/container/open.js';
 import type { FileMeta } from '../card/container/meta.js';
 import { payloadKey, signedDigest, type Header } from '../card/container/header.js';
 import type { IncrementalHash } from '../card/container/primitives.js';
-import { FileOpener, checkFileSignature, readHeaderFromFile, sealChunksToFile } from '../card/container/file-node.js';
-import { pwriteFull } from '../card/container/file-io-node.js';
+import { FileOpener, checkFileSignature, pwriteFull, readHeaderFromFile, sealChunksToFile } from '../card/container/file-node.js';
 import type { Verdict } from '../card/policy.js';
 import { nodePrimitives } from '../card/node.js';
 import { discard, tempBeside } from './files.js';
@@ -120,7 +119,7 @@ export async function sealFile(inPath: string, outPath: string, o: SealFileOptio
     const { onProgress, overwrite, fsync, ...rest } = o;
     const prim = o.primitives ?? nodePrimitives;
     const prelude = await sealPrelude({ ...rest, meta });
-    const cipher = prelude.payloadKey ? await (prim.poolCipher ?? prim.cipher)(prelude.payloadKey) : null;
+    const cipher = prelude.payloadKey ? await prim.cipher(prelude.payloadKey) : null;
     const payloadHash = prim.sha256Bulk?.(size) ?? prim.sha256();
     await writeAtomically(
       outPath,
@@ -158,7 +157,7 @@ export async function openFile(
     const payloadHash = (): IncrementalHash => prim.sha256Bulk?.(size) ?? prim.sha256();
     const header = readHeaderFromFile(fd);
     const { fileKey, origin, verdict } = await admit(header, o, (origin) => checkFileSignature(fd, size, header, origin, payloadHash()));
-    const cipher = header.signOnly ? null : await (prim.poolCipher ?? prim.cipher)(payloadKey(fileKey, header.payloadSalt));
+    const cipher = header.signOnly ? null : await prim.cipher(payloadKey(fileKey, header.payloadSalt));
     const opener = await FileOpener.start({ input: fd, size, header, cipher, origin, payloadHash: payloadHash(), onProgress });
     const target = typeof outPath === 'string' ? outPath : outPath(opener.meta);
     if (typeof outPath !== 'string') checkTarget(target, overwrite ?? false);

@@ -1,5 +1,5 @@
 // One measured operation per process (so each gets its own peak RSS), bundled by
-// bench/container.ts: copy | aes-seal | aes-open | sc-seal[-inplace|-sync] | sc-open[...]  IN OUT KEYS_JSON NOW.
+// bench/container.ts: copy | aes-seal | aes-open | sc-seal | sc-open  IN OUT KEYS_JSON NOW.
 // Prints {"seconds", "cpu", "user", ...}: the operation alone, start-up excluded. Outputs stay in the
 // page cache (no fsync) like age's and gpg's, except sc-seal-sync / sc-open-sync.
 import fs from 'node:fs';
@@ -8,7 +8,6 @@ import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { sealFile, openFile } from '../../cli/seal-files.js';
 import { partiesOf, type VectorKeys } from '../../tests/vectors/parties.js';
 import { fromHex } from '../../card/index.js';
-import { nodePrimitives } from '../../card/node.js';
 import { useNativeEd25519Signing, useNativeEd25519Verify } from '../../card/ed25519-node.js';
 
 const [op, inPath, outPath, keysPath, nowArg] = process.argv.slice(2) as [string, string, string, string, string];
@@ -57,13 +56,11 @@ async function main(): Promise<void> {
     const p = partiesOf(keys);
     const now = Number(nowArg);
     const fsync = op.endsWith('-sync');
-    // -inplace: AES-GCM by node:crypto on this thread, not WebCrypto on the thread pool.
-    const primitives = op.includes('-inplace') ? { ...nodePrimitives, poolCipher: undefined } : nodePrimitives;
     if (op.startsWith('sc-seal')) {
       const d1 = JSON.parse(fs.readFileSync(keysPath.replace(/keys\.json$/, 'certs.json'), 'utf8')) as { build: { fields: { serial: string } } };
-      await sealFile(inPath, outPath, { sender: p.A!, recipients: [{ kind: 'code', label: d1.build.fields.serial }], now, fsync, primitives });
+      await sealFile(inPath, outPath, { sender: p.A!, recipients: [{ kind: 'code', label: d1.build.fields.serial }], now, fsync });
     } else if (op.startsWith('sc-open')) {
-      await openFile(inPath, outPath, { receiver: p.D1!, issuerPub: fromHex(keys.issuer.public), now, fsync, primitives });
+      await openFile(inPath, outPath, { receiver: p.D1!, issuerPub: fromHex(keys.issuer.public), now, fsync });
     } else throw new Error(`unknown op ${op}`);
   }
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;

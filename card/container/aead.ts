@@ -1,11 +1,7 @@
 // The bulk cipher for payload chunks: AES-256-GCM. Two implementations share this
 // interface: WebCrypto (browsers, Thunderbird) here, node:crypto in aead-node.ts.
 export interface ChunkCipher {
-  /**
-   * Returns ciphertext || 16-byte tag. The caller may reuse `plaintext` (and `sealed`
-   * below) as soon as the call returns, before its promise settles: WebCrypto takes a
-   * copy at the call, as its specification says.
-   */
+  /** Returns ciphertext || 16-byte tag. */
   seal(nonce: Uint8Array, plaintext: Uint8Array): Promise<Uint8Array> | Uint8Array;
   /** Throws on an authentication failure. */
   open(nonce: Uint8Array, sealed: Uint8Array): Promise<Uint8Array> | Uint8Array;

@@ -5,6 +5,7 @@
 // chunk k is encrypted and hashed here. Same bytes as seal()/openSealed(); the one
 // allocation per chunk left is node:crypto's, whose update() always returns a fresh
 // buffer.
+import fs from 'node:fs';
 import { createHash } from 'node:crypto';
 import { malformed, tampered } from '../errors.js';
 import type { Cert } from '../certs.js';
@@ -15,22 +16,109 @@ import { checkSignature } from './open.js';
 import type { IncrementalHash } from './primitives.js';
 import { chunkCount, sizeMismatch, type SealPrelude } from './seal.js';
 import { garbageMeter } from '../gc-nudge.js';
-import { Pipeline, pair, preadFull, pwriteFull, readAt, slot, type Pair } from './file-io-node.js';
 
 export type Progress = (bytesDone: number, total: number) => void;
 
 // node:crypto's update() returns a fresh buffer per call, freed only at a collection:
 // one every MiB (every 4 MiB peaked ~4 MB higher at no measurable CPU saving).
 const GC_EVERY_BYTES = 1 << 20;
-// WebCrypto's outputs (pooled ciphers) live until their write is done, a chunk or two:
-// collected every MiB they survived two collections, were promoted and stayed until a
-// full one (RSS 120 MB at 256 MiB); every 4 MiB they die young (docs/performance.md).
-const POOLED_GC_EVERY_BYTES = 4 << 20;
 
 // Hand the event loop a turn now and then during the keyless check below, so Ctrl-C is
 // served; the sealing and opening loops await their thread-pool reads and writes anyway.
 const YIELD_EVERY = 32;
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+/** Reads until `into` is full or the file ends; the number of bytes read. */
+export function preadFull(fd: number, into: Uint8Array, pos: number): number {
+  let off = 0;
+  while (off < into.length) {
+    const n = fs.readSync(fd, into, off, into.length - off, pos + off);
+    if (n === 0) break;
+    off += n;
+  }
+  return off;
+}
+
+export function pwriteFull(fd: number, data: Uint8Array, pos: number): void {
+  for (let off = 0; off < data.length; ) off += fs.writeSync(fd, data, off, data.length - off, pos + off);
+}
+
+// The same on libuv's thread pool: the kernel's copies (~0.3 CPU s/GB) then run beside
+// AES-GCM and SHA-256 on the main thread, on threads that cost no V8 isolate.
+function readAt(fd: number, into: Uint8Array, pos: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let off = 0;
+    const more = (): void =>
+      fs.read(fd, into, off, into.length - off, pos + off, (err, n) => {
+        if (err) return reject(err);
+        off += n;
+        if (n === 0 || off === into.length) resolve(off);
+        else more();
+      });
+    if (into.length === 0) resolve(0);
+    else more();
+  });
+}
+
+function writeAt(fd: number, data: Uint8Array, pos: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let off = 0;
+    const more = (): void =>
+      fs.write(fd, data, off, data.length - off, pos + off, (err, n) => {
+        if (err) return reject(err);
+        off += n;
+        if (off === data.length) resolve();
+        else more();
+      });
+    if (data.length === 0) resolve();
+    else more();
+  });
+}
+
+/**
+ * Two slots of a read → transform → write pipeline: chunk k+1 is read and chunk k-1
+ * written on the thread pool while chunk k is transformed here. Every operation still
+ * in flight is awaited before settle() returns, so a failure never leaves a read or
+ * write running against a descriptor the caller is about to close.
+ */
+class Pipeline {
+  private readonly pending = new Set<Promise<unknown>>();
+  private readonly writes: (Promise<void> | null)[] = [null, null];
+
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.pending.add(p);
+    const drop = (): void => void this.pending.delete(p);
+    p.then(drop, drop);
+    return p;
+  }
+
+  /** Starts a read now; awaiting the result later surfaces its error. */
+  read<T>(p: Promise<T>): Promise<T> {
+    return this.track(p);
+  }
+
+  /** Waits until the write that last used slot `k & 1` is done, so its buffer may be reused. */
+  async free(k: number): Promise<void> {
+    await this.writes[k & 1];
+  }
+
+  write(k: number, fd: number, data: Uint8Array, pos: number): void {
+    this.writes[k & 1] = this.track(writeAt(fd, data, pos));
+  }
+
+  async drain(): Promise<void> {
+    await Promise.all(this.writes);
+  }
+
+  async settle(): Promise<void> {
+    await Promise.allSettled([...this.pending]);
+  }
+}
+
+type Pair = [Uint8Array, Uint8Array];
+const pair = (n: number): Pair => [new Uint8Array(n), new Uint8Array(n)];
+/** The buffer of a pair that chunk k uses. */
+const slot = (b: Pair, k: number): Uint8Array => (k & 1 ? b[1] : b[0]);
 
 export interface FileSealJob {
   input: number;
@@ -50,11 +138,8 @@ export async function sealChunksToFile(j: FileSealJob): Promise<number> {
   const size = 1 << chunkLog2;
   const total = metaBlock.length + j.size;
   const chunks = chunkCount(total, chunkLog2);
-  const cipher = j.cipher;
-  const pooled = cipher !== null && !cipher.sealInto;
   const pts = pair(size);
-  // Pooled ciphers hand back a fresh buffer per chunk: no output slots of our own.
-  const outs = pooled ? null : pair(size + (cipher ? TAG_LEN : 0));
+  const outs = pair(size + (j.cipher ? TAG_LEN : 0));
   // Where chunk k's content starts in the input (chunk 0 begins with the metadata block).
   const contentAt = (k: number): number => Math.min(j.size, Math.max(0, k * size - metaBlock.length));
   const p = new Pipeline();
@@ -69,41 +154,28 @@ export async function sealChunksToFile(j: FileSealJob): Promise<number> {
     if (off + n !== view.length) throw sizeMismatch(contentAt(k) + n, j.size);
     return view;
   };
-  const meter = garbageMeter(pooled ? POOLED_GC_EVERY_BYTES : GC_EVERY_BYTES);
-  /** Chunk k sealed here, into an output slot whose previous write is done. */
-  const sealHere = (k: number, view: Uint8Array): Uint8Array => {
-    const out = slot(outs!, k).subarray(0, view.length + (cipher ? TAG_LEN : 0));
-    if (cipher) cipher.sealInto!(chunkNonce(k, k + 1 === chunks), view, out);
-    else out.set(view); // the plaintext buffer is refilled while this one is written
-    return out;
-  };
-  let wpos = header.bytes.length;
-  /** Hashes and writes chunk k: on the main thread, while the pool seals chunk k+1. */
-  const finish = async (k: number, out: Uint8Array): Promise<void> => {
-    if (cipher) meter(out.length);
-    j.payloadHash.update(out);
-    await p.free(k);
-    p.write(k, j.output, out, wpos);
-    wpos += out.length;
-    j.onProgress?.(contentAt(k + 1), j.size);
-  };
+  const meter = garbageMeter(GC_EVERY_BYTES);
   pwriteFull(j.output, header.bytes, 0);
+  let wpos = header.bytes.length;
   try {
-    let next = p.track(fill(0));
-    // Pooled: chunk k is sealed on the thread pool while chunk k-1 is hashed here.
-    let behind: Promise<Uint8Array> | null = null;
+    let next = p.read(fill(0));
     for (let k = 0; k < chunks; k++) {
       const view = await next;
-      let sealed: Promise<Uint8Array> | null = null;
-      if (pooled) sealed = p.track(Promise.resolve(cipher.seal(chunkNonce(k, k + 1 === chunks), view)));
-      else await p.free(k);
-      const here = pooled ? null : sealHere(k, view);
-      if (k + 1 < chunks) next = p.track(fill(k + 1)); // refills the other plaintext slot
-      if (here) await finish(k, here);
-      if (behind) await finish(k - 1, await behind);
-      behind = sealed;
+      if (k + 1 < chunks) next = p.read(fill(k + 1));
+      await p.free(k);
+      const out = slot(outs, k).subarray(0, view.length + (j.cipher ? TAG_LEN : 0));
+      if (!j.cipher) out.set(view); // the plaintext buffer is refilled while this one is written
+      else {
+        const nonce = chunkNonce(k, k + 1 === chunks);
+        if (j.cipher.sealInto) j.cipher.sealInto(nonce, view, out);
+        else out.set(await j.cipher.seal(nonce, view));
+        meter(out.length);
+      }
+      j.payloadHash.update(out);
+      p.write(k, j.output, out, wpos);
+      wpos += out.length;
+      j.onProgress?.(contentAt(k + 1), j.size);
     }
-    if (behind) await finish(chunks - 1, await behind);
     await p.drain();
   } finally {
     await p.settle();
@@ -203,20 +275,16 @@ export interface FileOpenJob {
 export class FileOpener {
   private readonly l: Layout;
   private readonly ins: Pair;
-  /** The cipher decrypts on the thread pool into buffers of its own (WebCrypto). */
-  private readonly pooled: boolean;
-  private readonly pts: Pair | null;
+  private readonly pts: Pair;
   private firstContent: Uint8Array = new Uint8Array(0);
   private seen = 0;
-  private readonly meter: (n: number) => void;
+  private readonly meter = garbageMeter(GC_EVERY_BYTES);
   meta!: FileMeta;
 
   private constructor(private readonly j: FileOpenJob) {
     this.l = new Layout(j.input, j.size, j.header);
     this.ins = pair(this.l.full);
-    this.pooled = j.cipher !== null && !j.cipher.openInto;
-    this.pts = this.pooled ? null : pair(1 << j.header.chunkLog2);
-    this.meter = garbageMeter(this.pooled ? POOLED_GC_EVERY_BYTES : GC_EVERY_BYTES);
+    this.pts = pair(1 << j.header.chunkLog2);
   }
 
   static async start(j: FileOpenJob): Promise<FileOpener> {
@@ -231,32 +299,27 @@ export class FileOpener {
   }
 
   /**
-   * Chunk k (read into ins[k & 1]) authenticated, into pts[k & 1] or (pooled) a buffer
-   * of the cipher's, and for the last chunk the signature over the whole checked.
+   * Chunk k (read into ins[k & 1]), authenticated into pts[k & 1], and for the last
+   * chunk the signature over the whole checked.
    */
   private async decrypt(k: number, data: Uint8Array): Promise<Uint8Array> {
     const { j, l } = this;
-    const c = j.cipher;
-    const nonce = chunkNonce(k, k + 1 === l.chunks);
-    // Started before the hash, so the pool decrypts while this thread hashes.
-    const opening = this.pooled && data.length >= TAG_LEN ? attempt(() => c!.open(nonce, data)) : null;
     j.payloadHash.update(data);
     let pt: Uint8Array;
-    if (c) {
+    if (j.cipher) {
       try {
+        const nonce = chunkNonce(k, k + 1 === l.chunks);
         if (data.length < TAG_LEN) throw new Error('short chunk');
-        if (opening) pt = await opening;
-        else {
-          pt = slot(this.pts!, k).subarray(0, data.length - TAG_LEN);
-          c.openInto!(nonce, data, pt);
-        }
+        pt = slot(this.pts, k).subarray(0, data.length - TAG_LEN);
+        if (j.cipher.openInto) j.cipher.openInto(nonce, data, pt);
+        else pt.set(await j.cipher.open(nonce, data));
       } catch {
         throw tampered(`payload chunk ${k} does not authenticate (changed, truncated or reordered)`);
       }
       this.meter(pt.length);
     } else {
       // A copy: the input buffer is refilled while this one is written.
-      pt = slot(this.pts!, k).subarray(0, data.length);
+      pt = slot(this.pts, k).subarray(0, data.length);
       pt.set(data);
     }
     if (k + 1 === l.chunks) checkSignature(j.origin, sha256(j.header.bytes), j.payloadHash.digest(), l.signature());
@@ -277,13 +340,12 @@ export class FileOpener {
     try {
       p.write(0, fd, this.firstContent, 0);
       let wpos = this.firstContent.length;
-      let next = l.chunks > 1 ? p.track(l.chunkAsync(1, this.ins[1])) : null;
+      let next = l.chunks > 1 ? p.read(l.chunkAsync(1, this.ins[1])) : null;
       for (let k = 1; k < l.chunks; k++) {
         const data = await next!;
-        if (k + 1 < l.chunks) next = p.track(l.chunkAsync(k + 1, slot(this.ins, k + 1)));
-        if (!this.pooled) await p.free(k); // pts[k & 1] is written into next
+        if (k + 1 < l.chunks) next = p.read(l.chunkAsync(k + 1, slot(this.ins, k + 1)));
+        await p.free(k);
         const pt = this.counted(await this.decrypt(k, data));
-        if (this.pooled) await p.free(k);
         p.write(k, fd, pt, wpos);
         wpos += pt.length;
       }
@@ -292,14 +354,5 @@ export class FileOpener {
       await p.settle();
     }
     if (this.seen < this.meta.size) throw malformed('payload is shorter than its stated size');
-  }
-}
-
-/** A call's result as a promise, a synchronous throw included. */
-function attempt<T>(f: () => T | Promise<T>): Promise<T> {
-  try {
-    return Promise.resolve(f());
-  } catch (e) {
-    return Promise.reject(e);
   }
 }

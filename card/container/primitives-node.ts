@@ -1,12 +1,8 @@
 // node:crypto for the bulk work. The payload hash runs inline: a hashing worker thread
 // cost ~11 MB of resident memory (its own V8 isolate) and, per byte, more CPU than it
 // moved off the main thread (copying into its ring, waking it); docs/performance.md.
-// The file path instead moves AES-GCM off the main thread: Node runs WebCrypto's
-// AES-GCM on libuv's thread pool, so a chunk is sealed there while the one before is
-// hashed here, with no second V8 isolate.
 import { createHash } from 'node:crypto';
 import { nodeCipher } from './aead-node.js';
-import { webCryptoCipher } from './aead.js';
 import type { IncrementalHash, Primitives } from './primitives.js';
 
 const inline = (): IncrementalHash => {
@@ -16,6 +12,5 @@ const inline = (): IncrementalHash => {
 
 export const nodePrimitives: Primitives = {
   cipher: nodeCipher,
-  poolCipher: webCryptoCipher,
   sha256: inline,
 };

@@ -17,11 +17,6 @@ export const finish = (h: IncrementalHash): Uint8Array | Promise<Uint8Array> => 
 export interface Primitives {
   cipher: ChunkCipherFactory;
   sha256(): IncrementalHash;
-  /**
-   * Optional: the cipher for the Node file path (file-node.ts), whose seal/open run on
-   * libuv's thread pool while the main thread hashes the chunk before (WebCrypto in Node).
-   */
-  poolCipher?: ChunkCipherFactory;
   /** Optional: a hash for about `sizeHint` bytes of payload (the add-on holds small ones for one WebCrypto digest). */
   sha256Bulk?(sizeHint: number): IncrementalHash;
 }

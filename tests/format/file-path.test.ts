@@ -23,27 +23,16 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 const leftovers = (d: string) => fs.readdirSync(d).filter((f) => f.endsWith('.part'));
 const failure = (p: Promise<unknown>) => p.then(() => null, (e: unknown) => e as Error);
 
-const inPlace: Primitives = { ...nodePrimitives, poolCipher: undefined };
-
 describe('file path: the vector bytes, both ways', () => {
   for (const v of vectors) {
-    for (const [how, primitives] of [['thread pool', nodePrimitives], ['in place', inPlace]] as const)
-      it(`${v.name}: sealFile writes the vector container (${how})`, async () => {
-        const d = fs.mkdtempSync(path.join(dir, 'v-'));
-        const input = path.join(d, v.meta.name);
-        fs.writeFileSync(input, fromHex(v.plaintext));
-        const { meta, ...opts } = resealOptions(v, parties);
-        const out = path.join(d, 'out.seal');
-        await sealFile(input, out, { ...opts, meta: { name: meta.name, type: meta.type }, primitives, fsync: false });
-        expect(toHex(fs.readFileSync(out))).toBe(v.container);
-      });
-
-    it(`${v.name}: openFile in place (node:crypto) gives the vector plaintext`, async () => {
-      const d = fs.mkdtempSync(path.join(dir, 'p-'));
-      const input = path.join(d, 'in.seal');
-      fs.writeFileSync(input, fromHex(v.container));
-      const r = await openFile(input, path.join(d, 'out'), { receiver: parties[v.openers[0]!]!, issuerPub, now: v.now, fsync: false, primitives: inPlace });
-      expect(toHex(fs.readFileSync(r.path))).toBe(v.plaintext);
+    it(`${v.name}: sealFile writes the vector container`, async () => {
+      const d = fs.mkdtempSync(path.join(dir, 'v-'));
+      const input = path.join(d, v.meta.name);
+      fs.writeFileSync(input, fromHex(v.plaintext));
+      const { meta, ...opts } = resealOptions(v, parties);
+      const out = path.join(d, 'out.seal');
+      await sealFile(input, out, { ...opts, meta: { name: meta.name, type: meta.type }, primitives: nodePrimitives, fsync: false });
+      expect(toHex(fs.readFileSync(out))).toBe(v.container);
     });
 
     it(`${v.name}: openFile gives the vector plaintext`, async () => {
@@ -170,76 +159,29 @@ describe('file path: damaged containers', () => {
     expect(leftovers(d)).toEqual([]);
   });
 
-  // Both ciphers the file path takes: node:crypto in place on this thread, and WebCrypto
-  // on the thread pool (the default), whose failure surfaces a chunk later.
-  const failingAt = (n: number, pooled: boolean): Primitives => ({
-    ...nodePrimitives,
-    poolCipher: pooled
-      ? async (key) => {
-          const c = await nodePrimitives.poolCipher!(key);
-          let calls = 0;
-          return { ...c, seal: async (nonce, pt) => (++calls === n ? Promise.reject(new Error('cipher failed')) : c.seal(nonce, pt)) };
-        }
-      : undefined,
-    cipher: async (key) => {
-      const c = await nodePrimitives.cipher(key);
-      let calls = 0;
-      return {
-        ...c,
-        sealInto: (nonce, pt, out) => {
-          if (++calls === n) throw new Error('cipher failed');
-          c.sealInto!(nonce, pt, out);
-        },
-      };
-    },
-  });
-
-  for (const pooled of [false, true])
-    it(`a cipher that fails mid-seal leaves no read or write in flight (${pooled ? 'thread pool' : 'in place'})`, async () => {
-      const input = path.join(dir, 'midseal.bin');
-      fs.writeFileSync(input, data);
-      const out = path.join(dir, 'midseal.seal');
-      const err = await failure(sealFile(input, out, { sender: parties.A!, recipients: [{ kind: 'code', label: serial }], now: v.now, chunkLog2: 16, fsync: false, primitives: failingAt(3, pooled) }));
-      expect(err?.message).toBe('cipher failed');
-      expect(fsInFlight()).toBe(0);
-      expect(fs.existsSync(out)).toBe(false);
-      expect(leftovers(dir)).toEqual([]);
-    });
-
-  it('a chunk that fails to open in place (node:crypto) leaves no read or write in flight', async () => {
-    const good = await sealed();
-    const headerLen = 13 + new DataView(good.buffer, good.byteOffset + 9, 4).getUint32(0) + 32;
-    const bad = good.slice();
-    bad[headerLen + 2 * ((1 << 16) + 16) + 5]! ^= 1;
-    const d = fs.mkdtempSync(path.join(dir, 'g-'));
-    const file = path.join(d, 'x.seal');
-    fs.writeFileSync(file, bad);
-    const inPlace: Primitives = { ...nodePrimitives, poolCipher: undefined };
-    const err = await failure(openFile(file, path.join(d, 'x.out'), { receiver: parties.D1!, issuerPub, now: v.now, fsync: false, primitives: inPlace }));
-    expect(isSealError(err, 'TAMPERED')).toBe(true);
-    expect(err!.message).toMatch(/chunk 2 does not authenticate/);
+  it('a cipher that fails mid-seal leaves no read or write in flight', async () => {
+    const input = path.join(dir, 'midseal.bin');
+    fs.writeFileSync(input, data);
+    const base = await nodePrimitives.cipher(new Uint8Array(32));
+    const failing: Primitives = {
+      ...nodePrimitives,
+      cipher: async (key) => {
+        const c = await nodePrimitives.cipher(key);
+        let calls = 0;
+        return {
+          ...base,
+          sealInto: (nonce, pt, out) => {
+            if (++calls === 3) throw new Error('cipher failed');
+            c.sealInto!(nonce, pt, out);
+          },
+        };
+      },
+    };
+    const out = path.join(dir, 'midseal.seal');
+    const err = await failure(sealFile(input, out, { sender: parties.A!, recipients: [{ kind: 'code', label: serial }], now: v.now, chunkLog2: 16, fsync: false, primitives: failing }));
+    expect(err?.message).toBe('cipher failed');
     expect(fsInFlight()).toBe(0);
-    expect(leftovers(d)).toEqual([]);
-  });
-});
-
-// The pooled path refills a plaintext buffer while the chunk read from it is still being
-// sealed on the thread pool: sound only because WebCrypto copies its input at the call.
-describe('file path: the thread-pool cipher takes its input at the call', () => {
-  it('seal and open give the bytes of the input as it was when called', async () => {
-    const key = new Uint8Array(32).fill(9);
-    const pool = await nodePrimitives.poolCipher!(key);
-    const here = await nodePrimitives.cipher(key);
-    const nonce = new Uint8Array(12);
-    const pt = new Uint8Array(1 << 16).map((_, i) => i & 255);
-    const expected = await here.seal(nonce, pt.slice());
-    const sealing = pool.seal(nonce, pt);
-    pt.fill(0);
-    const sealedBytes = await sealing;
-    expect(toHex(sealedBytes)).toBe(toHex(expected));
-    const copy = sealedBytes.slice();
-    const opening = pool.open(nonce, copy);
-    copy.fill(0);
-    expect(toHex(await opening)).toBe(toHex(new Uint8Array(1 << 16).map((_, i) => i & 255)));
+    expect(fs.existsSync(out)).toBe(false);
+    expect(leftovers(dir)).toEqual([]);
   });
 });

@@ -9,7 +9,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import type { Party, RecipientSpec } from '../../card/index.js';
+import type { Party, PullSource, RecipientSpec } from '../../card/index.js';
 import { seal } from '../../card/index.js';
 import { MAC_LEN, MIN_CHUNK_LOG2, PREFIX_LEN, decodeHeader, parsePrefix } from '../../card/container/header.js';
 import { nodePrimitives } from '../../card/node.js';
@@ -179,6 +179,7 @@ class Decoded {
   private bufs: Buffer[] = [];
   private out?: Out;
   private fh?: fsp.FileHandle;
+  private reader?: Promise<fsp.FileHandle>;
   size = 0;
   constructor(private readonly file: string) {}
 
@@ -221,8 +222,29 @@ class Decoded {
     })();
   }
 
+  /**
+   * A spilled part for seal(): positional reads into seal's own chunk buffers, as the CLI's
+   * file path does (no read stream, no buffer allocated per read). Closed by dispose(),
+   * which waits for a read still in flight.
+   */
+  pull(): PullSource | AsyncIterable<Uint8Array> {
+    if (!this.fh) return this.source();
+    let pos = 0;
+    return {
+      read: async (into) => {
+        this.reader ??= fsp.open(this.file, 'r');
+        const { bytesRead } = await (await this.reader).read(into, 0, into.length, pos);
+        pos += bytesRead;
+        return bytesRead;
+      },
+    };
+  }
+
   async dispose(): Promise<void> {
     this.bufs = [];
+    const reader = this.reader;
+    this.reader = undefined;
+    if (reader) await reader.then((h) => h.close(), () => undefined);
     if (this.fh) await fsp.rm(this.file, { force: true });
   }
 }
@@ -397,7 +419,7 @@ async function entity(ctx: Ctx, depth: number, defaultType: string): Promise<voi
       await writeBase64(ctx.out, decoded.source(), eol);
       ctx.result.kept++;
     } else {
-      const container = seal(decoded.source(), {
+      const container = seal(decoded.pull(), {
         sender: ctx.seal.sender,
         recipients: ctx.seal.recipients,
         meta: { name, type: safeMimeType(type), size },
@@ -405,6 +427,8 @@ async function entity(ctx: Ctx, depth: number, defaultType: string): Promise<voi
         // Small parts in small chunks: a 1 MiB chunk buffer for each of thousands of tiny parts is all garbage.
         chunkLog2: size < SPILL_BYTES ? MIN_CHUNK_LOG2 : undefined,
         now: ctx.seal.now,
+        // writeBase64 encodes each chunk before it asks for the next one.
+        reuseBuffers: true,
       });
       await writeBase64(ctx.out, container, eol);
       ctx.result.sealed.push({ name, size });

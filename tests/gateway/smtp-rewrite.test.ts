@@ -140,6 +140,22 @@ describe('submission rewrite: nothing but the body leaves unsealed', () => {
     expect(Buffer.from(o.data).toString()).toBe('SEALCODE but plain text');
   });
 
+  it('a part over the in-memory limit is sealed from its spool file, read by position, to the same bytes', async () => {
+    const big = Buffer.from(Array.from({ length: 3 * (1 << 20) + 777 }, (_, i) => (i * 13 + (i >> 11)) & 0xff));
+    const small = Buffer.from('a small one beside it');
+    const raw = await compose({
+      text: 'see attached',
+      attachments: [
+        { filename: 'big.bin', content: big, contentType: 'application/octet-stream' },
+        { filename: 'small.txt', content: small, contentType: 'text/plain' },
+      ],
+    });
+    const { opened } = await openAll(await rewrite(raw));
+    expect(opened.map((o) => [o.name, o.data.length])).toEqual([['big.bin', big.length], ['small.txt', small.length]]);
+    expect(opened[0]!.data.equals(big)).toBe(true);
+    expect(opened[1]!.data.equals(small)).toBe(true);
+  });
+
   it('a single-part message whose body is a file is sealed whole; its headers stay', async () => {
     const raw = 'From: b@x\r\nSubject: just a pdf\r\nContent-Type: application/pdf; name="a.pdf"\r\nContent-Transfer-Encoding: base64\r\n\r\n' +
       Buffer.from('%PDF single').toString('base64') + '\r\n';

@@ -55,6 +55,8 @@ export function startCardKey(argv: string[]): boolean {
   try {
     const passphrase = knownPassphrase({ passphraseFile: optionValue(argv, 'passphrase-file') });
     if (!passphrase) return false;
+    // A pipe (`--card <(…)`) can be read once only: that read is the command's.
+    if (!fs.statSync(file).isFile()) return false;
     const { salt, N, r, p } = parseEnvelope(fs.readFileSync(file, 'utf8')).kdf;
     startScrypt(passphraseBytes(passphrase), fromBase64(salt), N, r, p);
     return true;

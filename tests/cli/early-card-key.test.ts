@@ -2,6 +2,7 @@
 // opens that file with a passphrase known without asking; anything else starts nothing
 // and leaves the errors to the command itself.
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -64,5 +65,19 @@ describe('the early card key', () => {
     expect(startCardKey(['card', 'info', '--card', card, '--passphrase-file', path.join(dir, 'missing.txt')])).toBe(false);
     delete process.env.SEALCODE_PASSPHRASE;
     expect(startCardKey(['card', 'info', '--card', card])).toBe(false);
+  });
+
+  it('leaves a card file given as a pipe unread, for the command to read once', async () => {
+    process.env.SEALCODE_PASSPHRASE = 'correct horse';
+    const fifo = path.join(dir, 'card.fifo');
+    execFileSync('mkfifo', [fifo]);
+    // Another process writes the card into the pipe once: were the pipe read here, this
+    // read would take the card's bytes and leave the command's read none.
+    const writer = spawn('sh', ['-c', 'cat "$0" > "$1"', card, fifo]);
+    const wrote = new Promise((resolve) => writer.on('close', resolve));
+    expect(startCardKey(['card', 'info', '--card', fifo])).toBe(false);
+    const text = await fs.promises.readFile(fifo, 'utf8');
+    expect(await wrote).toBe(0);
+    expect(await openCardFile(text, 'correct horse')).toEqual(w.A.data);
   });
 });

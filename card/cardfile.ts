@@ -6,6 +6,7 @@ import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { fromBase64, fromUtf8, toBase64, utf8 } from './bytes.js';
 import { SealError, malformed } from './errors.js';
+import { SCRYPT_MAXMEM, parseEnvelope, passphraseBytes, type Envelope } from './cardfile-envelope.js';
 import type { CardSecrets } from './party.js';
 
 export type CardCodeState = 'unused' | 'given' | 'in_use' | 'already_used' | 'revoked';
@@ -40,18 +41,9 @@ export interface CardData {
   blindInToken?: boolean;
 }
 
-interface Envelope {
-  sealcode: 'card';
-  v: 1;
-  kdf: { name: 'scrypt'; N: number; r: number; p: number; salt: string };
-  nonce: string;
-  ct: string;
-}
-
 export const DEFAULT_SCRYPT_N = 1 << 16;
 const AAD = utf8('sealcode card file v1');
 
-const SCRYPT_MAXMEM = 1024 * 1024 * 1024;
 /** scrypt with dkLen 32; Node swaps in its native one (card/scrypt-node.ts), same bytes. */
 export type Scrypt = (pass: Uint8Array, salt: Uint8Array, N: number, r: number, p: number) => Promise<Uint8Array>;
 let scrypt: Scrypt = (pass, salt, N, r, p) => scryptAsync(pass, salt, { N, r, p, dkLen: 32, maxmem: SCRYPT_MAXMEM });
@@ -60,7 +52,7 @@ export function setScrypt(f: Scrypt): void {
 }
 
 const derive = (pass: string, salt: Uint8Array, N: number, r: number, p: number): Promise<Uint8Array> =>
-  scrypt(utf8(pass.normalize('NFKC')), salt, N, r, p);
+  scrypt(passphraseBytes(pass), salt, N, r, p);
 
 export async function sealCardFile(data: CardData, passphrase: string, N = DEFAULT_SCRYPT_N): Promise<string> {
   if (!passphrase) throw new SealError('USAGE', 'a card passphrase is required');
@@ -79,19 +71,8 @@ export async function sealCardFile(data: CardData, passphrase: string, N = DEFAU
 }
 
 export async function openCardFile(text: string, passphrase: string): Promise<CardData> {
-  let env: Envelope;
-  try {
-    env = JSON.parse(text) as Envelope;
-  } catch {
-    throw malformed('not a sealcode card file');
-  }
-  if (env?.sealcode !== 'card' || env.v !== 1 || env.kdf?.name !== 'scrypt') throw malformed('not a sealcode card file');
+  const env = parseEnvelope(text);
   const { N, r, p } = env.kdf;
-  if (typeof env.kdf.salt !== 'string' || typeof env.nonce !== 'string' || typeof env.ct !== 'string')
-    throw malformed('not a sealcode card file');
-  // scrypt needs 128·r·(N + p + 1) bytes: past SCRYPT_MAXMEM it would throw a plain Error.
-  if (![N, r, p].every(Number.isInteger) || N < 1024 || N > 1 << 22 || (N & (N - 1)) !== 0 || r < 1 || r > 32 || p < 1 || p > 16 || 128 * r * (N + p + 1) > SCRYPT_MAXMEM)
-    throw malformed('card file has out-of-range key-stretching parameters');
   const key = await derive(passphrase, fromBase64(env.kdf.salt), N, r, p);
   let pt: Uint8Array;
   try {

@@ -1,13 +1,7 @@
-// Native scrypt for the card file's passphrase (OpenSSL: about twice as fast as the
-// pure-JS one, and it runs on the thread pool). Same bytes; Node-only.
-import { scrypt } from 'node:crypto';
+// Native scrypt for the card file's passphrase (card/scrypt-native.ts). Same bytes; Node-only.
 import { setScrypt } from './cardfile.js';
+import { nativeScrypt } from './scrypt-native.js';
 
 export function useNativeScrypt(): void {
-  setScrypt(
-    (pass, salt, N, r, p) =>
-      new Promise((resolve, reject) =>
-        scrypt(pass, salt, 32, { N, r, p, maxmem: 1024 * 1024 * 1024 }, (err, key) => (err ? reject(err) : resolve(new Uint8Array(key)))),
-      ),
-  );
+  setScrypt(nativeScrypt);
 }

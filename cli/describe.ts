@@ -1,10 +1,12 @@
 // What the CLI says about a sealed container: who sealed it, with what, for whom, and
 // the verdict. One shape for `verify --json` and the decrypt commands' --json.
+import path from 'node:path';
 import type { Cert } from '../card/certs.js';
 import { describeCert } from '../card/certs.js';
 import type { Header } from '../card/container/header.js';
 import type { Verdict } from '../card/policy.js';
-import { termSafe } from './output.js';
+import type { FileMeta } from '../card/container/meta.js';
+import { print, termSafe } from './output.js';
 import { UNREADABLE, isForeignContainer, verdictText, type OriginFacts } from '../thunderbird-addon/lib/verdict-text.js';
 import { msg } from './messages.js';
 import { isSealError } from '../card/errors.js';
@@ -98,4 +100,10 @@ export function inPeoplesWords(e: unknown, file: string): unknown {
   const foreign = e.code === 'MALFORMED' && isForeignContainer(e.message);
   const w = verdictText({ kind: e.code === 'TAMPERED' ? 'tampered' : foreign ? 'error' : 'damaged', file, reason: e.message, ...(foreign ? { code: UNREADABLE } : {}) }, msg);
   return new CliError(`${termSafe(w.title)}\n  ${termSafe(w.body)}\n  why: ${termSafe(e.message)}`, exitCodeOf(e), errorCodeOf(e));
+}
+
+/** What a decrypt prints: where the content went, and the sealed file's verdict. */
+export function reportOpened(o: { json?: boolean }, output: string, meta: FileMeta, s: ContainerSummary): void {
+  const out = { output: path.resolve(output), name: meta.name, type: meta.type, size: meta.size, ...s };
+  print(o, out, () => `opened → ${termSafe(output)} (${termSafe(meta.name)}, ${meta.size} bytes)\n${humanSummary(s, meta.name)}`);
 }

@@ -1,6 +1,6 @@
 // Exit codes are part of the CLI contract (README): scripts and the other components
 // branch on them.
-import { isSealError, type SealErrorCode } from '../card/index.js';
+import { isSealError, type SealErrorCode } from '../card/errors.js';
 
 export const EXIT = { ok: 0, other: 1, usage: 2, refused: 3, malformed: 4 } as const;
 

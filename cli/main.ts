@@ -1,10 +1,16 @@
-// Entry point of bin/sealcode.js.
-import { CommanderError } from 'commander';
-import { EXIT } from './errors.js';
-import { buildProgram, GROUP_NAMES } from './program.js';
-import { modulesFor } from './commands/index.js';
+// Entry point of bin/sealcode.js. Only early-card-key.js is imported statically: the
+// card file's scrypt starts before anything else loads (see there).
+import { startCardKey } from './early-card-key.js';
 
 const argv = process.argv.slice(2);
+startCardKey(argv);
+
+const [{ CommanderError }, { EXIT }, { buildProgram, GROUP_NAMES }, { modulesFor }] = await Promise.all([
+  import('commander'),
+  import('./errors.js'),
+  import('./program.js'),
+  import('./commands/index.js'),
+]);
 // The root --help needs no cryptography; every command does. Native Ed25519 signing and
 // scrypt give the same bytes as the pure-JS paths (both are deterministic), several
 // times faster; native Ed25519 checks give the same verdicts (a "no" is re-checked).

@@ -66,14 +66,19 @@ export function firstLineOf(file: string, what: string): string {
   return line;
 }
 
+/** The passphrase given without asking: --passphrase-file, else $SEALCODE_PASSPHRASE. */
+export function knownPassphrase(opts: PassphraseOptions): string | undefined {
+  if (opts.passphraseFile) return firstLineOf(opts.passphraseFile, 'passphrase');
+  return process.env.SEALCODE_PASSPHRASE || undefined;
+}
+
 /**
  * The passphrase of an existing card, or (with `confirm`) of a card being created,
  * which is asked twice on a terminal.
  */
 export async function getPassphrase(opts: PassphraseOptions, what: string, confirm = false): Promise<string> {
-  if (opts.passphraseFile) return firstLineOf(opts.passphraseFile, 'passphrase');
-  const env = process.env.SEALCODE_PASSPHRASE;
-  if (env) return env;
+  const known = knownPassphrase(opts);
+  if (known) return known;
   if (!onTerminal())
     throw new CliError(`a passphrase is needed for ${what}: set SEALCODE_PASSPHRASE or pass --passphrase-file`, EXIT.usage, 'USAGE');
   const p = await promptHidden(`Passphrase for ${what}: `);

@@ -8,17 +8,16 @@ import { replaceControlChars } from '../../distributor/control-chars.js';
 import { CliError, EXIT } from '../errors.js';
 import { passphraseOption, type PassphraseOptions } from '../passphrase.js';
 import { addCodes, loadCard, openForCard } from '../card-file.js';
-import { handOverText } from '../blind-codes.js';
 import { checkTarget, readInput } from '../files.js';
-import { recipientsFor } from '../recipients.js';
-import { sealFileTo, openFileTo } from '../sealing.js';
-import { humanSummary, inPeoplesWords, summarize } from '../describe.js';
 import type { CardData } from '../../card/cardfile.js';
 import { decodeCert } from '../../card/certs.js';
 import { fromBase64, fromUtf8 } from '../../card/bytes.js';
 import { malformed } from '../../card/errors.js';
 import type { FileMeta } from '../../card/container/meta.js';
 import type { CodeBundle } from '../../distributor/seller/cards.js';
+
+// Each action loads what only it needs (the blind codes' HMACs, the container and its
+// progress bar, the verdict texts) when it runs, so that `card info` pays for none of it.
 
 interface CardOpts extends PassphraseOptions {
   card: string;
@@ -80,7 +79,7 @@ export function register(_program: Command, groups: Groups): void {
 
   cardCommand(groups.card, 'codes', "list the codes to hand over, with serial and state (a blind group's with their blind parts)").action(
     action(async (o: CardOpts) => {
-      const card = await loadCard(o.card, o);
+      const [card, { handOverText }] = await Promise.all([loadCard(o.card, o), import('../blind-codes.js')]);
       const data = card.data;
       const texts = await Promise.all(data.codes.map((c) => handOverText(card, c)));
       const rows = data.codes.map((c, i) => ({
@@ -134,7 +133,7 @@ export function register(_program: Command, groups: Groups): void {
         if (!o.signOnly && !o.to.length) throw new CliError('name at least one recipient with --to (or use --sign-only)', EXIT.usage, 'USAGE');
         const output = o.out ?? `${input}.seal`;
         checkTarget(output, o.force);
-        const card = await loadCard(o.card, o);
+        const [card, { recipientsFor }, { sealFileTo }] = await Promise.all([loadCard(o.card, o), import('../recipients.js'), import('../sealing.js')]);
         const recipients = o.signOnly ? [] : recipientsFor(o.to, card.data);
         const meta = await sealFileTo(input, output, { sender: card.party(), recipients, signOnly: o.signOnly, overwrite: o.force });
         const out = { output: path.resolve(output), name: meta.name, size: meta.size, signOnly: Boolean(o.signOnly), recipients };
@@ -151,7 +150,7 @@ export function register(_program: Command, groups: Groups): void {
     .action(
       action(async (input: string, o: CardOpts & { out?: string; force?: boolean }) => {
         if (o.out) checkTarget(o.out, o.force);
-        const card = await loadCard(o.card, o);
+        const [card, { openFileTo }, { inPeoplesWords, reportOpened, summarize }] = await Promise.all([loadCard(o.card, o), import('../sealing.js'), import('../describe.js')]);
         const r = await openFileTo(
           input,
           (meta) => o.out ?? defaultOpenedPath(input, meta),
@@ -162,9 +161,4 @@ export function register(_program: Command, groups: Groups): void {
         reportOpened(o, r.path, r.meta, summarize(r.header, r.verdict));
       }),
     );
-}
-
-export function reportOpened(o: { json?: boolean }, output: string, meta: FileMeta, s: ReturnType<typeof summarize>): void {
-  const out = { output: path.resolve(output), name: meta.name, type: meta.type, size: meta.size, ...s };
-  print(o, out, () => `opened → ${termSafe(output)} (${termSafe(meta.name)}, ${meta.size} bytes)\n${humanSummary(s, meta.name)}`);
 }

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import type { Groups } from '../program.js';
 import { action, print } from '../output.js';
 import { sealFileTo, openFileTo } from '../sealing.js';
-import { summarize } from '../describe.js';
+import { reportOpened, summarize } from '../describe.js';
 import { loadBuildProfile } from '../build-profile.js';
 import { buildParty, buildRecipient } from '../../card/party.js';
 import { profileCerts, profileSecrets, type DedicatedProfile } from '../../card/profile.js';
@@ -13,7 +13,7 @@ import { completeProfile } from '../../card/blind-profile.js';
 import { checkTarget, writeFileAtomic } from '../files.js';
 import { fromBase64 } from '../../card/bytes.js';
 import { SealError } from '../../card/errors.js';
-import { defaultOpenedPath, reportOpened } from './card.js';
+import { defaultOpenedPath } from './card.js';
 import path from 'node:path';
 
 interface DedOpts {

@@ -10,7 +10,8 @@ import { passphraseOption, type PassphraseOptions } from '../passphrase.js';
 import { addCodes, loadCard, openForCard, type OpenedCard } from '../card-file.js';
 import { readInput, writeFileAtomic, checkTarget } from '../files.js';
 import { loadBuildProfile } from '../build-profile.js';
-import { fromBase64, fromUtf8, malformed } from '../../card/index.js';
+import { fromBase64, fromUtf8 } from '../../card/bytes.js';
+import { malformed } from '../../card/errors.js';
 import { CODE_BUNDLE_CONTEXT, type CodeBundle } from '../../distributor/seller/cards.js';
 import { signedRequest } from '../../distributor/client.js';
 import {

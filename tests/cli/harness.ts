@@ -43,6 +43,8 @@ export interface RunOptions {
   env?: Record<string, string | undefined>;
   cwd?: string;
   input?: string;
+  /** Node options before the script (e.g. --import). */
+  nodeArgs?: string[];
 }
 
 export function sealcode(args: string[], o: RunOptions = {}): Promise<Run> {
@@ -51,7 +53,7 @@ export function sealcode(args: string[], o: RunOptions = {}): Promise<Run> {
     for (const [k, v] of Object.entries({ ...process.env, SEALCODE_PASSPHRASE: PASS, ...o.env })) if (v !== undefined) env[k] = v;
     delete env.SEALCODE_DATA;
     if (o.env?.SEALCODE_DATA) env.SEALCODE_DATA = o.env.SEALCODE_DATA;
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: o.cwd ?? ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...(o.nodeArgs ?? []), BIN, ...args], { cwd: o.cwd ?? ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { modules, modulesFor, type Entry } from '../../cli/commands/index.js';
 import { buildProgram } from '../../cli/program.js';
+import { OPENS_CARD } from '../../cli/early-card-key.js';
 import { openSeller } from '../../distributor/seller/seller.js';
 import { spawnSync } from 'node:child_process';
 import { ensureBuilt, PASS, ROOT, sealcode, sealcodeJson, show } from './harness.js';
@@ -65,6 +66,39 @@ describe('CLI usage', () => {
       (await buildProgram(argv)).commands.map((c) => [c.name(), c.description()]);
     expect(modulesFor(['--help'], ['admin', 'card', 'dedicated', 'addon'])).toBe('placeholders');
     expect(await listed(['--help'])).toEqual(await listed());
+  });
+
+  it("the early card key's list is every command that takes both --card and --passphrase-file", async () => {
+    const program = await buildProgram();
+    const withBoth = commandPaths(program)
+      .filter((path) => {
+        const cmd = path.reduce((c: Command, name) => c.commands.find((x) => x.name() === name)!, program);
+        const longs = cmd.options.map((o) => o.long);
+        return longs.includes('--card') && longs.includes('--passphrase-file');
+      })
+      .map((path) => path.join(' '));
+    expect([...OPENS_CARD].sort()).toEqual(withBoth.sort());
+  });
+
+  it('the built CLI loads only what the command runs: --help no card module, card info no container, and its scrypt first', async () => {
+    const loaded = async (args: string[]): Promise<string[]> => {
+      const r = await sealcode(args, { nodeArgs: ['--import', path.join(ROOT, 'tests/cli/module-list.mjs')] });
+      expect(r.code, show(r)).toBe(0);
+      return [...r.stderr.matchAll(/^LOADED (.*)$/gm)].map((m) => m[1]!.replace(/^file:\/\/.*?\/(build|node_modules)\//, ''));
+    };
+    const help = await loaded(['--help']);
+    expect(help).toContain('cli/main.js');
+    // Of the card library, only what the early scrypt step needs (cli/early-card-key.ts).
+    const early = ['card/bytes.js', 'card/errors.js', 'card/cardfile-envelope.js', 'card/scrypt-native.js'];
+    expect(help.filter((u) => u.startsWith('card/') && !early.includes(u))).toEqual([]);
+    expect(help.filter((u) => /noble|cli\/commands\/(?!index)/.test(u))).toEqual([]);
+    const info = await loaded(['card', 'info', '--card', p('alice.card')]);
+    expect(info).toContain('cli/commands/card.js');
+    const unneeded = /card\/(container\/|index\.js|issuer|status|policy|blind-profile)|cli\/(sealing|seal-files|describe|blind-codes|recipients|progress)|thunderbird-addon|distributor\/seller|zod|cli-progress/;
+    expect(info.filter((u) => unneeded.test(u))).toEqual([]);
+    // scrypt is on its way before commander and the command modules start loading.
+    expect(info.indexOf('card/scrypt-native.js')).toBeGreaterThan(-1);
+    expect(info.indexOf('card/scrypt-native.js')).toBeLessThan(info.findIndex((u) => u.startsWith('commander/')));
   });
 
   it('a subcommand loads only its module; an unknown one loads its whole group', async () => {

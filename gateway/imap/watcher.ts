@@ -54,8 +54,8 @@ const DOWNLOAD_CHUNK = 256 * 1024;
  * are streamed through the same walk. Only where the bytes come from differs.
  */
 const SOURCE_MAX = 1024 * 1024;
-/** Messages per bulk FETCH: at most this many times SOURCE_MAX in memory. */
-const BULK_FETCH_COUNT = 32;
+/** Fetched messages being examined at once: at most this many times SOURCE_MAX in memory. */
+const IN_FLIGHT = 32;
 
 const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
   new Promise((resolve) => {
@@ -356,21 +356,22 @@ export class FolderWatcher {
     // Sources are fetched cut at SOURCE_MAX + 1 bytes: a message that fits is walked here,
     // one that does not is streamed afterwards. (Cheaper than asking for RFC822.SIZE,
     // which a server may have to compute by reading every new message.)
-    // The certify pool works on one chunk while the next is fetched; waiting for it
-    // before fetching on would leave the server idle. Two chunks at most are in memory.
+    // One FETCH for the whole batch: a FETCH per few messages left the server idle for a
+    // round trip each time. The certify pool works while later messages arrive; past
+    // IN_FLIGHT messages the oldest is waited for before the next response is read
+    // (imapflow reads no further until then), so memory stays bounded.
     const big: number[] = [];
-    let previous: Promise<unknown> = Promise.resolve();
-    for (let i = 0; i < todo.length; ) {
-      const chunk = todo.slice(i, (i += BULK_FETCH_COUNT));
-      const jobs: Promise<void>[] = [];
-      const query = { uid: true, source: { start: 0, maxLength: SOURCE_MAX + 1 } };
-      for await (const r of client.fetch(chunk.map((m) => m.uid).join(','), query, { uid: true })) {
+    const jobs: Promise<void>[] = [];
+    const query = { uid: true, source: { start: 0, maxLength: SOURCE_MAX + 1 } };
+    if (todo.length)
+      for await (const r of client.fetch(todo.map((m) => m.uid).join(','), query, { uid: true })) {
         if (this.stopper.signal.aborted) return;
         const uid = r.uid;
         if ((r.source?.length ?? 0) > SOURCE_MAX) {
           big.push(uid);
           continue;
         }
+        if (jobs.length >= IN_FLIGHT) await jobs.shift();
         jobs.push(
           examineSource(r.source ?? Buffer.alloc(0), ctx, this.deps.pool).then(
             (x) => examined(uid, x),
@@ -382,10 +383,7 @@ export class FolderWatcher {
           ),
         );
       }
-      await previous;
-      previous = Promise.all(jobs);
-    }
-    await previous;
+    await Promise.all(jobs);
 
     for (const uid of big.sort((a, b) => a - b)) {
       if (this.stopper.signal.aborted) return;

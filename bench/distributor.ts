@@ -98,7 +98,7 @@ try {
   const rows: Row[] = ['static file (same size)', 'download by token', 'redeem + download (2 requests)'].map((name, i) => ({ name, per: i === 2 ? 2 : 1, requests: 0, duration: 0, server: 0, client: 0, wait: 0, bad: 0, bytes: 0, p50: [], p99: [] }));
   // Where each run lies in the server's profile (seconds after its spawn, which is within
   // a few tenths of the profile's start), for cpuprofile-summary --from/--to.
-  const windows: string[] = [];
+  const windows: { title: string; from: string; to: string }[] = [];
   const since = () => ((performance.now() - spawnedAt) / 1000).toFixed(1);
   const run = async (title: string, o: object, into?: Row): Promise<Result> => {
     process.stderr.write(`${title}...\n`);
@@ -107,7 +107,7 @@ try {
     const w0 = serverWait();
     const from = since();
     const r = await autocannon({ url: base, connections, ...o });
-    windows.push(`${title}: --from ${from} --to ${since()}`);
+    windows.push({ title, from, to: since() });
     if (into) {
       into.requests += r.requests.total;
       into.duration += r.duration;
@@ -160,7 +160,13 @@ try {
   console.log('(p50/p99: the median over rounds of each round\'s figure, per HTTP request; in the last row half are POST /redeem and half GET /download.)');
   console.log('(srv/cli cpu ms: CPU time of the server process and of this load generator per operation;');
   console.log(' srv wait ms: time the server\'s main thread was ready to run but had no core, per operation.)');
-  if (prof.length) console.log(`profile windows (npx tsx bench/lib/cpuprofile-summary.ts FILE ...):\n  ${windows.join('\n  ')}`);
+  if (prof.length) {
+    console.log(`profile stretches of each run (npx tsx bench/lib/cpuprofile-summary.ts ${process.env.SEALCODE_BENCH_PROF}/CPU.*.0.001.cpuprofile 40 --from … --to …):\n  ${windows.map((w) => `${w.title}: --from ${w.from} --to ${w.to}`).join('\n  ')}`);
+    for (const row of ['static', 'download by token', 'redeem + download']) {
+      const ws = windows.filter((w) => w.title.startsWith('round') && w.title.endsWith(`: ${row}`));
+      console.log(`  all rounds of ${row}: --from ${ws.map((w) => w.from).join(',')} --to ${ws.map((w) => w.to).join(',')}`);
+    }
+  }
 } finally {
   server.kill('SIGTERM');
   await new Promise((r) => server.once('exit', r));

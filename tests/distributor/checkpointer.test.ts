@@ -2,7 +2,7 @@
 // thread, never inside a commit on the event loop (distributor/db/checkpointer.ts). The
 // database file's size shows when that happened: new pages reach it only by a checkpoint.
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSqlite, DB_FILE, type SqliteOptions } from '../../distributor/db/sqlite.js';
@@ -66,6 +66,24 @@ describe('background checkpoints (SQLite)', () => {
     dirs.push(dir);
     const stopped = await new Promise<Error | undefined>((resolve) => startCheckpointer(join(dir, 'missing.db'), resolve));
     expect(stopped?.message).toMatch(/SQLITE_CANTOPEN: unable to open database file/);
+  });
+
+  it('when its worker stops by itself, the store is told and its commits checkpoint again', async () => {
+    const { db: first } = await store({});
+    const dir = dirs.at(-1)!;
+    await first.close();
+    let told: (err?: Error) => void = () => {};
+    const stopped = new Promise<Error | undefined>((resolve) => (told = resolve));
+    const db = openSqlite(dir, { checkpointInBackground: true, checkpointEveryMs: 60_000, onCheckpointerStopped: (err) => told(err) });
+    // The worker thread opens the file by name a few milliseconds later; by then it is
+    // gone (the store keeps its open file), so the thread fails as it would on any error.
+    const moved = join(dir, 'moved.db');
+    renameSync(join(dir, DB_FILE), moved);
+    expect((await stopped)?.message).toMatch(/SQLITE_CANTOPEN/);
+    const before = statSync(moved).size;
+    await writeManyPages(db);
+    expect(statSync(moved).size).toBeGreaterThan(before + 1000 * 4096);
+    await db.close();
   });
 
   it('a worker asked to stop is not reported as stopped by itself', async () => {

@@ -1,14 +1,27 @@
 // Summarises a V8 .cpuprofile (node --cpu-prof) by self time per function and per file,
 // for finding where a server spends its CPU under a bench.
-//   npx tsx bench/lib/cpuprofile-summary.ts FILE.cpuprofile [top=40]
+//   npx tsx bench/lib/cpuprofile-summary.ts FILE.cpuprofile [top=40] [--from S[,S...] --to S[,S...]]
+// --from/--to keep the samples of some stretches (seconds after the profile began): the
+// rounds of one row of a bench, as bench/distributor.ts prints them when it profiles.
 import fs from 'node:fs';
 
 interface Node { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }
 interface Profile { nodes: Node[]; samples: number[]; timeDeltas: number[]; startTime: number; endTime: number }
 
-const file = process.argv[2]!;
-const top = Number(process.argv[3] ?? 40);
+const opt = (name: string): number[] | undefined => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1]!.split(',').map((x) => Number(x) * 1e6) : undefined;
+};
+const positional = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && !all[i - 1]?.startsWith('--'));
+const file = positional[0]!;
+const top = Number(positional[1] ?? 40);
 const p = JSON.parse(fs.readFileSync(file, 'utf8')) as Profile;
+// Samples outside the stretch asked for are dropped (their time delta set to 0).
+const from = opt('from') ?? [0];
+const to = opt('to') ?? [Infinity];
+const inside = (t: number) => from.some((f, i) => t >= f && t < (to[i] ?? Infinity));
+let at = 0;
+p.timeDeltas = p.timeDeltas.map((d) => (inside((at += d)) ? d : 0));
 const byId = new Map(p.nodes.map((n) => [n.id, n]));
 const parent = new Map<number, number>();
 for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
@@ -40,7 +53,8 @@ const show = (title: string, m: Map<string, number>, n = top) => {
   console.log(`\n${title}`);
   for (const [k, t] of [...m].sort((a, b) => b[1] - a[1]).slice(0, n)) console.log(`${((t / total) * 100).toFixed(1).padStart(6)}%  ${(t / 1000).toFixed(0).padStart(7)} ms  ${k}`);
 };
-console.log(`total sampled ${(total / 1000).toFixed(0)} ms over ${((p.endTime - p.startTime) / 1000).toFixed(0)} ms`);
+const idle = [...fn].filter(([k]) => k.startsWith('(idle)')).reduce((n, [, t]) => n + t, 0);
+console.log(`total sampled ${(total / 1000).toFixed(0)} ms (${((idle / total) * 100).toFixed(0)}% idle) over ${((p.endTime - p.startTime) / 1000).toFixed(0)} ms`);
 show('self time by function', fn);
 show('self time by file', files, 25);
 show('inclusive time by function', incl, top);

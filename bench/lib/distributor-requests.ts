@@ -8,8 +8,7 @@ import type { Seller } from '../../distributor/seller/seller.js';
  * Codes for `n` redemptions and tokens for `n` downloads, with spares: autocannon may
  * set up a few requests beyond `amount`.
  */
-export async function benchStock(seller: Seller, n: number): Promise<{ codes: string[]; tokens: string[] }> {
-  const spare = 100;
+export async function benchStock(seller: Seller, n: number, spare = 100): Promise<{ codes: string[]; tokens: string[] }> {
   const card = await issueCard(seller, { name: 'Bench', email: 'bench@example.test', codes: 2 * (n + spare), maxCodes: 10 * n + 1000 });
   const codes = card.data.codes.map((c) => c.code);
   const grantCodes = codes.splice(0, n + spare);
@@ -18,10 +17,10 @@ export async function benchStock(seller: Seller, n: number): Promise<{ codes: st
   return { codes, tokens };
 }
 
+// Both lists are consumed (shift): several runs over one stock never reuse a code or token.
 /** GET /download/TOKEN for each pre-granted token in turn. */
 export function downloadRequests(tokens: string[]): object[] {
-  let t = 0;
-  return [{ method: 'GET', setupRequest: (req: object) => ({ ...req, path: `/download/${tokens[t++]}` }) }];
+  return [{ method: 'GET', setupRequest: (req: object) => ({ ...req, path: `/download/${tokens.shift()}` }) }];
 }
 
 /** POST /redeem with the next fresh code, then GET the download it links to. */
@@ -32,7 +31,7 @@ export function redeemThenDownload(codes: string[], cookie: string, csrf: string
       method: 'POST',
       path: '/redeem',
       headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
-      setupRequest: (req: object) => ({ ...req, body: new URLSearchParams({ code: codes[c++]!, email: `r${c}@example.test`, _csrf: csrf }).toString() }),
+      setupRequest: (req: object) => ({ ...req, body: new URLSearchParams({ code: codes.shift()!, email: `r${c++}@example.test`, _csrf: csrf }).toString() }),
       onResponse: (_status: number, body: string, context: { token?: string }) => {
         context.token = /href="\/download\/([A-Za-z0-9_-]+)"/.exec(body)?.[1];
       },

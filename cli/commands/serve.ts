@@ -91,7 +91,13 @@ export function register(program: Command, _groups: Groups): void {
         const pw = ensureConsolePassword(dir);
         // A connection the database server drops while idle (a restart) is logged and
         // replaced, never fatal: requests meanwhile fail with 5xx and succeed after.
-        const seller = await openSeller(dir, { dbUrl, onIdleError: (err) => logger.warn({ err: { message: err.message } }, 'database connection lost') });
+        const seller = await openSeller(dir, {
+          dbUrl,
+          onIdleError: (err) => logger.warn({ err: { message: err.message } }, 'database connection lost'),
+          // SQLite: the log is copied back into the file off the event loop (db/checkpointer.ts).
+          checkpointInBackground: true,
+          onCheckpointerStopped: (err) => logger.warn({ err: { message: err?.message ?? 'stopped' } }, 'background checkpoints stopped; commits checkpoint again'),
+        });
         const template = loadTemplate(o.template);
         const { app, ctx } = await createApp(seller, {
           consolePassword: pw.password,

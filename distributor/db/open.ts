@@ -2,7 +2,7 @@
 // else the SQLite file in the data folder.
 import { SealError } from '../../card/index.js';
 import type { PostgresOptions } from './postgres.js';
-import { openSqlite } from './sqlite.js';
+import { openSqlite, type SqliteOptions } from './sqlite.js';
 import { isPostgresUrl, redactUrl, type Store } from './store.js';
 
 /** The --db option, else SEALCODE_DB; undefined means the SQLite file in the data folder. */
@@ -14,8 +14,8 @@ export function dbUrlOf(option: string | undefined): string | undefined {
 }
 
 /** The `pg` driver is loaded only when a URL names PostgreSQL: SQLite commands never pay for it. */
-export async function openStore(dataDir: string, dbUrl: string | undefined, o: PostgresOptions = {}): Promise<Store> {
-  if (!dbUrl) return openSqlite(dataDir);
+export async function openStore(dataDir: string, dbUrl: string | undefined, o: PostgresOptions & SqliteOptions = {}): Promise<Store> {
+  if (!dbUrl) return openSqlite(dataDir, o);
   const { openPostgres } = await import('./postgres.js');
   return openPostgres(dbUrl, o);
 }

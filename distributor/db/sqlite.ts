@@ -4,10 +4,25 @@ import { join } from 'node:path';
 import { LATEST_VERSION, MIGRATIONS, newerSchema } from './migrations.js';
 import { chmodIfPresent, privateDir, privateFile } from './private-files.js';
 import { txScope, type Param, type Store } from './store.js';
+import { startCheckpointer, type Checkpointer } from './checkpointer.js';
 
 export const DB_FILE = 'sealcode.db';
+// SQLite's default: a COMMIT that takes the log past this many pages checkpoints it.
+const AUTO_CHECKPOINT_PAGES = 1000;
 
-export function openSqlite(dataDir: string): SqliteStore {
+export interface SqliteOptions {
+  /**
+   * Checkpoint the write-ahead log from a worker thread rather than inside commits
+   * (checkpointer.ts): for a serving process, whose commits then stop stalling requests.
+   */
+  checkpointInBackground?: boolean;
+  /** How often that thread checkpoints (default 200 ms). */
+  checkpointEveryMs?: number;
+  /** Called if that thread stops by itself; commits checkpoint again from then on. */
+  onCheckpointerStopped?: (err?: Error) => void;
+}
+
+export function openSqlite(dataDir: string, o: SqliteOptions = {}): SqliteStore {
   privateDir(dataDir);
   const file = join(dataDir, DB_FILE);
   // SQLite gives the -wal and -shm files the database file's mode when it makes them.
@@ -20,7 +35,9 @@ export function openSqlite(dataDir: string): SqliteStore {
   db.pragma('busy_timeout = 10000');
   db.pragma('foreign_keys = ON');
   db.pragma('synchronous = NORMAL');
-  return new SqliteStore(db, file);
+  const store = new SqliteStore(db, file);
+  if (o.checkpointInBackground) store.checkpointInBackground(o.checkpointEveryMs, o.onCheckpointerStopped);
+  return store;
 }
 
 export class SqliteStore implements Store {
@@ -33,6 +50,7 @@ export class SqliteStore implements Store {
   // slip their statements into it. Transactions queue here; lone statements wait for
   // the open one to end.
   private tail: Promise<void> = Promise.resolve();
+  private checkpointer?: Checkpointer;
 
   constructor(
     private readonly db: Database.Database,
@@ -118,11 +136,25 @@ export class SqliteStore implements Store {
     return LATEST_VERSION;
   }
 
+  /** See SqliteOptions.checkpointInBackground. */
+  checkpointInBackground(everyMs?: number, onStopped?: (err?: Error) => void): void {
+    this.db.pragma('wal_autocheckpoint = 0');
+    this.checkpointer = startCheckpointer(
+      this.where,
+      (err) => {
+        if (this.db.open) this.db.pragma(`wal_autocheckpoint = ${AUTO_CHECKPOINT_PAGES}`);
+        onStopped?.(err);
+      },
+      everyMs,
+    );
+  }
+
   async ping(): Promise<boolean> {
     return this.db.open;
   }
 
   async close(): Promise<void> {
+    await this.checkpointer?.stop();
     if (this.db.open) this.db.close();
   }
 }

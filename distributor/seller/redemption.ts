@@ -24,7 +24,6 @@ import {
 import type { Seller } from './seller.js';
 import { EmailAddress, parseOrRefuse } from '../validation.js';
 import { recordedPublicUrl } from './settings.js';
-import { groupIsBlind } from './cards.js';
 
 export const DEFAULT_RESUME_WINDOW_MS = 15 * 60 * 1000;
 
@@ -124,7 +123,8 @@ export async function grantRedemption(seller: Seller, input: GrantInput): Promis
       const row = await checkCode(seller, input.code);
       if (row.state === 'revoked') throw new SealError('REVOKED', 'This code has been withdrawn by the person who gave it to you. Ask them for a new one.');
       if (row.expires_at < now) throw new SealError('EXPIRED', 'This code has expired. Ask the person who gave it to you for a new one.');
-      const card = (await seller.db.get<{ cert: Uint8Array; revoked_at: number | null }>('SELECT cert, revoked_at FROM cards WHERE id = ?', row.card_id))!;
+      // The group's blind flag with the card: one statement fewer per grant.
+      const card = (await seller.db.get<{ cert: Uint8Array; revoked_at: number | null; blind: number }>('SELECT cert, revoked_at, (SELECT blind FROM groups WHERE id = ?) AS blind FROM cards WHERE id = ?', row.group_id, row.card_id))!;
       if (card.revoked_at) throw new SealError('REVOKED', 'The card of the person who gave you this code has been withdrawn, so the code cannot be used. Ask them what to do.');
       // Reloading the success page, or typing the code again before downloading, gives
       // the same download back: to the same email address or the same browser.
@@ -161,7 +161,7 @@ export async function grantRedemption(seller: Seller, input: GrantInput): Promis
         copyOf: row.parent_build_id ?? '',
         distributorUrl: input.distributorUrl ?? (await recordedPublicUrl(seller)),
         now,
-        blind: await groupIsBlind(seller, row.group_id),
+        blind: card.blind === 1,
       });
       const redemptionId = newId('red');
       const token = Buffer.from(randomBytes(32)).toString('base64url');

@@ -8,6 +8,7 @@ import { openStore } from '../db/open.js';
 import { DB_FILE } from '../db/sqlite.js';
 import type { Store } from '../db/store.js';
 import type { PostgresOptions } from '../db/postgres.js';
+import type { SqliteOptions } from '../db/sqlite.js';
 import { loadMasterKey, openSecret, sealSecret } from '../db/master-key.js';
 import { writePrivateFile } from '../db/private-files.js';
 
@@ -24,7 +25,7 @@ export interface Seller {
   close(): Promise<void>;
 }
 
-export interface SellerOptions extends PostgresOptions {
+export interface SellerOptions extends PostgresOptions, SqliteOptions {
   /** A postgres:// URL; absent, the SQLite file in the data folder. */
   dbUrl?: string;
 }

@@ -77,7 +77,22 @@ export async function createApp(sellerIn: Seller, opts: AppOptions = {}): Promis
   // Opening and checking the issuer key costs more than the rest of a grant; a serving
   // process keeps it once opened (it lives in this process's memory either way).
   let issuer: Uint8Array | undefined;
-  const seller: Seller = { ...sellerIn, issuerSecret: () => (issuer ??= sellerIn.issuerSecret()) };
+  // Group keys never change once made (groups are only ever inserted): a grant need not
+  // read and unseal its group's key again.
+  const groupKeys = new Map<string, Uint8Array>();
+  const seller: Seller = {
+    ...sellerIn,
+    issuerSecret: () => (issuer ??= sellerIn.issuerSecret()),
+    async groupKey(groupId) {
+      let k = groupKeys.get(groupId);
+      if (!k) {
+        k = await sellerIn.groupKey(groupId);
+        if (groupKeys.size >= 10_000) groupKeys.clear();
+        groupKeys.set(groupId, k);
+      }
+      return k;
+    },
+  };
   const log = opts.logger === false ? makeLogger(undefined, 'silent') : (opts.logger ?? makeLogger());
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
   const refuse = (req: Request, res: Response, status: number, message: string) => {

@@ -116,7 +116,9 @@ export function prepareTemplate(templateBytes: Uint8Array, source: string, stamp
     offset += e.local.length;
   }
   const prefix = concatAll(fixed.map((e) => e.local));
-  const prefixCentral = fixed.map((e) => e.central);
+  // The template files' central directory entries never change (they come first, at fixed
+  // offsets): joined once, not per download.
+  const prefixCentral = concatAll(fixed.map((e) => e.central));
   // Purchaser names by certificate: decoding a certificate per download is wasted work.
   const names = new Map<string, string>();
   const purchaserName = (p: DedicatedProfile): string => {
@@ -137,17 +139,17 @@ export function prepareTemplate(templateBytes: Uint8Array, source: string, stamp
       if (stampOpts.updateUrl) m.browser_specific_settings.gecko.update_url = stampOpts.updateUrl;
       const me = entry(MANIFEST, strToU8(JSON.stringify(m, null, 2)), prefix.length, false);
       const pe = entry(PROFILE, strToU8(JSON.stringify(p)), prefix.length + me.local.length, false);
-      const central = concatAll([...prefixCentral, me.central, pe.central]);
+      const centralLength = prefixCentral.length + me.central.length + pe.central.length;
       const cdOffset = prefix.length + me.local.length + pe.local.length;
       const eocd = new Uint8Array(22);
       const d = new DataView(eocd.buffer);
-      const count = prefixCentral.length + 2;
+      const count = fixed.length + 2;
       d.setUint32(0, 0x06054b50, true);
       d.setUint16(8, count, true);
       d.setUint16(10, count, true);
-      d.setUint32(12, central.length, true);
+      d.setUint32(12, centralLength, true);
       d.setUint32(16, cdOffset, true);
-      return [prefix, concatAll([me.local, pe.local, central, eocd])];
+      return [prefix, concatAll([me.local, pe.local, prefixCentral, me.central, pe.central, eocd])];
   };
   return {
     source,

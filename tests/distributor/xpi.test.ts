@@ -29,6 +29,35 @@ describe('prepared dedicated template', () => {
     expect(Buffer.from(prepareTemplate(template, 'again').stamp(D1)).equals(Buffer.from(a))).toBe(true);
   });
 
+  it('lays the zip out plainly: the central directory lists every entry in file order, each at its own local header', () => {
+    // Unzipping does not see the central directory's order, but Range resumes need the
+    // same bytes from every version of the stamper: the layout is pinned here.
+    const z = Buffer.from(prepareTemplate(template, 'layout').stamp(D1));
+    const eocd = z.length - 22;
+    expect(z.readUInt32LE(eocd)).toBe(0x06054b50);
+    const count = z.readUInt16LE(eocd + 10);
+    const cdSize = z.readUInt32LE(eocd + 12);
+    const cdOffset = z.readUInt32LE(eocd + 16);
+    expect(cdOffset + cdSize).toBe(eocd);
+    const local: { name: string; at: number }[] = [];
+    for (let at = 0; at < cdOffset; ) {
+      expect(z.readUInt32LE(at)).toBe(0x04034b50);
+      const nameLen = z.readUInt16LE(at + 26);
+      local.push({ name: z.toString('utf8', at + 30, at + 30 + nameLen), at });
+      at += 30 + nameLen + z.readUInt16LE(at + 28) + z.readUInt32LE(at + 18);
+    }
+    const central: { name: string; at: number }[] = [];
+    for (let at = cdOffset; at < eocd; ) {
+      expect(z.readUInt32LE(at)).toBe(0x02014b50);
+      const nameLen = z.readUInt16LE(at + 28);
+      central.push({ name: z.toString('utf8', at + 46, at + 46 + nameLen), at: z.readUInt32LE(at + 42) });
+      at += 46 + nameLen + z.readUInt16LE(at + 30) + z.readUInt16LE(at + 32);
+    }
+    expect(central).toEqual(local);
+    expect(central.length).toBe(count);
+    expect(local.slice(-2).map((e) => e.name)).toEqual(['manifest.json', 'profile.json']);
+  });
+
   it('refuses what is not the dedicated template', () => {
     const codeOf = (f: () => unknown) => {
       try {

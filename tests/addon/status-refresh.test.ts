@@ -240,21 +240,20 @@ describe('revocation reaching an installed build, in a real Thunderbird against 
   it("Frank's build (hourly timer): revoked while Thunderbird is closed, the start-up refresh applies it", async () => {
     await serve();
     const profile = { dir: path.join(dir, 'tb-frank'), imap: imapOf('frank@example.test'), smtp: { host: sink.host, port: sink.port }, identity: { name: 'Frank', email: 'frank@example.test' } };
-    const first = await withReportServer(async (rs) =>
-      runThunderbird({ rs, profile, xpi: await dedicatedTestXpi(path.join(dir, 'frank1.xpi'), frank, rs.url, [{ op: 'waitInbox', count: 1 }, { op: 'waitStatus', until: 'attempted', timeoutS: 30 }, { op: 'verdicts' }]) }),
-    );
-    expect(stepResult(first, 'waitStatus').revoked).toBeNull();
-    expect(stepResult(first, 'waitStatus').lastAttempt).toMatchObject({ ok: true });
-    expect(stepResult(first, 'verdicts')[0].views[0]).toMatchObject({ kind: 'certified' });
-    await revokeBuild(seller, frank.buildId);
-    const second = await withReportServer(async (rs) =>
-      runThunderbird({
-        rs,
-        profile,
-        relaunch: true,
-        xpi: await dedicatedTestXpi(path.join(dir, 'frank2.xpi'), frank, rs.url, [{ op: 'waitStatus', until: 'revoked', timeoutS: 60 }, sendStep('Frank after revocation'), { op: 'verdicts' }]),
-      }),
-    );
+    // One build, one report server: the plan's second list runs at the second launch.
+    const [first, second] = await withReportServer(async (rs) => {
+      const xpi = await dedicatedTestXpi(path.join(dir, 'frank.xpi'), frank, rs.url, [
+        [{ op: 'waitInbox', count: 1 }, { op: 'waitStatus', until: 'attempted', timeoutS: 30 }, { op: 'verdicts' }],
+        [{ op: 'waitStatus', until: 'revoked', timeoutS: 60 }, sendStep('Frank after revocation'), { op: 'verdicts' }],
+      ]);
+      const before = await runThunderbird({ rs, profile, xpi });
+      expect(stepResult(before, 'waitStatus').revoked).toBeNull();
+      expect(stepResult(before, 'waitStatus').lastAttempt).toMatchObject({ ok: true });
+      expect(stepResult(before, 'verdicts')[0].views[0]).toMatchObject({ kind: 'certified' });
+      await revokeBuild(seller, frank.buildId);
+      rs.clear();
+      return [before, await runThunderbird({ rs, profile, relaunch: true, xpi })];
+    });
     const seen = stepResult(second, 'waitStatus');
     expect(seen).toMatchObject({ done: true });
     expect(seen.revoked).toMatch(/revoked this add-on/);

@@ -24,17 +24,27 @@ export class Reporter {
   }
 }
 
-/** Runs the plan in `file` if this build carries one: hello, each step's result or error, done. */
+/**
+ * Runs the plan in `file` if this build carries one: hello, each step's result or error, done.
+ * A plan of `runs` holds the steps of each launch of one profile; storage.local counts them.
+ */
 export async function runPlan<S extends { op: string }>(file: string, hello: () => Promise<unknown>, run: (step: S, r: Reporter) => Promise<unknown>): Promise<void> {
-  let plan: { reportUrl: string; steps: S[] };
+  let plan: { reportUrl: string; steps?: S[]; runs?: S[][] };
   try {
     plan = (await (await fetch(messenger().runtime.getURL(file))).json()) as typeof plan;
   } catch {
     return;
   }
+  let steps = plan.steps ?? [];
+  if (plan.runs) {
+    const key = `testPlanLaunches:${file}`;
+    const n = Number((await messenger().storage.local.get(key))[key] ?? 0);
+    await messenger().storage.local.set({ [key]: n + 1 });
+    steps = plan.runs[n] ?? [];
+  }
   const r = new Reporter(plan.reportUrl);
   await r.send('hello', await hello());
-  for (const [i, step] of plan.steps.entries()) {
+  for (const [i, step] of steps.entries()) {
     try {
       await r.send('step', { i, op: step.op, result: await run(step, r) });
     } catch (e) {

@@ -107,11 +107,16 @@ export function refreshStatus(onChange?: () => Promise<void>, minAgeMs = 0): Pro
 }
 
 async function attempt(onChange: (() => Promise<void>) | undefined, minAgeMs: number): Promise<RefreshResult> {
-  const r = await fetchAndKeep(onChange, minAgeMs);
-  if (r.url && !r.skipped) {
-    const rec: Attempt = { at: Date.now(), ok: r.ok, ...(r.error ? { error: r.error } : {}), ...(r.issuedAt ? { issuedAt: r.issuedAt } : {}) };
-    await messenger().storage.local.set({ [ATTEMPT]: rec }).catch(() => undefined);
+  const { result: r, keep } = await fetchList(minAgeMs);
+  if (!r.url || r.skipped) return r;
+  const rec: Attempt = { at: Date.now(), ok: r.ok, ...(r.error ? { error: r.error } : {}), ...(r.issuedAt ? { issuedAt: r.issuedAt } : {}) };
+  try {
+    // One write: whoever reads the list finds the attempt that brought it.
+    await messenger().storage.local.set({ [ATTEMPT]: rec, ...(keep ? { [KEY]: keep } : {}) });
+  } catch (e) {
+    return { ok: false, url: r.url, error: `the list could not be kept: ${e instanceof Error ? e.message : String(e)}` };
   }
+  if (r.changed) await onChange?.();
   return r;
 }
 
@@ -127,21 +132,23 @@ export async function refreshOnWake(onChange?: () => Promise<void>): Promise<Ref
   return refreshStatus(onChange, started ? WAKE_MIN_AGE_MS : 0);
 }
 
-async function fetchAndKeep(onChange: (() => Promise<void>) | undefined, minAgeMs: number): Promise<RefreshResult> {
-    const src = await source().catch(() => null);
-    if (!src) return { ok: false, error: 'no distributor URL known' };
-    try {
-      const h0 = await held(src.issuerPub);
-      if (h0 && minAgeMs > 0 && Date.now() - h0.fetchedAt < minAgeMs) return { ok: true, url: src.url, issuedAt: h0.list.issuedAt, changed: false, skipped: true };
-      const res = await fetch(src.url, { cache: 'no-store', signal: AbortSignal.timeout(15_000) });
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      const signed = (await res.json()) as SignedStatus;
-      const h = await held(src.issuerPub);
-      const a = acceptStatus(h?.list, signed, src.issuerPub);
-      await messenger().storage.local.set({ [KEY]: { signed: { body: signed.body, sig: signed.sig }, fetchedAt: Date.now(), url: src.url } satisfies Held });
-      if (a.changed) await onChange?.();
-      return { ok: true, url: src.url, issuedAt: a.list.issuedAt, changed: a.changed };
-    } catch (e) {
-      return { ok: false, url: src.url, error: e instanceof Error ? e.message : String(e) };
-    }
+/** Fetches and checks the list; `keep` is what to store (never an older or unsigned list). */
+async function fetchList(minAgeMs: number): Promise<{ result: RefreshResult; keep?: Held }> {
+  const src = await source().catch(() => null);
+  if (!src) return { result: { ok: false, error: 'no distributor URL known' } };
+  try {
+    const h0 = await held(src.issuerPub);
+    if (h0 && minAgeMs > 0 && Date.now() - h0.fetchedAt < minAgeMs) return { result: { ok: true, url: src.url, issuedAt: h0.list.issuedAt, changed: false, skipped: true } };
+    const res = await fetch(src.url, { cache: 'no-store', signal: AbortSignal.timeout(15_000) });
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    const signed = (await res.json()) as SignedStatus;
+    const h = await held(src.issuerPub);
+    const a = acceptStatus(h?.list, signed, src.issuerPub);
+    return {
+      result: { ok: true, url: src.url, issuedAt: a.list.issuedAt, changed: a.changed },
+      keep: { signed: { body: signed.body, sig: signed.sig }, fetchedAt: Date.now(), url: src.url },
+    };
+  } catch (e) {
+    return { result: { ok: false, url: src.url, error: e instanceof Error ? e.message : String(e) } };
+  }
 }

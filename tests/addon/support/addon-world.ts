@@ -101,9 +101,15 @@ export interface PlanStep {
   [k: string]: unknown;
 }
 
-const planFile = (reportUrl: string, steps: PlanStep[], extra: Record<string, Uint8Array> = {}): Record<string, Uint8Array> => ({
+/**
+ * The driver's plan. Steps for several launches of the same profile (`PlanStep[][]`): the
+ * build runs the next list at each start, so a relaunch needs no new XPI. Replacing the
+ * XPI in the profile makes Thunderbird update the add-on during its start-up, which now and
+ * then hung there under load before the add-on ran at all.
+ */
+const planFile = (reportUrl: string, steps: PlanStep[] | PlanStep[][], extra: Record<string, Uint8Array> = {}): Record<string, Uint8Array> => ({
   ...extra,
-  'test-plan.json': new TextEncoder().encode(JSON.stringify({ reportUrl, steps })),
+  'test-plan.json': new TextEncoder().encode(JSON.stringify(Array.isArray(steps[0]) ? { reportUrl, runs: steps } : { reportUrl, steps })),
 });
 
 /** `build`: test-build options (e.g. a status refresh every few seconds, to watch the timer). */
@@ -118,7 +124,7 @@ export async function dedicatedTestXpi(
   file: string,
   profile: DedicatedProfile,
   reportUrl: string,
-  steps: PlanStep[],
+  steps: PlanStep[] | PlanStep[][],
   extra: Record<string, Uint8Array> = {},
   build: TestBuild = {},
 ): Promise<string> {

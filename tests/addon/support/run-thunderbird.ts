@@ -39,7 +39,7 @@ export async function runThunderbird(o: {
   timeoutMs?: number;
   /** Runs after the profile exists and before launch (e.g. installing the native host into its HOME). */
   prepare?: (home: string) => Promise<void>;
-  /** Launch the profile of an earlier run again, as it is (only the add-on file is replaced: an update). */
+  /** Launch the profile of an earlier run again, as it is (a different add-on file replaces the one there: an update). */
   relaunch?: boolean;
   /** Answers the driver's `ask` steps by name, while Thunderbird runs. */
   answers?: Record<string, (home: string) => Promise<void>>;
@@ -54,7 +54,9 @@ export async function runThunderbird(o: {
       });
   // Side-loaded by hand: the id is read here with fflate rather than an unzip child.
   const manifest = JSON.parse(strFromU8(unzipSync(new Uint8Array(fs.readFileSync(o.xpi)), { filter: (f) => f.name === 'manifest.json' })['manifest.json']!));
-  fs.copyFileSync(o.xpi, path.join(profile.dir, 'extensions', `${manifest.browser_specific_settings.gecko.id}.xpi`));
+  const installed = path.join(profile.dir, 'extensions', `${manifest.browser_specific_settings.gecko.id}.xpi`);
+  // The same build launched again is left as it is: a copy would be an update at start-up.
+  if (!(o.relaunch && fs.existsSync(installed) && fs.readFileSync(installed).equals(fs.readFileSync(o.xpi)))) fs.copyFileSync(o.xpi, installed);
   const home = path.join(profile.dir, '.home');
   fs.mkdirSync(home, { recursive: true });
   await o.prepare?.(home);
@@ -90,6 +92,7 @@ export async function runThunderbird(o: {
       clearInterval(timer);
     }
     if (failures.length) throw failures[0]!;
+    await addonStateWritten(profile.dir, manifest.browser_specific_settings.gecko.id);
     const steps = o.rs.reports.filter((r) => r.body?.event === 'step').map((r) => r.body.data as StepReport);
     return { hello: hello.data, steps, seconds: (Date.now() - t0) / 1000, log: tb.tail(60) };
   } catch (e) {
@@ -97,6 +100,25 @@ export async function runThunderbird(o: {
   } finally {
     await tb.stop();
   }
+}
+
+/**
+ * Waits until Thunderbird has written down the add-on it installed (extensions.json and
+ * addonStartup.json.lz4, each saved a moment after start-up). Stopped before that, the
+ * next launch of the profile finds the add-on unrecorded and installs it again during
+ * start-up, where Thunderbird 153 now and then hung before any add-on ran (seen with
+ * a run of ~2 s: written 200 ms after its plan was done).
+ */
+async function addonStateWritten(dir: string, id: string, timeoutMs = 20_000): Promise<void> {
+  const t0 = Date.now();
+  const written = (): boolean => {
+    try {
+      return fs.readFileSync(path.join(dir, 'extensions.json'), 'utf8').includes(`"${id}"`) && fs.statSync(path.join(dir, 'addonStartup.json.lz4')).size > 0;
+    } catch {
+      return false;
+    }
+  };
+  while (!written() && Date.now() - t0 < timeoutMs) await new Promise((r) => setTimeout(r, 200));
 }
 
 /** The result of step `op` (the n-th of that op), failing loudly on a driver error. */

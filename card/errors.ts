@@ -15,10 +15,16 @@ export type SealErrorCode =
 
 export class SealError extends Error {
   readonly code: SealErrorCode;
-  constructor(code: SealErrorCode, message: string, options?: { cause?: unknown }) {
+  /**
+   * MALFORMED only: the input is no sealcode container at all (another kind of file) or
+   * one of a format version this code does not read, rather than a damaged one.
+   */
+  readonly foreign: boolean;
+  constructor(code: SealErrorCode, message: string, options?: { cause?: unknown; foreign?: boolean }) {
     super(message, options);
     this.name = 'SealError';
     this.code = code;
+    this.foreign = options?.foreign ?? false;
   }
 }
 
@@ -26,4 +32,5 @@ export const isSealError = (e: unknown, code?: SealErrorCode): e is SealError =>
   e instanceof SealError && (code === undefined || e.code === code);
 
 export const malformed = (msg: string): SealError => new SealError('MALFORMED', msg);
+export const foreignFormat = (msg: string): SealError => new SealError('MALFORMED', msg, { foreign: true });
 export const tampered = (msg: string): SealError => new SealError('TAMPERED', msg);

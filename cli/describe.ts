@@ -7,7 +7,7 @@ import type { Header } from '../card/container/header.js';
 import type { Verdict } from '../card/policy.js';
 import type { FileMeta } from '../card/container/meta.js';
 import { print, termSafe } from './output.js';
-import { UNREADABLE, isForeignContainer, verdictText, type OriginFacts } from '../thunderbird-addon/lib/verdict-text.js';
+import { UNREADABLE, verdictText, type OriginFacts } from '../thunderbird-addon/lib/verdict-text.js';
 import { msg } from './messages.js';
 import { isSealError } from '../card/errors.js';
 import { CliError, errorCodeOf, exitCodeOf } from './errors.js';
@@ -97,8 +97,7 @@ export function humanSummary(s: ContainerSummary, file = 'this file'): string {
 /** A tampered or damaged container, said as the banner says it; the technical reason kept last. */
 export function inPeoplesWords(e: unknown, file: string): unknown {
   if (!isSealError(e, 'TAMPERED') && !isSealError(e, 'MALFORMED')) return e;
-  const foreign = e.code === 'MALFORMED' && isForeignContainer(e.message);
-  const w = verdictText({ kind: e.code === 'TAMPERED' ? 'tampered' : foreign ? 'error' : 'damaged', file, reason: e.message, ...(foreign ? { code: UNREADABLE } : {}) }, msg);
+  const w = verdictText({ kind: e.code === 'TAMPERED' ? 'tampered' : e.foreign ? 'error' : 'damaged', file, reason: e.message, ...(e.foreign ? { code: UNREADABLE } : {}) }, msg);
   return new CliError(`${termSafe(w.title)}\n  ${termSafe(w.body)}\n  why: ${termSafe(e.message)}`, exitCodeOf(e), errorCodeOf(e));
 }
 

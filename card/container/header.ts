@@ -3,7 +3,7 @@
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { Reader, Writer, concat, equalBytes, utf8 } from '../bytes.js';
-import { SealError, malformed, tampered } from '../errors.js';
+import { SealError, foreignFormat, malformed, tampered } from '../errors.js';
 import { hkdf32 } from '../keys.js';
 import { STANZA_KIND_BYTE, STANZA_KINDS, type Stanza } from '../stanza.js';
 
@@ -76,8 +76,8 @@ export function encodeHeader(h: HeaderFields, fileKey: Uint8Array): Header {
 /** Body length from the 13-byte prefix, so a streaming reader knows how much to read. */
 export function parsePrefix(prefix: Uint8Array): number {
   if (prefix.length < PREFIX_LEN) throw malformed('truncated header');
-  if (!equalBytes(prefix.subarray(0, 8), MAGIC)) throw malformed('not a sealcode container (bad magic)');
-  if (prefix[8] !== VERSION) throw malformed(`unsupported container version ${prefix[8]}`);
+  if (!equalBytes(prefix.subarray(0, 8), MAGIC)) throw foreignFormat('not a sealcode container (bad magic)');
+  if (prefix[8] !== VERSION) throw foreignFormat(`unsupported container version ${prefix[8]}`);
   const len = new DataView(prefix.buffer, prefix.byteOffset + 9, 4).getUint32(0);
   if (len > MAX_HEADER) throw malformed('header length out of range');
   return len;

@@ -237,6 +237,26 @@ describe('CLI usage', () => {
     expect(again.stderr).toMatch(/already been used/);
   });
 
+  it('verify tells a file of another kind (or a newer format) from a damaged sealed one, in the banner words', async () => {
+    fs.writeFileSync(p('other.pdf.seal'), Buffer.from('%PDF-1.7 not sealed at all'));
+    const enc = await sealcode(['card', 'encrypt', '--card', p('alice.card'), '--to', 'group', p('f.txt'), '-o', p('cut.seal')]);
+    expect(enc.code, show(enc)).toBe(0);
+    const whole = fs.readFileSync(p('cut.seal'));
+    fs.writeFileSync(p('cut.seal'), whole.subarray(0, 40));
+    const newer = Buffer.from(whole);
+    newer[8] = 2; // the format version byte
+    fs.writeFileSync(p('newer.seal'), newer);
+    const verify = (f: string) => sealcode(['verify', ...D, p(f)]);
+    const [other, cut, next] = await Promise.all([verify('other.pdf.seal'), verify('cut.seal'), verify('newer.seal')]);
+    for (const r of [other, next]) {
+      expect(r.stderr, show(r)).toMatch(/sealcode could not check .*\.\n\s+It is not a sealed file this sealcode can read/);
+      expect(r.stderr).not.toMatch(/Damaged/);
+    }
+    expect(cut.stderr, show(cut)).toMatch(/Damaged: .* is not a readable sealed file/);
+    expect([other.code, cut.code, next.code]).toEqual([cut.code, cut.code, cut.code]);
+    expect(cut.code).not.toBe(0);
+  });
+
   it('--json outputs parse, errors included', async () => {
     const info = await sealcodeJson(['card', 'info', '--card', p('alice.card')]);
     expect(info.json.cardId).toBe(cardId);

@@ -24,6 +24,7 @@ import {
   type HeaderFields,
   type Stanza,
 } from '../../card/index.js';
+import type { SealError } from '../../card/errors.js';
 import { makeWorld } from '../support/world.js';
 import { outcome } from '../support/outcome.js';
 
@@ -131,6 +132,18 @@ describe('parsePrefix', () => {
     expect(outcome(() => parsePrefix(prefix('SEALCODE', 2)))).toBe('MALFORMED: unsupported container version 2');
     expect(outcome(() => parsePrefix(prefix('SEALCODE', 0)))).toBe('MALFORMED: unsupported container version 0');
     expect(outcome(() => parsePrefix(prefix('SEALCODE', 1, MAX_HEADER + 1)))).toBe('MALFORMED: header length out of range');
+  });
+  it('marks another kind of file and another version as foreign, a damaged prefix not', () => {
+    const foreignOf = (b: Uint8Array): boolean => {
+      try {
+        parsePrefix(b);
+      } catch (e) {
+        return (e as SealError).foreign;
+      }
+      throw new Error('accepted');
+    };
+    expect([prefix('TEALCODE'), prefix('SEALCODE', 2), prefix('SEALCODE', 0)].map(foreignOf)).toEqual([true, true, true]);
+    expect([prefix().subarray(0, 12), prefix('SEALCODE', 1, MAX_HEADER + 1)].map(foreignOf)).toEqual([false, false]);
   });
 });
 

@@ -5,7 +5,6 @@
 // after a suspension recomputes them on demand.
 import { fromBase64 } from '../../card/bytes.js';
 import { judge, type VerdictView } from '../lib/display-logic.js';
-import { UNREADABLE } from '../lib/verdict-text.js';
 import { messenger } from '../lib/messenger.js';
 import { isSealedName } from '../lib/seal-files.js';
 import { FLAVOUR } from './flavour.js';
@@ -100,7 +99,7 @@ export async function verdictsFor(messageId: number, fresh = false): Promise<Ver
     try {
       file = await m.messages.getAttachmentFile(messageId, part);
     } catch (e) {
-      out.push({ ...base, kind: 'error', code: UNREADABLE, reason: `Thunderbird could not hand over the attachment: ${e instanceof Error ? e.message : String(e)}` });
+      out.push({ ...base, kind: 'error', reason: `Thunderbird could not hand over the attachment: ${e instanceof Error ? e.message : String(e)}` });
       continue;
     }
     const j = await judge(file, a.name, { party: keys.party, issuerPub: keys.issuerPub, status: st.list });

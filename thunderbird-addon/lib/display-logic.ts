@@ -10,7 +10,7 @@ import { isSealError } from '../../card/errors.js';
 import type { Party } from '../../card/party.js';
 import type { StatusList } from '../../card/status.js';
 import { blobSource, streamToBlob } from './bytes.js';
-import { UNREADABLE, isForeignContainer, originOf, type OriginFacts, type TextKind } from './verdict-text.js';
+import { UNREADABLE, originOf, type OriginFacts, type TextKind } from './verdict-text.js';
 
 export type VerdictKind = TextKind;
 
@@ -72,7 +72,7 @@ async function keyless(blob: Blob, o: JudgeOptions): Promise<Keyless> {
     };
   } catch (e) {
     if (isSealError(e, 'TAMPERED')) return { kind: 'tampered', reason: e.message };
-    if (isSealError(e, 'MALFORMED')) return isForeignContainer(e.message) ? { kind: 'error', code: UNREADABLE, reason: e.message } : { kind: 'damaged', reason: e.message };
+    if (isSealError(e, 'MALFORMED')) return e.foreign ? { kind: 'error', code: UNREADABLE, reason: e.message } : { kind: 'damaged', reason: e.message };
     return { reason: e instanceof Error ? e.message : String(e) };
   }
 }
@@ -115,7 +115,7 @@ export async function judge(blob: Blob, attachment: string, o: JudgeOptions): Pr
       case 'TAMPERED':
         return { view: { attachment, kind: 'tampered', reason: e.message, ms: ms() } };
       case 'MALFORMED':
-        if (isForeignContainer(e.message)) return { view: { attachment, kind: 'error', code: UNREADABLE, reason: e.message, ms: ms() } };
+        if (e.foreign) return { view: { attachment, kind: 'error', code: UNREADABLE, reason: e.message, ms: ms() } };
         return { view: { attachment, kind: 'damaged', reason: e.message, ms: ms() } };
       case 'NOT_FOR_US': {
         const k = await keyless(blob, o);

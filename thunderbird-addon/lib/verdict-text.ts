@@ -54,13 +54,7 @@ export interface VerdictText {
   details: string[];
 }
 
-/**
- * Not a sealcode container at all (another kind of file named .seal), or one from a format
- * version this sealcode does not know: unreadable here, which says more than "damaged".
- */
-export const isForeignContainer = (reason: string): boolean => /not a sealcode container|unsupported container version/.test(reason);
-
-/** `code` of an `error` verdict whose file could not be read as a sealed file at all. */
+/** `code` of an `error` verdict whose file is no sealed file this sealcode reads (SealError.foreign): more than "damaged". */
 export const UNREADABLE = 'UNREADABLE';
 
 export function originOf(c: Cert): OriginFacts {

@@ -8,12 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { startDovecot } from '../tests/support/dovecot.js';
 import { dedicatedTestXpi, makeAddonWorld } from '../tests/addon/support/addon-world.js';
-import { runThunderbird, stepResult, withReportServer } from '../tests/addon/support/run-thunderbird.js';
+import { KEEP_AWAKE, runThunderbird, stepResult, withReportServer } from '../tests/addon/support/run-thunderbird.js';
 import { MB, sampleMemory } from '../tests/addon/support/memory.js';
-
-// The pauses that let memory settle outlast the event page's 30 s idle timeout (a fetch does
-// not count as activity): without this, Thunderbird suspends the driver mid-plan.
-const KEEP_AWAKE = { 'extensions.background.idle.timeout': 600_000 };
 import { PROBES } from '../thunderbird-addon/background/mem-probe.js';
 
 const SIZE_MB = Number(process.env.BENCH_MB ?? 200);
@@ -50,12 +46,8 @@ async function main(): Promise<void> {
       const p = stepResult(r, 'probe', i);
       const from = marks[`pre-${k}`]!;
       const to = marks[`post-${k}`]!;
-      const procs = mem
-        .byProcess(from, to, from)
-        .filter((x) => x.peak - x.base > 2 * MB)
-        .map((x) => `${x.role.split(':')[0]} +${f(x.peak - x.base)}`);
       console.log(
-        `${k.padEnd(12)} ${String(p.ms).padStart(5)} ms: tree at start ${f(mem.levelAt(from, 3) - idle)} above idle, grew +${f(mem.peak(from, to) - mem.levelAt(from, 3))} (${procs.join(', ') || 'no process > 2 MB'})`,
+        `${k.padEnd(12)} ${String(p.ms).padStart(5)} ms: tree at start ${f(mem.levelAt(from, 3) - idle)} above idle, grew +${f(mem.peak(from, to) - mem.levelAt(from, 3))} (${mem.grewBy(from, to)})`,
       );
     });
   } finally {

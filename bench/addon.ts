@@ -11,20 +11,15 @@ import type { AddressInfo } from 'node:net';
 import { startDovecot } from '../tests/support/dovecot.js';
 import { startSmtpSink } from '../tests/support/smtp-sink.js';
 import { aliceParty, dedicatedTestXpi, makeAddonWorld, sealWith } from '../tests/addon/support/addon-world.js';
-import { runThunderbird, stepResult, withReportServer } from '../tests/addon/support/run-thunderbird.js';
+import { KEEP_AWAKE, runThunderbird, stepResult, withReportServer } from '../tests/addon/support/run-thunderbird.js';
 import { patternBytes } from '../thunderbird-addon/lib/pattern.js';
 import { MB, sampleMemory } from '../tests/addon/support/memory.js';
-
-// The pauses that let memory settle outlast the event page's 30 s idle timeout (a fetch does
-// not count as activity): without this, Thunderbird suspends the driver mid-plan.
-const KEEP_AWAKE = { 'extensions.background.idle.timeout': 600_000 };
 
 const SIZES = (process.env.BENCH_SIZES_MB ?? '25,200').split(',').map(Number);
 /** A pause after each phase (ms), so that each phase's growth is its own: BENCH_SETTLE_MS. */
 const SETTLE_MS = Number(process.env.BENCH_SETTLE_MS ?? 0);
 /** How long after start-up the idle level is taken: BENCH_IDLE_AFTER_MS. */
 const IDLE_AFTER_MS = Number(process.env.BENCH_IDLE_AFTER_MS ?? 10_000);
-
 
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sealcode-bench-addon-'));
@@ -74,19 +69,12 @@ async function main(): Promise<void> {
       // the result): its peak above idle, and how much the tree grew within it (what the
       // phase itself took, with the garbage earlier phases left behind not counted).
       let from = marks[`start${mb}`]!;
-      // Which process grew within the window: the add-on's (tab) or Thunderbird's main one.
-      const procGrowth = (a: number, b: number): string =>
-        mem
-          .byProcess(a, b, a)
-          .filter((q) => q.peak - q.base > 2 * MB)
-          .map((q) => ` ${q.role.split(':')[0]} +${((q.peak - q.base) / MB).toFixed(0)}`)
-          .join('');
       const byPhase = phases
         .filter((x) => x.mb === mb)
         .map((x) => {
           const p = x.name.endsWith('-settled')
             ? `settled to ${((mem.levelAt(x.t, 3) - idle) / MB).toFixed(0)}`
-            : `${x.name} ${((peakIn(from, x.t) - idle) / MB).toFixed(0)} (+${((peakIn(from, x.t) - mem.levelAt(from, 3)) / MB).toFixed(0)}${procGrowth(from, x.t)})`;
+            : `${x.name} ${((peakIn(from, x.t) - idle) / MB).toFixed(0)} (+${((peakIn(from, x.t) - mem.levelAt(from, 3)) / MB).toFixed(0)}: ${mem.grewBy(from, x.t)})`;
           from = x.t;
           return p;
         });
@@ -96,11 +84,7 @@ async function main(): Promise<void> {
           `peak ${(peak / MB).toFixed(0)} MB = ${((peak - idle) / MB).toFixed(0)} MB above idle (${((peak - idle) / (mb * MB)).toFixed(1)}x the file)${ok ? '' : ' — DID NOT OPEN'}\n` +
           `  by phase, peak above idle (+ growth within the phase), MB: ${byPhase.join(', ')}\n` +
           `  chunks freed once written: ${p.freeing ? `${p.released.buffers} so far (${(p.released.bytes / MB).toFixed(0)} MB)` : 'no (this engine keeps them)'}\n` +
-          `  by process, peak above its idle level, MB: ${mem
-            .byProcess(marks[`start${mb}`]!, marks[`end${mb}`]!, marks.idle!)
-            .filter((x) => x.peak - x.base > 2 * MB)
-            .map((x) => `${x.role} +${((x.peak - x.base) / MB).toFixed(0)}`)
-            .join(', ')}`,
+          `  by process, peak above its idle level, MB: ${mem.grewBy(marks[`start${mb}`]!, marks[`end${mb}`]!, marks.idle!)}`,
       );
     });
   } finally {

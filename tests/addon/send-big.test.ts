@@ -12,7 +12,7 @@ import { nodePrimitives } from '../../card/node.js';
 import { startDovecot, type Dovecot } from '../support/dovecot.js';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.js';
 import { aliceParty, dedicatedTestXpi, makeAddonWorld, type AddonWorld } from './support/addon-world.js';
-import { runThunderbird, stepResult, withReportServer } from './support/run-thunderbird.js';
+import { KEEP_AWAKE, runThunderbird, stepResult, withReportServer } from './support/run-thunderbird.js';
 import { MB } from './support/memory.js';
 
 const SIZES = (process.env.SEALCODE_SEND_MB ?? '200').split(',').map(Number);
@@ -57,9 +57,7 @@ describe('a big attachment sealed on send and sent by Thunderbird itself', () =>
           // Headless, nobody can answer "this message is large, send anyway?".
           prefs: {
             'mailnews.message_warning_size': 0,
-            // The driver awaits sendMessage for minutes with nothing else going on; Thunderbird
-            // would otherwise suspend its event page after 30 s idle, and the driver with it.
-            'extensions.background.idle.timeout': 900_000,
+            ...KEEP_AWAKE,
             // What Thunderbird's own send says about itself, on its console (SEALCODE_TB_VERBOSE=1 shows it).
             'mailnews.send.loglevel': 'All',
             'mailnews.smtp.loglevel': 'All',

@@ -172,11 +172,7 @@ describe('a 200 MiB attachment through the add-on in real Thunderbird', () => {
     const openGrowth = open.mem.peak(v.doneAt - openMs, v.doneAt) - open.mem.levelAt(v.doneAt - openMs, 3);
     const receivePeak = open.mem.peak(open.idleAt, open.endAt) - idleOpen;
     // Which process grew while the add-on opened: its content process, or Thunderbird's main one.
-    const byProc = open.mem
-      .byProcess(v.doneAt - openMs, v.doneAt, v.doneAt - openMs)
-      .filter((p) => p.peak - p.base > MB)
-      .map((p) => `${p.role.split(':')[0]} +${mb(p.peak - p.base)}`)
-      .join(', ');
+    const byProc = open.mem.grewBy(v.doneAt - openMs, v.doneAt, v.doneAt - openMs, MB);
 
     console.log(
       `LARGE ${mb(SIZE)} in real Thunderbird: seal ${sealMs} ms, peak ${mb(sealPeak)} above idle (${mb(idleSend)}), growing ${mb(sealGrowth)} while sealing; ` +

@@ -137,12 +137,12 @@ async function fetchList(minAgeMs: number): Promise<{ result: RefreshResult; kee
   const src = await source().catch(() => null);
   if (!src) return { result: { ok: false, error: 'no distributor URL known' } };
   try {
-    const h0 = await held(src.issuerPub);
-    if (h0 && minAgeMs > 0 && Date.now() - h0.fetchedAt < minAgeMs) return { result: { ok: true, url: src.url, issuedAt: h0.list.issuedAt, changed: false, skipped: true } };
+    // Read once: refreshStatus lets one refresh run at a time, so nothing replaces it meanwhile.
+    const h = await held(src.issuerPub);
+    if (h && minAgeMs > 0 && Date.now() - h.fetchedAt < minAgeMs) return { result: { ok: true, url: src.url, issuedAt: h.list.issuedAt, changed: false, skipped: true } };
     const res = await fetch(src.url, { cache: 'no-store', signal: AbortSignal.timeout(15_000) });
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     const signed = (await res.json()) as SignedStatus;
-    const h = await held(src.issuerPub);
     const a = acceptStatus(h?.list, signed, src.issuerPub);
     return {
       result: { ok: true, url: src.url, issuedAt: a.list.issuedAt, changed: a.changed },

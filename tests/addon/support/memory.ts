@@ -60,6 +60,8 @@ export interface MemorySampler {
   levelAt(at: number, n?: number): number;
   /** Per process of the tree: the highest RSS within [from, to] and the level at `base` (bytes). */
   byProcess(from: number, to: number, base: number): { role: string; peak: number; base: number }[];
+  /** `byProcess` said in a line: each process that grew by more than `minBytes`, e.g. "tab +12, main +3" (MB). */
+  grewBy(from: number, to: number, base?: number, minBytes?: number): string;
   stop(): void;
 }
 
@@ -72,14 +74,20 @@ export function sampleMemory(marker: string, everyMs = 100): MemorySampler {
   }, everyMs);
   const within = (from: number, to: number) => samples.filter((s) => s.t >= from && s.t <= to);
   const before = (at: number, n: number) => samples.filter((s) => s.t <= at).slice(-n);
+  const byProcess = (from: number, to: number, base: number) => {
+    const roleSet = new Set(within(from, to).flatMap((s) => s.procs.map((p) => p.role)));
+    const of = (ss: typeof samples, role: string) => Math.max(0, ...ss.map((s) => s.procs.find((p) => p.role === role)?.rss ?? 0));
+    return [...roleSet].map((role) => ({ role, peak: of(within(from, to), role), base: of(before(base, 10), role) }));
+  };
   return {
     peak: (from, to) => Math.max(0, ...within(from, to).map((s) => s.rss)),
     levelAt: (at, n = 10) => Math.max(0, ...before(at, n).map((s) => s.rss)),
-    byProcess: (from, to, base) => {
-      const roleSet = new Set(within(from, to).flatMap((s) => s.procs.map((p) => p.role)));
-      const of = (ss: typeof samples, role: string) => Math.max(0, ...ss.map((s) => s.procs.find((p) => p.role === role)?.rss ?? 0));
-      return [...roleSet].map((role) => ({ role, peak: of(within(from, to), role), base: of(before(base, 10), role) }));
-    },
+    byProcess,
+    grewBy: (from, to, base = from, minBytes = 2 * MB) =>
+      byProcess(from, to, base)
+        .filter((p) => p.peak - p.base > minBytes)
+        .map((p) => `${p.role.split(':')[0]} +${((p.peak - p.base) / MB).toFixed(0)}`)
+        .join(', ') || `no process > ${(minBytes / MB).toFixed(0)} MB`,
     stop: () => clearInterval(timer),
   };
 }

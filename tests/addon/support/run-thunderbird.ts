@@ -6,6 +6,13 @@ import { strFromU8, unzipSync } from 'fflate';
 import { createProfile, launchThunderbird, type ProfileOptions } from '../../support/thunderbird.js';
 import { startReportServer, type ReportServer } from '../../support/report-server.js';
 
+/**
+ * Prefs for a run whose driver waits minutes with nothing else going on (a big send, a pause
+ * for memory to settle): Thunderbird suspends an event page after 30 s idle, and a fetch
+ * does not count as activity, so the driver would be suspended mid-plan.
+ */
+export const KEEP_AWAKE = { 'extensions.background.idle.timeout': 900_000 };
+
 export interface StepReport {
   i: number;
   op: string;
